@@ -1,0 +1,73 @@
+"""The `physreel` command line. Each subcommand lives in its own module `cmd_<name>.py`.
+
+Bad input exits with status 2 and one line per problem on stderr
+(`file:line:col: field.path: problem (hint)`); `--debug` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from sim.spec.errors import SimulationError, SpecError
+
+# Subcommands in the order `--help` lists them; each module has add_parser(subparsers) and run(args).
+COMMANDS = ("validate", "schema")
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_UNSTABLE = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """A bad command-line argument or combination; reported like a bad spec (exit status 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="physreel",
+        description="Physics-guided video generation: simulate a YAML scene with pybullet, render exact "
+        "depth/flow/seg/normal/pose passes, and guide a video diffusion model with them.",
+        epilog="Run `physreel COMMAND --help` for each command. Exit status: 0 ok, 1 failure, "
+        "2 bad input (spec or arguments), 3 unstable simulation.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars or summaries")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"engine.cli.cmd_{name.replace('-', '_')}")
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(_run=module.run)
+        # Accept --debug/--quiet after the subcommand too, as people type them there.
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sub.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or EXIT_OK)
+    except SpecError as exc:
+        if args.debug:
+            raise
+        for issue in exc.issues:
+            print(str(issue), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UsageError as exc:
+        if args.debug:
+            raise
+        print(f"physreel {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SimulationError as exc:
+        if args.debug:
+            raise
+        print(f"physreel {args.command}: unstable simulation: {exc}", file=sys.stderr)
+        return EXIT_UNSTABLE
+    except KeyboardInterrupt:
+        print("physreel: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

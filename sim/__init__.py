@@ -1,0 +1,1 @@
+"""physreel's simulation stage: scene spec -> pybullet (and particles) -> Shot record."""

@@ -1,0 +1,63 @@
+"""Resolving and checking files a scene refers to (meshes, URDFs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MESH_SUFFIXES = (".obj", ".stl", ".glb", ".gltf", ".ply")
+
+
+def pybullet_data_dir() -> Path:
+    import pybullet_data
+
+    return Path(pybullet_data.getDataPath())
+
+
+def resolve_asset_path(file: str, scene_dir: Path, allow_pybullet_data: bool = False) -> Path:
+    """Absolute path of `file`, which must lie inside `scene_dir` (or pybullet_data for URDFs).
+
+    Raises ValueError with the fix in its message.
+    """
+    if not file.strip():
+        raise ValueError("file is empty; give a path relative to the scene's folder")
+    scene_dir = scene_dir.resolve()
+    relative = Path(file)
+    if relative.is_absolute():
+        raise ValueError(f"{file!r} is an absolute path; give a path relative to the scene's folder {scene_dir}")
+    candidate = (scene_dir / relative).resolve()
+    if not candidate.is_relative_to(scene_dir):
+        raise ValueError(f"{file!r} escapes the scene's folder {scene_dir}; keep assets inside it")
+    if candidate.is_file():
+        return candidate
+    if allow_pybullet_data:
+        data_dir = pybullet_data_dir().resolve()
+        shipped = (data_dir / relative).resolve()
+        if shipped.is_relative_to(data_dir) and shipped.is_file():
+            return shipped
+        raise ValueError(
+            f"{file!r} is neither beside the scene nor in pybullet_data; "
+            "use e.g. humanoid/humanoid.urdf, domino/domino.urdf or duck_vhacd.urdf"
+        )
+    raise ValueError(f"{file!r} does not exist in {scene_dir}; check the path")
+
+
+def check_mesh_file(path: Path) -> None:
+    """Raise ValueError unless `path` loads as a triangle mesh with some volume-bearing faces."""
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        raise ValueError(f"{path.name!r} is not a mesh file; use one of {', '.join(MESH_SUFFIXES)}")
+    mesh = load_triangle_mesh(path)
+    if len(mesh.faces) == 0:
+        raise ValueError(f"{path.name!r} has no triangles; export the mesh with faces")
+
+
+def load_triangle_mesh(path: Path):
+    """Load `path` as one trimesh.Trimesh (scenes are concatenated). Raises ValueError if it fails."""
+    import trimesh
+
+    try:
+        loaded = trimesh.load(str(path), force="mesh", process=True)
+    except Exception as exc:  # trimesh raises many types for corrupt files
+        raise ValueError(f"{path.name!r} could not be read as a mesh ({type(exc).__name__}: {exc}); check the file") from None
+    if not isinstance(loaded, trimesh.Trimesh) or len(getattr(loaded, "vertices", ())) == 0:
+        raise ValueError(f"{path.name!r} holds no triangle mesh; check the file")
+    return loaded

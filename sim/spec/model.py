@@ -1,0 +1,471 @@
+"""The scene spec: a strict, frozen pydantic model of one shot.
+
+Every field has a documented default that is written into the resolved spec
+(`SceneSpec.model_dump()`), unknown keys are errors, and cross-field rules are model
+validators. Units are SI; fields in degrees say so in their names (`fov_deg`, `euler_deg`).
+Quaternions are [x, y, z, w] (pybullet's order).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .types import (
+    ColorRGB,
+    FiniteFloat,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    PositiveVec2,
+    PositiveVec3,
+    QuaternionXYZW,
+    Resolution,
+    UnitInterval,
+    Vec3,
+)
+
+# Resource limits checked before any work starts (see `check_resources`).
+MAX_FRAME_PIXELS = 120_000_000
+"""frames x width x height: passes take ~40 bytes per pixel-frame, so this bounds them to ~5 GB."""
+MAX_FRAMES = 2400
+
+
+class Strict(BaseModel):
+    """Base of every spec record: unknown keys forbidden, strict types, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# ----------------------------------------------------------------------------- shot
+class ShotSpec(Strict):
+    """Timing, randomness and text of the shot."""
+
+    name: str = "shot"
+    duration: PositiveFloat = 2.0
+    """Length of the shot in seconds; the shot has N = round(duration * fps) frames."""
+    fps: Annotated[int, Field(gt=0, le=240)] = 24
+    physics_hz: Annotated[int, Field(gt=0, le=10000)] = 240
+    """Physics steps per second; must be an integer multiple of fps."""
+    seed: Annotated[int, Field(ge=0, lt=2**31)] = 0
+    gravity: Vec3 = (0.0, 0.0, -9.81)
+    prompt: str = ""
+    negative_prompt: str = ""
+
+    @field_validator("physics_hz")
+    @classmethod
+    def _physics_hz_is_multiple_of_fps(cls, physics_hz: int, info: ValidationInfo) -> int:
+        fps = info.data.get("fps")
+        if fps and physics_hz % fps != 0:
+            raise ValueError(
+                f"physics_hz ({physics_hz}) must be an integer multiple of fps ({fps}); "
+                f"try physics_hz: {max(1, round(physics_hz / fps)) * fps}"
+            )
+        return physics_hz
+
+    @model_validator(mode="after")
+    def _at_least_one_frame(self) -> "ShotSpec":
+        if round(self.duration * self.fps) < 1:
+            raise ValueError(
+                f"duration {self.duration} s at {self.fps} fps gives no frame; use duration >= {1 / self.fps:.4g}"
+            )
+        return self
+
+    @property
+    def num_frames(self) -> int:
+        """N = round(duration * fps); frame i is the state at t = i / fps."""
+        return int(round(self.duration * self.fps))
+
+    @property
+    def substeps(self) -> int:
+        """Physics steps per frame."""
+        return self.physics_hz // self.fps
+
+
+# --------------------------------------------------------------------------- camera
+class CameraKeyframe(Strict):
+    t: NonNegativeFloat
+    """Time of the keyframe in seconds."""
+    position: Vec3
+    look_at: Vec3
+
+
+class OrbitPath(Strict):
+    """Circle around `center` at `radius` (horizontal) and `height` (above center)."""
+
+    center: Vec3 = (0.0, 0.0, 0.0)
+    radius: PositiveFloat = 5.0
+    height: FiniteFloat = 2.0
+    start_deg: FiniteFloat = -90.0
+    """Azimuth at t=0, degrees counter-clockwise from +X about +Z (-90 puts the camera on -Y)."""
+    end_deg: FiniteFloat = 0.0
+    """Azimuth at the last frame."""
+
+
+class DollyPath(Strict):
+    """Straight move of the camera from `start` to `end` over the shot, looking at `look_at`."""
+
+    start: Vec3
+    end: Vec3
+    look_at: Vec3
+
+
+def _follow_shorthand(value):
+    """`follow: ball` is short for `follow: {object: ball}`."""
+    if isinstance(value, str):
+        return {"object": value}
+    return value
+
+
+class FollowPath(Strict):
+    """Keep an object framed: the camera sits at the object's position + `offset` and looks at it."""
+
+    object: str
+    offset: Vec3 = (0.0, -4.0, 1.5)
+
+
+class CameraSpec(Strict):
+    """Pinhole camera: vertical field of view, resolution, and a fixed pose or one path."""
+
+    resolution: Resolution = (512, 512)
+    """[width, height] in pixels."""
+    fov_deg: Annotated[float, Field(gt=1, lt=179)] = 50.0
+    """Vertical field of view in degrees."""
+    position: Vec3 = (0.0, -6.0, 2.0)
+    look_at: Vec3 = (0.0, 0.0, 0.5)
+    up: Vec3 = (0.0, 0.0, 1.0)
+    keyframes: tuple[CameraKeyframe, ...] | None = None
+    interpolation: Literal["linear", "smooth"] = "smooth"
+    """Between keyframes: linear, or smooth (Catmull-Rom through the keyframes)."""
+    orbit: OrbitPath | None = None
+    dolly: DollyPath | None = None
+    follow: Annotated[FollowPath | None, BeforeValidator(_follow_shorthand)] = None
+
+    @model_validator(mode="after")
+    def _one_path_at_most(self) -> "CameraSpec":
+        paths = [n for n in ("keyframes", "orbit", "dolly", "follow") if getattr(self, n) is not None]
+        if len(paths) > 1:
+            raise ValueError(f"camera can follow one path, got {' and '.join(paths)}; keep one")
+        if self.keyframes is not None:
+            times = [k.t for k in self.keyframes]
+            if len(times) < 2:
+                raise ValueError("camera.keyframes needs at least 2 keyframes; for a still camera use position/look_at")
+            if any(b <= a for a, b in zip(times, times[1:])):
+                raise ValueError(f"camera.keyframes times must increase strictly, got {times}")
+        return self
+
+    @property
+    def path_kind(self) -> str:
+        for name in ("keyframes", "orbit", "dolly", "follow"):
+            if getattr(self, name) is not None:
+                return name
+        return "fixed"
+
+
+# -------------------------------------------------------------------------- objects
+class MaterialSpec(Strict):
+    """Physics material: read by pybullet only."""
+
+    density: PositiveFloat | None = None
+    """kg/m^3; used when the object gives no `mass` (default 1000, water)."""
+    friction: NonNegativeFloat = 0.5
+    """Lateral (Coulomb) friction coefficient."""
+    rolling_friction: NonNegativeFloat = 0.0
+    spinning_friction: NonNegativeFloat = 0.0
+    restitution: UnitInterval = 0.2
+    linear_damping: NonNegativeFloat = 0.0
+    angular_damping: NonNegativeFloat = 0.0
+
+
+DEFAULT_DENSITY = 1000.0
+
+
+class TextureSpec(Strict):
+    """A procedural solid texture in the object's own frame (moves with the object)."""
+
+    kind: Literal["checker", "stripes", "noise"] = "checker"
+    scale: PositiveFloat = 0.1
+    """Size of one checker square / stripe / noise feature, metres."""
+    color2: ColorRGB = (0.1, 0.1, 0.1)
+    """The second colour; the first is the object's `color`."""
+
+
+class RepeatSpec(Strict):
+    """Copies of an object in a line: copy i sits at position + i * step (+ offsets[i])."""
+
+    count: Annotated[int, Field(ge=1, le=10000)]
+    step: Vec3 = (0.0, 0.0, 0.0)
+    step_euler_deg: Vec3 = (0.0, 0.0, 0.0)
+    """Extra rotation per copy (copy i turned by i * step_euler_deg), e.g. a curved domino line."""
+    offsets: tuple[Vec3, ...] | None = None
+    """Per-copy extra offsets, one per copy."""
+
+    @model_validator(mode="after")
+    def _offsets_match_count(self) -> "RepeatSpec":
+        if self.offsets is not None and len(self.offsets) != self.count:
+            raise ValueError(f"repeat.offsets has {len(self.offsets)} entries but count is {self.count}; give one per copy")
+        return self
+
+
+class GridSpec(Strict):
+    """Copies on a grid: copy (i, j, k) sits at position + (i*dx, j*dy, k*dz)."""
+
+    counts: Annotated[tuple[PositiveInt, PositiveInt, PositiveInt], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
+    spacing: Vec3
+
+
+class PyramidSpec(Strict):
+    """A 2-D pyramid in the XZ plane: `levels` copies at the bottom, one fewer per level."""
+
+    levels: Annotated[int, Field(ge=1, le=100)]
+    spacing: PositiveVec2
+    """[dx, dz]: horizontal distance between neighbours and height of one level, metres."""
+
+
+class ObjectBase(Strict):
+    """What every object has: identity, pose, motion, physics material and look."""
+
+    name: str
+    static: bool = False
+    """Static objects never move (mass 0 in pybullet)."""
+    mass: PositiveFloat | None = None
+    """kg; if omitted, density x volume."""
+    position: Vec3 = (0.0, 0.0, 0.0)
+    euler_deg: Vec3 | None = None
+    """Orientation as roll, pitch, yaw in degrees about fixed X, Y, Z (pybullet's getQuaternionFromEuler)."""
+    quaternion: QuaternionXYZW | None = None
+    """Orientation as a unit quaternion [x, y, z, w]."""
+    velocity: Vec3 = (0.0, 0.0, 0.0)
+    """Initial linear velocity of the centre of mass, m/s."""
+    angular_velocity: Vec3 = (0.0, 0.0, 0.0)
+    """Initial angular velocity, rad/s, world frame."""
+    material: MaterialSpec = MaterialSpec()
+    color: ColorRGB = (0.7, 0.7, 0.7)
+    texture: TextureSpec | None = None
+    repeat: RepeatSpec | None = None
+    grid: GridSpec | None = None
+    pyramid: PyramidSpec | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ObjectBase":
+        if self.euler_deg is not None and self.quaternion is not None:
+            raise ValueError("euler_deg and quaternion cannot both be set; keep one")
+        if self.mass is not None and self.material.density is not None:
+            raise ValueError("mass and material.density cannot both be set; keep one")
+        if self.static and (self.mass is not None):
+            raise ValueError("a static object has no mass; remove mass or set static: false")
+        helpers = [n for n in ("repeat", "grid", "pyramid") if getattr(self, n) is not None]
+        if len(helpers) > 1:
+            raise ValueError(f"use one of repeat, grid, pyramid per object, got {' and '.join(helpers)}")
+        if self.static and (any(self.velocity) or any(self.angular_velocity)):
+            raise ValueError("a static object cannot have an initial velocity; set static: false")
+        return self
+
+
+class PlaneObject(ObjectBase):
+    shape: Literal["plane"]
+    size: PositiveVec2 = (20.0, 20.0)
+    """Rendered extent [x, y] in metres; physically the plane is infinite."""
+    static: bool = True
+
+    @model_validator(mode="after")
+    def _plane_is_static(self) -> "PlaneObject":
+        if not self.static:
+            raise ValueError("a plane is always static; remove static: false or use a thin box")
+        return self
+
+
+class BoxObject(ObjectBase):
+    shape: Literal["box"]
+    size: PositiveVec3 = (0.2, 0.2, 0.2)
+    """Full extents [x, y, z] in metres."""
+
+
+class SphereObject(ObjectBase):
+    shape: Literal["sphere"]
+    radius: PositiveFloat = 0.1
+
+
+class CapsuleObject(ObjectBase):
+    shape: Literal["capsule"]
+    radius: PositiveFloat = 0.05
+    length: PositiveFloat = 0.2
+    """Length of the cylindrical middle along local Z (total length = length + 2 radius)."""
+
+
+class CylinderObject(ObjectBase):
+    shape: Literal["cylinder"]
+    radius: PositiveFloat = 0.1
+    length: PositiveFloat = 0.2
+    """Height along local Z."""
+
+
+def _scale3(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (float(value),) * 3
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+Scale3 = Annotated[PositiveVec3, BeforeValidator(_scale3)]
+
+
+class MeshObject(ObjectBase):
+    shape: Literal["mesh"]
+    file: str
+    """OBJ, STL, GLB/GLTF or PLY beside the scene file (relative path inside its folder)."""
+    scale: Scale3 = (1.0, 1.0, 1.0)
+    """A number or [sx, sy, sz] applied to the file's vertices."""
+    collision: Literal["convex_hull", "convex_decomposition"] = "convex_hull"
+
+
+class UrdfObject(ObjectBase):
+    shape: Literal["urdf"]
+    file: str
+    """A URDF beside the scene, or one that pybullet_data ships (e.g. humanoid/humanoid.urdf)."""
+    scale: PositiveFloat = 1.0
+    fixed_base: bool = False
+    self_collision: bool = False
+    joint_positions: dict[str, FiniteFloat] = {}
+    """Initial joint angles (rad) or offsets (m) by joint name."""
+
+    @model_validator(mode="after")
+    def _urdf_masses_come_from_file(self) -> "UrdfObject":
+        if self.mass is not None or self.material.density is not None:
+            raise ValueError("a URDF's masses come from its file; remove mass/material.density")
+        return self
+
+
+ObjectSpec = Annotated[
+    Union[PlaneObject, BoxObject, SphereObject, CapsuleObject, CylinderObject, MeshObject, UrdfObject],
+    Field(discriminator="shape"),
+]
+SHAPES = ("plane", "box", "sphere", "capsule", "cylinder", "mesh", "urdf")
+
+
+# --------------------------------------------------------------------------- events
+class EventSpec(Strict):
+    """Something done to an object at a time: an impulse, a force over a duration, or joint targets."""
+
+    at: NonNegativeFloat
+    """Time in seconds."""
+    object: str
+    impulse: Vec3 | None = None
+    """N s, world frame, applied at the centre of mass (or `point`) in one physics step."""
+    force: Vec3 | None = None
+    """N, world frame, applied at the centre of mass (or `point`) every step for `duration`."""
+    duration: PositiveFloat | None = None
+    point: Vec3 | None = None
+    """World point where the impulse or force acts; default the centre of mass."""
+    link: str | None = None
+    """For articulated bodies: the link that receives the impulse or force (default the base)."""
+    joint_targets: dict[str, FiniteFloat] | None = None
+    """Position targets (rad or m) by joint name, held from `at` on by position control."""
+    max_force: PositiveFloat = 200.0
+    """Motor force limit for joint_targets, N or N m."""
+
+    @model_validator(mode="after")
+    def _one_action(self) -> "EventSpec":
+        actions = [n for n in ("impulse", "force", "joint_targets") if getattr(self, n) is not None]
+        if len(actions) != 1:
+            got = " and ".join(actions) if actions else "none"
+            raise ValueError(f"an event needs exactly one of impulse, force, joint_targets; got {got}")
+        if self.force is not None and self.duration is None:
+            raise ValueError("a force event needs a duration in seconds, e.g. duration: 0.1")
+        if self.force is None and self.duration is not None:
+            raise ValueError("duration applies to force events only; remove it")
+        return self
+
+
+# ------------------------------------------------------------------------- generate
+class ControlSpec(Strict):
+    """One control signal fed to the video model."""
+
+    kind: Literal["depth", "flow", "seg", "normal", "edges", "pose"]
+    scale: NonNegativeFloat = 1.0
+    start: UnitInterval = 0.0
+    """Fraction of the denoising steps at which this control starts acting."""
+    end: UnitInterval = 1.0
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> "ControlSpec":
+        if self.start >= self.end:
+            raise ValueError(f"control start ({self.start}) must be below end ({self.end})")
+        return self
+
+
+class GenerateSpec(Strict):
+    """How the video is generated from the passes."""
+
+    backend: Literal["builtin", "animatediff", "wan-vace"] = "builtin"
+    model: str | None = None
+    """Local directory of the backend's weights (default: the builtin weights, or the HF cache)."""
+    steps: Annotated[int, Field(ge=1, le=1000)] = 20
+    guidance_scale: Annotated[float, Field(ge=0, le=50)] = 7.5
+    controls: tuple[ControlSpec, ...] = (ControlSpec(kind="depth"),)
+    seed: Annotated[int, Field(ge=0, lt=2**31)] | None = None
+    """Seed of the generation; default the shot's seed."""
+    noise_warp: bool = True
+    """Warp each frame's initial noise along the simulated flow (guided runs only)."""
+    resolution: Resolution | None = None
+    """[width, height] of the generated video; default the backend's native size."""
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+
+
+# ---------------------------------------------------------------------------- scene
+class SceneSpec(Strict):
+    """One shot: what is in it, how it moves, how it is filmed and how it is generated."""
+
+    shot: ShotSpec = ShotSpec()
+    camera: CameraSpec = CameraSpec()
+    objects: tuple[ObjectSpec, ...] = ()
+    events: tuple[EventSpec, ...] = ()
+    generate: GenerateSpec = GenerateSpec()
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> "SceneSpec":
+        names = [o.name for o in self.objects]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"object names must be unique; {', '.join(duplicates)} appears more than once")
+        expanded = set(expanded_names(self))
+        if self.camera.follow is not None and self.camera.follow.object not in expanded:
+            raise ValueError(f"camera.follow names {self.camera.follow.object!r}, which is not an object; objects: {', '.join(sorted(expanded))}")
+        for event in self.events:
+            if event.object not in expanded:
+                raise ValueError(f"event at t={event.at} names {event.object!r}, which is not an object; objects: {', '.join(sorted(expanded))}")
+            if event.at > self.shot.duration:
+                raise ValueError(f"event on {event.object!r} at t={event.at} s is after the shot ends ({self.shot.duration} s)")
+        frames = self.shot.num_frames
+        width, height = self.camera.resolution
+        if frames > MAX_FRAMES:
+            raise ValueError(f"{frames} frames exceed the limit of {MAX_FRAMES}; shorten duration or lower fps")
+        if frames * width * height > MAX_FRAME_PIXELS:
+            raise ValueError(
+                f"{frames} frames x {width}x{height} pixels = {frames * width * height:,} pixel-frames exceeds the limit "
+                f"of {MAX_FRAME_PIXELS:,} (about 40 bytes each for the passes); lower camera.resolution or shot.duration"
+            )
+        return self
+
+
+def copy_suffixes(obj: ObjectBase) -> list[str]:
+    """Name suffixes of an object's copies ('' when it is not repeated)."""
+    if obj.repeat is not None:
+        return [f"_{i}" for i in range(obj.repeat.count)]
+    if obj.grid is not None:
+        nx, ny, nz = obj.grid.counts
+        return [f"_{i}_{j}_{k}" for k in range(nz) for j in range(ny) for i in range(nx)]
+    if obj.pyramid is not None:
+        n = obj.pyramid.levels
+        return [f"_{level}_{i}" for level in range(n) for i in range(n - level)]
+    return [""]
+
+
+def expanded_names(spec: SceneSpec) -> list[str]:
+    """Names of every body after repeat/grid/pyramid expansion, in creation order."""
+    return [o.name + suffix for o in spec.objects for suffix in copy_suffixes(o)]
