@@ -60,3 +60,16 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def update_json(path: str | Path, updates: dict[str, Any]) -> dict[str, Any]:
+    """Merge `updates` (top-level keys replaced) into the JSON file at `path`, atomically.
+
+    Each stage adds its own section to OUT/meta.json this way; the file need not exist yet.
+    Returns the merged data.
+    """
+    path = Path(path)
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    data.update(json.loads(json.dumps(updates, default=_json_default)))
+    write_json(path, data)
+    return data
