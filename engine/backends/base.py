@@ -1,0 +1,245 @@
+"""The one interface every generation backend implements, and the records it exchanges.
+
+A backend turns a `GenerationRequest` (prompt, settings, control frames, the simulated flow
+for noise warping: plain numpy data, no torch objects) into a `GeneratedVideo` (uint8 frames
+plus a `meta` dict that goes into OUT/meta.json's `generate` section).
+
+Backends differ in what sizes and frame counts they can make (Stable Diffusion: multiples of 8;
+Wan: multiples of 16 and 4k+1 frames). `Backend.plan_shape` says what a backend will make for
+a wished shape, with a human-readable note for every change, so the request builder resizes
+the control frames once, to the size actually generated, and the change is printed and
+recorded (never silent).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+CONTROL_KINDS = ("depth", "flow", "seg", "normal", "edges", "pose")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class BackendError(Exception):
+    """A backend cannot run as asked: a missing model, an unsupported control, a bad shape.
+
+    The message says what is wrong and how to fix it (e.g. the command that fetches a model).
+    The CLI reports it on one line with exit status 2.
+    """
+
+
+class ModelNotFoundError(BackendError):
+    """A model a backend needs is neither in the given directory nor in the local HF cache."""
+
+
+@dataclass(frozen=True)
+class ControlInput:
+    """One control video fed to the model."""
+
+    kind: str
+    """One of CONTROL_KINDS ('depth', 'flow', 'seg', 'normal', 'edges', 'pose')."""
+    frames: np.ndarray
+    """uint8 [T, H, W, 3] RGB control images at the generation size (CONVENTIONS.md formats)."""
+    scale: float = 1.0
+    """Conditioning scale (ControlNet residual multiplier / VACE context scale); 0 turns it off."""
+    start: float = 0.0
+    """Fraction of the denoising steps at which this control starts acting (0..1)."""
+    end: float = 1.0
+    """Fraction of the denoising steps at which it stops (start < end <= 1)."""
+
+
+@dataclass(frozen=True)
+class NoiseFlow:
+    """The simulated motion the initial noise is warped along (see engine/noise_warp.py)."""
+
+    flow_fwd: np.ndarray
+    """float32 [T, H, W, 2], (dx, dy) in pixels of the generation size, frame t -> t+1."""
+    flow_valid: np.ndarray
+    """bool [T, H, W], the point behind flow_fwd is visible in frame t+1."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything a backend needs to make one video. Pure data; frozen."""
+
+    prompt: str
+    num_frames: int
+    """T, frames to generate (already adjusted by `Backend.plan_shape`)."""
+    fps: int
+    width: int
+    """Pixels (already adjusted by `Backend.plan_shape`)."""
+    height: int
+    seed: int
+    """Seeds the torch.Generator of the initial noise (and of every fresh sample of the warp)."""
+    negative_prompt: str = ""
+    steps: int = 20
+    guidance_scale: float = 7.5
+    """Classifier-free guidance on the text (> 1 turns it on)."""
+    controls: tuple[ControlInput, ...] = ()
+    """Empty = unguided: the base model on its own."""
+    noise_flow: NoiseFlow | None = None
+    """None = independent Gaussian noise per frame; else exact-flow warped noise."""
+    backend: str = "builtin"
+    model_path: str | None = None
+    """Local directory of the backend's weights; None = its default (builtin weights / HF cache)."""
+    dtype: str = "auto"
+    """One of DTYPES; 'auto' = float16 on cuda, float32 elsewhere."""
+    device: str = "auto"
+    """One of DEVICES; 'auto' = cuda, else mps, else cpu."""
+    cpu_offload: bool = False
+    """Keep weights on the CPU and move each model to the device only while it runs."""
+    vae_tiling: bool = False
+    """Decode the latents in tiles (less memory, for small GPUs)."""
+    adjustments: tuple[str, ...] = ()
+    """Human-readable notes on how the shot was adjusted for the backend (recorded in meta)."""
+
+    @property
+    def guided(self) -> bool:
+        return bool(self.controls)
+
+    def settings(self) -> dict[str, Any]:
+        """The request's settings as JSON-ready data (no arrays), for meta.json."""
+        return {
+            "backend": self.backend,
+            "model_path": self.model_path,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "num_frames": self.num_frames,
+            "fps": self.fps,
+            "width": self.width,
+            "height": self.height,
+            "seed": self.seed,
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "guided": self.guided,
+            "controls": [
+                {"kind": c.kind, "scale": c.scale, "start": c.start, "end": c.end} for c in self.controls
+            ],
+            "noise_warp": self.noise_flow is not None,
+            "dtype": self.dtype,
+            "device": self.device,
+            "cpu_offload": self.cpu_offload,
+            "vae_tiling": self.vae_tiling,
+            "adjustments": list(self.adjustments),
+        }
+
+    def with_changes(self, **changes: Any) -> "GenerationRequest":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class GeneratedVideo:
+    """A backend's output."""
+
+    frames: np.ndarray
+    """uint8 [T, H, W, 3] sRGB."""
+    fps: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    """JSON-ready: backend, model ids/paths and weight hashes, settings, seeds, resolved device
+    and dtype, adjustments. Written as OUT/meta.json's `generate` section."""
+
+
+@dataclass(frozen=True)
+class ModelRequirement:
+    """One model a backend needs, and whether it was found locally."""
+
+    role: str
+    """What it is for, e.g. 'base', 'motion_adapter', 'controlnet-depth'."""
+    model_id: str
+    """Hugging Face model id (or 'physreel builtin')."""
+    found: bool
+    location: str | None = None
+    """Where it was found (a directory), or None."""
+    fetch_command: str | None = None
+    """Command that fetches it where a network exists."""
+    optional: bool = False
+    """Needed only for some controls (e.g. the pose ControlNet)."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What `physreel models` prints for a backend."""
+
+    name: str
+    description: str
+    requirements: tuple[ModelRequirement, ...]
+    controls: tuple[str, ...]
+    """Control kinds this backend can take."""
+    model_dir_layout: str = ""
+    """How to lay out a --model directory for this backend."""
+
+    @property
+    def available(self) -> bool:
+        return all(r.found for r in self.requirements if not r.optional)
+
+
+@dataclass(frozen=True)
+class ShapePlan:
+    """What a backend will make for a wished shape, and why it differs."""
+
+    num_frames: int
+    width: int
+    height: int
+    notes: tuple[str, ...] = ()
+
+
+class Backend(ABC):
+    """A video generator. Subclasses set `name`, and implement `describe` and `generate`.
+
+    Construct with `model_path` (a local directory, or None for the backend's default location).
+    Nothing is loaded at construction; `generate` loads (and caches) the weights.
+    """
+
+    name: ClassVar[str]
+    controls: ClassVar[tuple[str, ...]] = ()
+    """Control kinds this backend accepts; others raise BackendError in `check_request`."""
+
+    def __init__(self, model_path: str | Path | None = None):
+        self.model_path = None if model_path is None else str(model_path)
+
+    @abstractmethod
+    def describe(self) -> BackendInfo:
+        """What this backend needs and whether it is found locally (no weights are loaded)."""
+
+    @abstractmethod
+    def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
+        """Make the video. Raises BackendError (or ModelNotFoundError) on what it cannot do."""
+
+    def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
+        """(width, height) generated when the spec gives no `generate.resolution`: the shot's size."""
+        return pass_size
+
+    def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:
+        """The shape this backend generates for a wished one; the base class takes any shape."""
+        return ShapePlan(num_frames, width, height)
+
+    def check_request(self, request: GenerationRequest) -> None:
+        """Raise BackendError for a request this backend cannot honour (never ignore a setting)."""
+        plan = self.plan_shape(request.num_frames, request.width, request.height)
+        if (plan.num_frames, plan.width, plan.height) != (request.num_frames, request.width, request.height):
+            raise BackendError(
+                f"{self.name} cannot make {request.num_frames} frames at {request.width}x{request.height}; "
+                f"it makes {plan.num_frames} frames at {plan.width}x{plan.height} "
+                f"(build the request with engine.request.build_request, which adjusts the shape)"
+            )
+        for control in request.controls:
+            if control.kind not in self.controls:
+                raise BackendError(
+                    f"{self.name} has no {control.kind!r} control; it takes {', '.join(self.controls) or 'none'}"
+                )
+            if control.frames.shape != (request.num_frames, request.height, request.width, 3) or control.frames.dtype != np.uint8:
+                raise BackendError(
+                    f"control {control.kind!r} frames are {control.frames.dtype} {control.frames.shape}; expected uint8 "
+                    f"{(request.num_frames, request.height, request.width, 3)}"
+                )
+        if request.noise_flow is not None:
+            expected = (request.num_frames, request.height, request.width)
+            if request.noise_flow.flow_fwd.shape[:3] != expected or request.noise_flow.flow_valid.shape != expected:
+                raise BackendError(
+                    f"noise_flow is {request.noise_flow.flow_fwd.shape}; expected {expected + (2,)} (the generation shape)"
+                )
