@@ -1,0 +1,49 @@
+"""Matplotlib plots of a metric over the shot, as PNG bytes (Agg backend, no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from engine.metrics.summary import Run
+
+COLORS = {"guided": "#1b7837", "unguided": "#c51b7d", "video": "#2166ac", "preview": "#444444"}
+LABELS = {"guided": "guided", "unguided": "unguided", "video": "your video", "preview": "simulation preview (reference)"}
+
+
+def metric_plot_png(name: str, runs: list[Run], fps: int, direction: str, unit: str) -> bytes | None:
+    """PNG of `name` per frame transition for each label: the mean over seeds, a band from the
+    lowest to the highest seed, the preview dashed. None when no run has per-frame values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, np.ndarray] = {}
+    for label in dict.fromkeys(run.label for run in runs):
+        rows = [run.metrics[name].per_frame for run in runs
+                if run.label == label and name in run.metrics and run.metrics[name].per_frame is not None]
+        if rows:
+            series[label] = np.stack(rows).astype(np.float64)
+    if not series or all(not np.isfinite(v).any() for v in series.values()):
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 3.0), dpi=100)
+    for label, values in series.items():
+        t = np.arange(values.shape[1]) / fps
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(values, axis=0) if np.isfinite(values).any() else values[0]
+        style = "--" if label == "preview" else "-"
+        ax.plot(t, mean, style, color=COLORS.get(label, "black"), label=LABELS.get(label, label), linewidth=1.6)
+        if len(values) > 1:
+            ax.fill_between(t, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=COLORS.get(label, "black"), alpha=0.15, linewidth=0)
+    ax.set_xlabel("time of frame t (s), transition t -> t+1")
+    ax.set_ylabel(f"{name} ({unit})")
+    ax.set_title(f"{name} ({direction} is better)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,76 @@
+"""Test doubles for `physreel compare`: the synthetic exact-flow shot as simulate/render stages,
+and a backend that echoes its control video when guided and makes seeded noise when not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import synthetic_video as sv
+from conditioning.records import Passes
+from conditioning.video import write_png_sequence
+from engine.backends.base import Backend, BackendInfo, GeneratedVideo, GenerationRequest
+from engine.compare import Stages
+from sim.files import write_npz
+from sim.records import CameraTrack, ContactEvents, Part, Shot, Trajectory
+
+SCENE_YAML = f"""\
+shot: {{name: synthetic_square, duration: 1.0, fps: 12, seed: 3, prompt: a textured square slides}}
+camera: {{resolution: [{sv.SIZE}, {sv.SIZE}]}}
+objects:
+  - {{name: floor, shape: plane}}
+  - {{name: square, shape: box}}
+"""
+
+
+def write_scene(directory: Path) -> Path:
+    path = Path(directory) / "synthetic.yaml"
+    path.write_text(SCENE_YAML)
+    return path
+
+
+def synthetic_shot(scene) -> Shot:
+    rows = sv.FRAMES + 1
+    zeros = np.zeros((rows, 2, 3))
+    return Shot(
+        scene=scene,
+        parts=(Part("floor", "floor", None, -1, sv.BACKGROUND_ID, "plane", True, ()),
+               Part("square", "square", None, -1, sv.OBJECT_ID, "box", False, ())),
+        trajectory=Trajectory(np.arange(rows) / 12.0, ("floor", "square"), zeros, np.tile([0, 0, 0, 1.0], (rows, 2, 1)), zeros, zeros),
+        camera=CameraTrack(sv.SIZE, sv.SIZE, sv.make_passes().K, np.repeat(np.eye(4)[None], rows, axis=0)),
+        contacts=ContactEvents(np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), np.zeros((0, 3))),
+    )
+
+
+def synthetic_stages() -> Stages:
+    def write_passes(out: Path, shot, passes: Passes) -> None:
+        write_npz(Path(out) / "passes.npz", flow_fwd=passes.flow_fwd, seg=passes.seg)
+        write_png_sequence(Path(out) / "control" / "rgb", passes.rgb)
+
+    return Stages(
+        simulate=synthetic_shot,
+        write_shot=lambda out, shot: write_npz(Path(out) / "trajectory.npz", t=shot.trajectory.t),
+        render_passes=lambda shot: sv.make_passes(),
+        write_passes=write_passes,
+        control_image=lambda passes, kind: passes.rgb,  # the 'control' is the ground-truth render
+    )
+
+
+class EchoBackend(Backend):
+    """Guided: returns its first control video (here the ground truth). Unguided: seeded noise."""
+
+    name = "echo"
+    controls = ("depth", "flow", "seg", "normal", "edges", "pose")
+
+    def describe(self) -> BackendInfo:
+        return BackendInfo(self.name, "test double", (), self.controls)
+
+    def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
+        self.check_request(request)
+        if request.controls:
+            frames = request.controls[0].frames.copy()
+        else:
+            rng = np.random.default_rng(request.seed)
+            frames = rng.integers(0, 256, (request.num_frames, request.height, request.width, 3), dtype=np.uint8)
+        return GeneratedVideo(frames, request.fps, {"backend": self.name, "seed": request.seed, "guided": request.guided})
