@@ -1,0 +1,180 @@
+"""Create one pybullet body per placed object: collision shape, mass, inertia, material, pose.
+
+Body frames are centre-of-mass principal frames (sim/mass.py). For primitives that is the
+shape's own frame at `position`; for a mesh, `position`/orientation place the mesh FILE's origin
+and axes, and the body's centre of mass sits where the file's geometry puts it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pybullet as p
+from scipy.spatial.transform import Rotation
+
+from .expand import PlacedBody
+from .geometry import MeshBody, prepare_mesh, primitive_trimesh, visual_mesh
+from .mass import UnitMass, box_unit_mass, capsule_unit_mass, cylinder_unit_mass, sphere_unit_mass
+from .records import Part
+from .spec import Scene
+from .spec.model import (
+    DEFAULT_DENSITY,
+    BoxObject,
+    CapsuleObject,
+    CylinderObject,
+    MeshObject,
+    ObjectBase,
+    PlaneObject,
+    SphereObject,
+    UrdfObject,
+)
+
+
+CONTACT_PROCESSING_THRESHOLD = 0.0
+"""m: only contacts at distance <= 0 reach the solver. Bullet's default also solves speculative
+contacts up to 2 cm apart, which ages a contact before impact and drops its restitution
+(bounces vanish at high physics_hz)."""
+
+
+@dataclass(frozen=True)
+class CreatedBody:
+    body_id: int
+    parts: list[Part]
+    mass: float
+    links: tuple[int, ...] = ()
+    link_names: tuple[str, ...] = ()
+    base_link_name: str | None = None
+    joints: dict[str, tuple[int, int]] | None = None
+
+
+@dataclass(frozen=True)
+class RigidShape:
+    """What copies of one rigid object share: the collision shape, visual, mass properties."""
+
+    collision: int
+    visual: Any
+    """trimesh.Trimesh in the body frame."""
+    unit: UnitMass | None
+    """None for planes (always static)."""
+    file_to_body: tuple[np.ndarray, np.ndarray] | None = None
+    """For meshes: (centre of mass in the file frame [3], principal axes [3, 3])."""
+
+
+def create_body(client: int, scene: Scene, placed: PlacedBody, shape_cache: dict[int, Any], first_seg_id: int) -> CreatedBody:
+    """Create `placed` in the world; its parts get seg ids from `first_seg_id` on."""
+    obj = placed.spec
+    if isinstance(obj, UrdfObject):
+        from .urdf import create_urdf_body
+
+        return create_urdf_body(client, scene, placed, first_seg_id)
+    key = placed.object_index
+    if key not in shape_cache:
+        shape_cache[key] = _rigid_shape(client, scene, obj)
+    return _create_rigid(client, placed, shape_cache[key], first_seg_id)
+
+
+def _rigid_shape(client: int, scene: Scene, obj: ObjectBase) -> RigidShape:
+    if isinstance(obj, PlaneObject):
+        collision = p.createCollisionShape(p.GEOM_PLANE, planeNormal=[0, 0, 1], physicsClientId=client)
+        return RigidShape(collision, primitive_trimesh(obj), None)
+    if isinstance(obj, BoxObject):
+        collision = p.createCollisionShape(p.GEOM_BOX, halfExtents=[s / 2 for s in obj.size], physicsClientId=client)
+        return RigidShape(collision, primitive_trimesh(obj), box_unit_mass(obj.size))
+    if isinstance(obj, SphereObject):
+        collision = p.createCollisionShape(p.GEOM_SPHERE, radius=obj.radius, physicsClientId=client)
+        return RigidShape(collision, primitive_trimesh(obj), sphere_unit_mass(obj.radius))
+    if isinstance(obj, CapsuleObject):
+        collision = p.createCollisionShape(p.GEOM_CAPSULE, radius=obj.radius, height=obj.length, physicsClientId=client)
+        return RigidShape(collision, primitive_trimesh(obj), capsule_unit_mass(obj.radius, obj.length))
+    if isinstance(obj, CylinderObject):
+        collision = p.createCollisionShape(p.GEOM_CYLINDER, radius=obj.radius, height=obj.length, physicsClientId=client)
+        return RigidShape(collision, primitive_trimesh(obj), cylinder_unit_mass(obj.radius, obj.length))
+    if isinstance(obj, MeshObject):
+        body = prepare_mesh(scene.assets[obj.name], obj.scale, obj.collision)
+        collision = _mesh_collision(client, body, obj.collision)
+        return RigidShape(collision, body.visual, body.frame.unit, (body.frame.com, body.frame.rotation))
+    raise TypeError(f"cannot create a body of shape {getattr(obj, 'shape', type(obj).__name__)!r}")
+
+
+def _mesh_collision(client: int, body: MeshBody, collision: str) -> int:
+    """Convex hull (pybullet hulls the given vertices) or a V-HACD convex decomposition."""
+    if collision == "convex_hull":
+        vertices = np.asarray(body.hull.vertices, dtype=float).tolist()
+        return p.createCollisionShape(p.GEOM_MESH, vertices=vertices, physicsClientId=client)
+    # V-HACD reads and writes OBJ files; pybullet reads the decomposed parts as a compound of hulls.
+    with tempfile.TemporaryDirectory(prefix="physreel-vhacd-") as tmp:
+        source, target, log = Path(tmp) / "in.obj", Path(tmp) / "out.obj", Path(tmp) / "log.txt"
+        body.visual.export(str(source))
+        p.vhacd(str(source), str(target), str(log), physicsClientId=client)
+        return p.createCollisionShape(p.GEOM_MESH, fileName=str(target), physicsClientId=client)
+
+
+def _create_rigid(client: int, placed: PlacedBody, shape: RigidShape, first_seg_id: int) -> CreatedBody:
+    obj = placed.spec
+    # 1. Pose of the centre-of-mass frame.
+    position = np.asarray(placed.position, dtype=float)
+    rotation = Rotation.from_quat(placed.quaternion)
+    if shape.file_to_body is not None:
+        com, axes = shape.file_to_body
+        position = position + rotation.apply(com)
+        rotation = rotation * Rotation.from_matrix(axes)
+    # 2. Mass and inertia (static bodies and planes: mass 0).
+    mass, inertia = 0.0, (0.0, 0.0, 0.0)
+    if not obj.static and shape.unit is not None:
+        total = obj.mass if obj.mass is not None else (obj.material.density or DEFAULT_DENSITY) * shape.unit.volume
+        mass, inertia = shape.unit.scaled(total)
+    body_id = p.createMultiBody(
+        baseMass=mass,
+        baseCollisionShapeIndex=shape.collision,
+        basePosition=position.tolist(),
+        baseOrientation=rotation.as_quat().tolist(),
+        physicsClientId=client,
+    )
+    if mass > 0:
+        p.changeDynamics(body_id, -1, localInertiaDiagonal=list(inertia), physicsClientId=client)
+    # 3. Material, damping, initial velocity.
+    apply_material(client, body_id, (-1,), obj)
+    if not obj.static:
+        p.resetBaseVelocity(body_id, list(obj.velocity), list(obj.angular_velocity), physicsClientId=client)
+    part = Part(
+        name=placed.name,
+        object_name=placed.name,
+        link_name=None,
+        link_index=-1,
+        seg_id=first_seg_id,
+        shape=obj.shape,  # type: ignore[attr-defined]
+        static=obj.static,
+        meshes=(visual_mesh(shape.visual, obj.color, obj.texture),),
+    )
+    return CreatedBody(body_id=body_id, parts=[part], mass=mass)
+
+
+def apply_material(client: int, body_id: int, links: tuple[int, ...], obj: ObjectBase) -> None:
+    """Friction, restitution, damping and sleeping of every listed link, set explicitly.
+
+    Damping is set even when 0: pybullet's own default is 0.04, which would slow every body.
+    """
+    material = obj.material
+    for link in links:
+        p.changeDynamics(
+            body_id,
+            link,
+            lateralFriction=material.friction,
+            rollingFriction=material.rolling_friction,
+            spinningFriction=material.spinning_friction,
+            restitution=material.restitution,
+            contactProcessingThreshold=CONTACT_PROCESSING_THRESHOLD,
+            physicsClientId=client,
+        )
+    p.changeDynamics(
+        body_id,
+        -1,
+        linearDamping=material.linear_damping,
+        angularDamping=material.angular_damping,
+        activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING,
+        physicsClientId=client,
+    )

@@ -1,0 +1,69 @@
+"""Detect a simulation that has gone wrong and say which object, when, and what to change.
+
+Checked every frame: non-finite poses or velocities, speeds beyond MAX_SPEED_M_S or
+MAX_SPIN_RAD_S, and contacts deeper than MAX_PENETRATION_M (checked every physics step).
+At t = 0: bodies that start overlapping by more than MAX_INITIAL_OVERLAP_M.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .records import Part
+from .spec import SimulationError
+
+MAX_SPEED_M_S = 100.0
+MAX_SPIN_RAD_S = 1000.0
+MAX_PENETRATION_M = 0.05
+MAX_INITIAL_OVERLAP_M = 0.01
+ADVICE = "lower its velocity, raise physics_hz or check overlapping objects"
+
+
+def describe(part: Part) -> str:
+    """'object 'box_3'' or 'object 'ragdoll' (link 'chest')'."""
+    if part.link_name is None:
+        return f"object {part.object_name!r}"
+    return f"object {part.object_name!r} (link {part.link_name!r})"
+
+
+def check_frame(parts: tuple[Part, ...], t: float, position, orientation, linear, angular) -> None:
+    """Raise SimulationError if any part's state at time `t` (arrays [B, ...]) is unstable."""
+    finite = np.isfinite(position).all(axis=1) & np.isfinite(orientation).all(axis=1)
+    finite &= np.isfinite(linear).all(axis=1) & np.isfinite(angular).all(axis=1)
+    if not finite.all():
+        part = parts[int(np.argmin(finite))]
+        raise SimulationError(f"{describe(part)} has a non-finite (NaN or inf) pose or velocity at t={t:.3f} s; {ADVICE}")
+    speed = np.linalg.norm(linear, axis=1)
+    if speed.max(initial=0.0) > MAX_SPEED_M_S:
+        i = int(np.argmax(speed))
+        raise SimulationError(f"{describe(parts[i])} moves at {speed[i]:.0f} m/s at t={t:.3f} s (limit {MAX_SPEED_M_S:.0f} m/s); {ADVICE}")
+    spin = np.linalg.norm(angular, axis=1)
+    if spin.max(initial=0.0) > MAX_SPIN_RAD_S:
+        i = int(np.argmax(spin))
+        raise SimulationError(f"{describe(parts[i])} spins at {spin[i]:.0f} rad/s at t={t:.3f} s (limit {MAX_SPIN_RAD_S:.0f} rad/s); {ADVICE}")
+
+
+def check_penetration(parts: tuple[Part, ...], t: float, deepest: tuple[float, int, int]) -> None:
+    """Raise SimulationError if the deepest contact (distance, part a, part b) exceeds the limit."""
+    distance, a, b = deepest
+    if -distance > MAX_PENETRATION_M:
+        raise SimulationError(
+            f"{describe(parts[a])} and {describe(parts[b])} interpenetrate by {-distance * 100:.1f} cm at t={t:.3f} s "
+            f"(limit {MAX_PENETRATION_M * 100:.0f} cm); raise physics_hz, lower speeds or make thin objects thicker"
+        )
+
+
+def check_initial_overlap(parts: tuple[Part, ...], pairs: dict[tuple[int, int], tuple[float, float, tuple]]) -> None:
+    """Raise SimulationError for two bodies overlapping at t = 0 (parts of one body excepted)."""
+    worst = None
+    for (a, b), (_, distance, _) in sorted(pairs.items()):
+        if parts[a].object_name == parts[b].object_name:
+            continue
+        if -distance > MAX_INITIAL_OVERLAP_M and (worst is None or distance < worst[0]):
+            worst = (distance, a, b)
+    if worst is not None:
+        distance, a, b = worst
+        raise SimulationError(
+            f"{describe(parts[a])} and {describe(parts[b])} overlap by {-distance * 100:.1f} cm at t=0.000 s "
+            f"(limit {MAX_INITIAL_OVERLAP_M * 100:.0f} cm); move them apart"
+        )
