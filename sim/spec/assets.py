@@ -38,16 +38,36 @@ def resolve_asset_path(file: str, scene_dir: Path, allow_pybullet_data: bool = F
             f"{file!r} is neither beside the scene nor in pybullet_data; "
             "use e.g. humanoid/humanoid.urdf, domino/domino.urdf or duck_vhacd.urdf"
         )
-    raise ValueError(f"{file!r} does not exist in {scene_dir}; check the path")
+    raise ValueError(f"{file!r} does not exist in {scene_dir}; {_nearby_hint(candidate)}")
 
 
-def check_mesh_file(path: Path) -> None:
-    """Raise ValueError unless `path` loads as a triangle mesh with some volume-bearing faces."""
+def _nearby_hint(missing: Path) -> str:
+    """'did you mean' over the files that do exist in the folder the path names."""
+    import difflib
+
+    folder = missing.parent
+    names = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    close = difflib.get_close_matches(missing.name, names, n=1, cutoff=0.8)
+    if close:
+        return f"did you mean {close[0]!r} in that folder?"
+    return "check the path; it is relative to the scene's folder"
+
+
+def check_mesh_file(path: Path, dynamic: bool = False) -> None:
+    """Raise ValueError unless `path` loads as a triangle mesh; a `dynamic` one must enclose volume.
+
+    A moving mesh gets its mass and inertia from its collision hull, so a flat mesh (a single
+    quad, a decal) cannot move; a static one may be flat.
+    """
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise ValueError(f"{path.name!r} is not a mesh file; use one of {', '.join(MESH_SUFFIXES)}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path.name!r} is an empty file (0 bytes); export the mesh again")
     mesh = load_triangle_mesh(path)
     if len(mesh.faces) == 0:
         raise ValueError(f"{path.name!r} has no triangles; export the mesh with faces")
+    if dynamic and mesh.convex_hull.volume <= 1e-12:
+        raise ValueError(f"{path.name!r} is flat (its convex hull has no volume), so it has no mass; make the object static or use a closed mesh")
 
 
 def load_triangle_mesh(path: Path):
@@ -59,5 +79,7 @@ def load_triangle_mesh(path: Path):
     except Exception as exc:  # trimesh raises many types for corrupt files
         raise ValueError(f"{path.name!r} could not be read as a mesh ({type(exc).__name__}: {exc}); check the file") from None
     if not isinstance(loaded, trimesh.Trimesh) or len(getattr(loaded, "vertices", ())) == 0:
-        raise ValueError(f"{path.name!r} holds no triangle mesh; check the file")
+        raise ValueError(
+            f"{path.name!r} holds no triangle mesh: no vertices could be read; export it again as {path.suffix.lstrip('.').upper()} with faces"
+        )
     return loaded

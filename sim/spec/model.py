@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .errors import FieldProblem, raise_problems
 from .types import (
     ColorRGB,
     FiniteFloat,
@@ -67,8 +68,10 @@ class ShotSpec(Strict):
     @model_validator(mode="after")
     def _at_least_one_frame(self) -> "ShotSpec":
         if round(self.duration * self.fps) < 1:
-            raise ValueError(
-                f"duration {self.duration} s at {self.fps} fps gives no frame; use duration >= {1 / self.fps:.4g}"
+            raise FieldProblem(
+                f"duration {self.duration} s at {self.fps} fps gives no frame",
+                f"use duration >= {1 / self.fps:.4g}",
+                at=("duration",),
             )
         return self
 
@@ -146,13 +149,24 @@ class CameraSpec(Strict):
     def _one_path_at_most(self) -> "CameraSpec":
         paths = [n for n in ("keyframes", "orbit", "dolly", "follow") if getattr(self, n) is not None]
         if len(paths) > 1:
-            raise ValueError(f"camera can follow one path, got {' and '.join(paths)}; keep one")
+            raise FieldProblem(
+                f"camera can follow one path, got {' and '.join(paths)}", "keep one", at=(paths[1],), key=True
+            )
         if self.keyframes is not None:
             times = [k.t for k in self.keyframes]
             if len(times) < 2:
-                raise ValueError("camera.keyframes needs at least 2 keyframes; for a still camera use position/look_at")
-            if any(b <= a for a, b in zip(times, times[1:])):
-                raise ValueError(f"camera.keyframes times must increase strictly, got {times}")
+                raise FieldProblem(
+                    "keyframes needs at least 2 keyframes",
+                    "for a still camera use position and look_at",
+                    at=("keyframes",),
+                )
+            for index, (before, after) in enumerate(zip(times, times[1:]), start=1):
+                if after <= before:
+                    raise FieldProblem(
+                        f"keyframe times must increase strictly, but t={after} follows t={before}",
+                        "sort the keyframes by t",
+                        at=("keyframes", index, "t"),
+                    )
         return self
 
     @property
@@ -204,7 +218,9 @@ class RepeatSpec(Strict):
     @model_validator(mode="after")
     def _offsets_match_count(self) -> "RepeatSpec":
         if self.offsets is not None and len(self.offsets) != self.count:
-            raise ValueError(f"repeat.offsets has {len(self.offsets)} entries but count is {self.count}; give one per copy")
+            raise FieldProblem(
+                f"offsets has {len(self.offsets)} entries but count is {self.count}", "give one per copy", at=("offsets",)
+            )
         return self
 
 
@@ -249,17 +265,28 @@ class ObjectBase(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "ObjectBase":
+        problems = []
         if self.euler_deg is not None and self.quaternion is not None:
-            raise ValueError("euler_deg and quaternion cannot both be set; keep one")
+            problems.append(FieldProblem("euler_deg and quaternion cannot both be set", "keep one", at=("quaternion",), key=True))
         if self.mass is not None and self.material.density is not None:
-            raise ValueError("mass and material.density cannot both be set; keep one")
+            problems.append(FieldProblem("mass and material.density cannot both be set", "keep one", at=("mass",), key=True))
         if self.static and (self.mass is not None):
-            raise ValueError("a static object has no mass; remove mass or set static: false")
+            problems.append(FieldProblem("a static object has no mass", "remove mass or set static: false", at=("mass",), key=True))
         helpers = [n for n in ("repeat", "grid", "pyramid") if getattr(self, n) is not None]
         if len(helpers) > 1:
-            raise ValueError(f"use one of repeat, grid, pyramid per object, got {' and '.join(helpers)}")
-        if self.static and (any(self.velocity) or any(self.angular_velocity)):
-            raise ValueError("a static object cannot have an initial velocity; set static: false")
+            problems.append(
+                FieldProblem(
+                    f"use one of repeat, grid, pyramid per object, got {' and '.join(helpers)}",
+                    "keep one",
+                    at=(helpers[1],),
+                    key=True,
+                )
+            )
+        if self.static:
+            for name in ("velocity", "angular_velocity"):
+                if any(getattr(self, name)):
+                    problems.append(FieldProblem(f"a static object cannot have an initial {name}", "remove it or set static: false", at=(name,), key=True))
+        raise_problems(problems)
         return self
 
 
@@ -272,7 +299,7 @@ class PlaneObject(ObjectBase):
     @model_validator(mode="after")
     def _plane_is_static(self) -> "PlaneObject":
         if not self.static:
-            raise ValueError("a plane is always static; remove static: false or use a thin box")
+            raise FieldProblem("a plane is always static", "remove static: false or use a thin box", at=("static",))
         return self
 
 
@@ -334,7 +361,8 @@ class UrdfObject(ObjectBase):
     @model_validator(mode="after")
     def _urdf_masses_come_from_file(self) -> "UrdfObject":
         if self.mass is not None or self.material.density is not None:
-            raise ValueError("a URDF's masses come from its file; remove mass/material.density")
+            at = ("mass",) if self.mass is not None else ("material", "density")
+            raise FieldProblem("a URDF's masses come from its file", f"remove {'.'.join(at)}", at=at, key=True)
         return self
 
 
@@ -371,11 +399,16 @@ class EventSpec(Strict):
         actions = [n for n in ("impulse", "force", "joint_targets") if getattr(self, n) is not None]
         if len(actions) != 1:
             got = " and ".join(actions) if actions else "none"
-            raise ValueError(f"an event needs exactly one of impulse, force, joint_targets; got {got}")
+            raise FieldProblem(
+                f"an event needs exactly one of impulse, force, joint_targets, got {got}",
+                "split it into one event per action" if actions else "add e.g. impulse: [1, 0, 0]",
+                at=(actions[1],) if len(actions) > 1 else (),
+                key=True,
+            )
         if self.force is not None and self.duration is None:
-            raise ValueError("a force event needs a duration in seconds, e.g. duration: 0.1")
+            raise FieldProblem("a force event needs a duration in seconds", "add e.g. duration: 0.1", at=("force",), key=True)
         if self.force is None and self.duration is not None:
-            raise ValueError("duration applies to force events only; remove it")
+            raise FieldProblem("duration applies to force events only", "remove it", at=("duration",), key=True)
         return self
 
 
@@ -429,28 +462,86 @@ class SceneSpec(Strict):
 
     @model_validator(mode="after")
     def _names_resolve(self) -> "SceneSpec":
-        names = [o.name for o in self.objects]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"object names must be unique; {', '.join(duplicates)} appears more than once")
-        expanded = set(expanded_names(self))
-        if self.camera.follow is not None and self.camera.follow.object not in expanded:
-            raise ValueError(f"camera.follow names {self.camera.follow.object!r}, which is not an object; objects: {', '.join(sorted(expanded))}")
-        for event in self.events:
-            if event.object not in expanded:
-                raise ValueError(f"event at t={event.at} names {event.object!r}, which is not an object; objects: {', '.join(sorted(expanded))}")
-            if event.at > self.shot.duration:
-                raise ValueError(f"event on {event.object!r} at t={event.at} s is after the shot ends ({self.shot.duration} s)")
-        frames = self.shot.num_frames
-        width, height = self.camera.resolution
-        if frames > MAX_FRAMES:
-            raise ValueError(f"{frames} frames exceed the limit of {MAX_FRAMES}; shorten duration or lower fps")
-        if frames * width * height > MAX_FRAME_PIXELS:
-            raise ValueError(
-                f"{frames} frames x {width}x{height} pixels = {frames * width * height:,} pixel-frames exceeds the limit "
-                f"of {MAX_FRAME_PIXELS:,} (about 40 bytes each for the passes); lower camera.resolution or shot.duration"
-            )
+        problems = _name_problems(self) + _event_time_problems(self) + _resource_problems(self)
+        raise_problems(problems)
         return self
+
+
+def _unknown_name(name: str, expanded: list[str], at: tuple) -> FieldProblem:
+    """'name' is not a body: suggest the closest body, or a copy of a repeated object."""
+    import difflib
+
+    copies = [n for n in expanded if n.startswith(name + "_")]
+    if copies:
+        hint = f"{name!r} is repeated; name one copy, e.g. {copies[0]!r}"
+    else:
+        close = difflib.get_close_matches(name, expanded, n=1, cutoff=0.6)
+        shown = ", ".join(expanded[:8]) + (f" and {len(expanded) - 8} more" if len(expanded) > 8 else "")
+        hint = f"did you mean {close[0]!r}?" if close else f"objects: {shown}" if expanded else "the scene has no objects"
+    return FieldProblem(f"{name!r} is not an object of the scene", hint, at=at)
+
+
+def _name_problems(spec: "SceneSpec") -> list[FieldProblem]:
+    """Object names are unique (after repeat/grid/pyramid expansion); follow and events name bodies."""
+    problems: list[FieldProblem] = []
+    seen: dict[str, int] = {}
+    for index, obj in enumerate(spec.objects):
+        for suffix in copy_suffixes(obj):
+            name = obj.name + suffix
+            if name in seen:
+                first = spec.objects[seen[name]].name
+                problems.append(
+                    FieldProblem(
+                        f"name {name!r} is already used by objects[{seen[name]}] ({first!r})",
+                        "give every object a unique name",
+                        at=("objects", index, "name"),
+                    )
+                )
+                break
+            seen[name] = index
+    expanded = list(seen)
+    if spec.camera.follow is not None and spec.camera.follow.object not in seen:
+        problems.append(_unknown_name(spec.camera.follow.object, expanded, ("camera", "follow", "object")))
+    for index, event in enumerate(spec.events):
+        if event.object not in seen:
+            problems.append(_unknown_name(event.object, expanded, ("events", index, "object")))
+    return problems
+
+
+def _event_time_problems(spec: "SceneSpec") -> list[FieldProblem]:
+    problems = []
+    for index, event in enumerate(spec.events):
+        if event.at >= spec.shot.duration:
+            problems.append(
+                FieldProblem(
+                    f"t={event.at} s is not before the end of the shot at {spec.shot.duration} s",
+                    f"use at < {spec.shot.duration} or lengthen shot.duration",
+                    at=("events", index, "at"),
+                )
+            )
+    return problems
+
+
+def _resource_problems(spec: "SceneSpec") -> list[FieldProblem]:
+    """Frames and pixel-frames within MAX_FRAMES and MAX_FRAME_PIXELS, checked before any work."""
+    frames = spec.shot.num_frames
+    width, height = spec.camera.resolution
+    if frames > MAX_FRAMES:
+        return [
+            FieldProblem(
+                f"{frames} frames exceed the limit of {MAX_FRAMES}", "shorten shot.duration or lower shot.fps", at=("shot", "duration")
+            )
+        ]
+    if frames * width * height > MAX_FRAME_PIXELS:
+        return [
+            FieldProblem(
+                f"{frames} frames x {width}x{height} pixels = {frames * width * height:,} pixel-frames exceed the limit "
+                f"of {MAX_FRAME_PIXELS:,}, at about 40 bytes each for the passes",
+                "lower camera.resolution or shot.duration",
+                at=("camera", "resolution"),
+            )
+        ]
+    return []
 
 
 def copy_suffixes(obj: ObjectBase) -> list[str]:

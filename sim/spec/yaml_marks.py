@@ -32,7 +32,8 @@ def _build(node: yaml.Node, path: Path, marks: Marks, key_marks: Marks) -> Any:
             key = _scalar(key_node)
             if key in out:
                 line, col = _mark(key_node)
-                raise YamlSyntaxError(line, col, f"duplicate key {key!r}; each key may appear once")
+                first_line = key_marks[path + (key,)][0]
+                raise YamlSyntaxError(line, col, f"duplicate key {key!r}, first written at line {first_line}; each key may appear once")
             key_marks[path + (key,)] = _mark(key_node)
             out[key] = _build(value_node, path + (key,), marks, key_marks)
         return out
@@ -44,7 +45,7 @@ def _build(node: yaml.Node, path: Path, marks: Marks, key_marks: Marks) -> Any:
 def _scalar(node: yaml.Node) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         line, col = _mark(node)
-        raise YamlSyntaxError(line, col, "a mapping key must be a plain value")
+        raise YamlSyntaxError(line, col, "a mapping key must be a plain value; write key: value")
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
@@ -56,18 +57,24 @@ def load_yaml_with_marks(text: str) -> tuple[Any, Marks, Marks]:
     """Parse one YAML document.
 
     Returns (data, value_marks, key_marks): value_marks maps a path to where its value starts,
-    key_marks maps a path to where its key is written (used for unknown-key errors).
+    key_marks maps a path to where its key is written (used for unknown-key errors). `data` is
+    None for an empty document. Raises YamlSyntaxError (1-based line and column) on bad YAML and
+    on a key written twice in one mapping.
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise YamlSyntaxError(line, col, f"YAML syntax: {exc.problem or exc.context}") from None
+        problem = f"YAML syntax: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark is not None:
+            start = exc.context_mark
+            problem += f"; {exc.context} at line {start.line + 1} column {start.column + 1}"
+        raise YamlSyntaxError(line, col, problem) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(0, 0, f"YAML syntax: {exc}") from None
     marks: Marks = {}
     key_marks: Marks = {}
-    if node is None:
-        return {}, marks, key_marks
+    if node is None:  # an empty document, or one of comments only
+        return None, marks, key_marks
     return _build(node, (), marks, key_marks), marks, key_marks
