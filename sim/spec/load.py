@@ -85,6 +85,12 @@ def scene_from_data(
     except pydantic.ValidationError as exc:
         raise SpecError(issues_from_validation_error(exc, data, shown, marks, key_marks)) from None
     assets, issues = _resolve_assets(spec, Path(source).parent, shown, marks)
+    if spec.emitters or spec.fluid_blocks:
+        from .particles import particle_issues
+
+        particle_assets, more_issues = particle_issues(spec, Path(source).parent, shown, marks)
+        assets.update(particle_assets)
+        issues = issues + more_issues
     if issues:
         raise SpecError(issues)
     return Scene(spec=spec, source=Path(source), assets=assets)

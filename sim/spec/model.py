@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .errors import FieldProblem, raise_problems
+from .particles import EmitterSpec, FluidBlockSpec
 from .types import (
     ColorRGB,
     FiniteFloat,
@@ -459,6 +460,10 @@ class SceneSpec(Strict):
     objects: tuple[ObjectSpec, ...] = ()
     events: tuple[EventSpec, ...] = ()
     generate: GenerateSpec = GenerateSpec()
+    emitters: tuple[EmitterSpec, ...] = ()
+    """Particle sources (sparks, rain, grains, poured liquid); see sim/spec/particles.py."""
+    fluid_blocks: tuple[FluidBlockSpec, ...] = ()
+    """Boxes of liquid at rest at t=0 (dam breaks, tanks); see sim/spec/particles.py."""
 
     @model_validator(mode="after")
     def _names_resolve(self) -> "SceneSpec":

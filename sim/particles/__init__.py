@@ -1,0 +1,5 @@
+"""Particles and liquids: emitters and fluid blocks simulated against the rigid world (numpy)."""
+
+from .simulate import simulate_particles, with_particles
+
+__all__ = ["simulate_particles", "with_particles"]
