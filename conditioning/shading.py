@@ -1,0 +1,50 @@
+"""The RGB preview: Lambert + ambient under one sun, optional hard shadows, the sky unlit.
+
+colour_linear = albedo * (AMBIENT + SUN * max(n . l, 0) * lit), then sRGB-encoded to uint8,
+where l is the unit direction towards the sun (world), n the surface normal and lit 0 where a
+shadow ray from the surface towards the sun hits a part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .layers import FrameView, SurfaceLayer
+
+SUN_DIRECTION = np.array([0.35, -0.55, 0.76]) / np.linalg.norm([0.35, -0.55, 0.76])
+"""World direction towards the sun: above, in front of and to the right of the default camera."""
+AMBIENT = 0.32
+SUN = 0.78
+SHADOW_BIAS = 1e-4
+"""Shadow rays start this far (relative to depth, plus 1 mm) off the surface to avoid self-hits."""
+
+
+def shade(layer: SurfaceLayer, view: FrameView, occluded=None) -> np.ndarray:
+    """uint8 [H, W, 3] sRGB preview of a composited layer.
+
+    occluded: optional callable (origins [K, 3], directions [K, 3]) -> bool [K] for shadow rays.
+    """
+    rotation = view.world_to_camera[view.frame, :3, :3]
+    normal_world = layer.normal @ rotation  # camera -> world: R^T n, row-vector form
+    lambert = np.clip(normal_world @ SUN_DIRECTION, 0.0, None).astype(np.float32)
+    covered = layer.covered
+    if occluded is not None:
+        pixels = np.flatnonzero(covered & (lambert > 0))
+        if len(pixels):
+            depth = layer.depth.reshape(-1)[pixels].astype(np.float64)
+            points = view.origin + depth[:, None] * view.directions.reshape(-1, 3)[pixels]
+            points += normal_world.reshape(-1, 3)[pixels] * (SHADOW_BIAS * depth + 1e-3)[:, None]
+            shadowed = occluded(points, np.broadcast_to(SUN_DIRECTION, points.shape))
+            lambert.reshape(-1)[pixels[shadowed]] = 0.0
+    light = AMBIENT + SUN * lambert
+    linear = layer.albedo * light[..., None]
+    if layer.emissive is not None:
+        linear = np.where(layer.emissive[..., None], layer.albedo, linear)
+    return linear_to_srgb8(linear)
+
+
+def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """Linear light 0..1 -> sRGB uint8 (IEC 61966-2-1), clipped."""
+    c = np.clip(linear, 0.0, 1.0)
+    srgb = np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055)
+    return np.round(srgb * 255.0).astype(np.uint8)

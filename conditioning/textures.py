@@ -1,0 +1,58 @@
+"""Procedural solid textures evaluated at part-local points, so a texture moves with its part.
+
+Kinds (sim.spec.model.TextureSpec, `scale` = feature size in metres):
+- checker: colour where floor(x/s + o) + floor(y/s + o) + floor(z/s + o) is even, color2 where odd;
+- stripes: bands perpendicular to the part's local X axis: floor(x/s + o) even/odd;
+- noise: 3-D value noise (cells of size s, smoothstep-interpolated hashed lattice values), blending
+  colour -> color2 continuously.
+o = 0.2371 cells shifts the lattice off the faces of boxes whose sizes are multiples of the
+scale, where floor() would flicker between neighbours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LATTICE_OFFSET = 0.2371
+
+
+def texture_albedo(texture, points_local: np.ndarray, color: np.ndarray) -> np.ndarray:
+    """sRGB albedo float32 [K, 3] of `texture` at part-local points [K, 3] (m); `color` is the first colour."""
+    color = np.asarray(color, np.float32)
+    color2 = np.asarray(texture.color2, np.float32)
+    cells = points_local / float(texture.scale) + LATTICE_OFFSET
+    if texture.kind == "checker":
+        weight = (np.floor(cells).astype(np.int64).sum(axis=1) & 1).astype(np.float32)
+    elif texture.kind == "stripes":
+        weight = (np.floor(cells[:, 0]).astype(np.int64) & 1).astype(np.float32)
+    elif texture.kind == "noise":
+        weight = value_noise(cells)
+    else:
+        raise ValueError(f"unknown texture kind {texture.kind!r}; use checker, stripes or noise")
+    return color[None, :] + (color2 - color)[None, :] * weight[:, None]
+
+
+def value_noise(cells: np.ndarray) -> np.ndarray:
+    """Smooth value noise float32 [K] in [0, 1] at lattice coordinates [K, 3]."""
+    base = np.floor(cells)
+    frac = cells - base
+    fade = frac * frac * (3.0 - 2.0 * frac)
+    base = base.astype(np.int64)
+    result = np.zeros(len(cells))
+    for corner in range(8):
+        offset = np.array([(corner >> 0) & 1, (corner >> 1) & 1, (corner >> 2) & 1])
+        weight = np.prod(np.where(offset[None, :] == 1, fade, 1.0 - fade), axis=1)
+        result += weight * _lattice_value(base + offset)
+    return result.astype(np.float32)
+
+
+def _lattice_value(lattice: np.ndarray) -> np.ndarray:
+    """Deterministic pseudo-random value in [0, 1] per integer lattice point [K, 3] (integer hash)."""
+    h = (lattice[:, 0] * 73856093) ^ (lattice[:, 1] * 19349663) ^ (lattice[:, 2] * 83492791)
+    h = h.astype(np.uint64)
+    h ^= h >> np.uint64(16)
+    h *= np.uint64(0x7FEB352D)
+    h ^= h >> np.uint64(15)
+    h *= np.uint64(0x846CA68B)
+    h ^= h >> np.uint64(16)
+    return (h & np.uint64(0xFFFF)).astype(np.float64) / 65535.0
