@@ -1,0 +1,182 @@
+"""`physreel compare`: files, metrics.json structure, report, side-by-side video, --video, errors.
+
+Most tests run the compare procedure on the synthetic exact-flow shot (tests/synthetic_video.py)
+through replaceable stages, with a test backend that echoes its control video when guided
+(the control here is the ground-truth render) and makes seeded noise when unguided.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import compare_doubles as cd
+import synthetic_video as sv
+from conditioning.video import read_video, write_mp4, write_png_sequence
+from engine.backends import BACKENDS
+from engine.compare import CompareInputError, CompareSettings, match_frame_count, run_compare
+from engine.metrics import METRIC_NAMES
+from engine.side_by_side import CAPTION_HEIGHT
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = (0, 1)
+
+
+@pytest.fixture(scope="module")
+def echo_backend():
+    BACKENDS["echo"] = "compare_doubles:EchoBackend"
+    yield "echo"
+    BACKENDS.pop("echo", None)
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory, echo_backend):
+    root = tmp_path_factory.mktemp("compare")
+    scene = cd.write_scene(root)
+    result = run_compare(scene, root / "out", CompareSettings(backend=echo_backend, seeds=SEEDS, quiet=True), cd.synthetic_stages())
+    return result
+
+
+def test_every_file_is_written(compared):
+    for name in ("video/guided.mp4", "video/unguided.mp4", "video/preview.mp4", "video/compare.mp4", "metrics.json",
+                 "report.html", "meta.json"):
+        assert (compared.out / name).is_file(), name
+    assert not list(compared.out.rglob(".*part*")), "no temporary file is left behind"
+
+
+def test_metrics_json_has_per_frame_per_seed_and_aggregate(compared):
+    data = json.loads((compared.out / "metrics.json").read_text())
+    assert set(data["metrics"]) == set(METRIC_NAMES)
+    assert set(data["runs"]) == {"preview", "guided", "unguided"}
+    assert set(data["runs"]["guided"]) == {"0", "1"} and set(data["runs"]["preview"]) == {"-"}
+    per_frame = data["runs"]["guided"]["0"]["flow_epe_object"]["per_frame"]
+    assert len(per_frame) == sv.FRAMES - 1
+    entry = data["aggregate"]["warp_error"]
+    assert entry["guided"]["n"] == 2 and entry["direction"] == "lower"
+    assert entry["guided"]["mean"] == pytest.approx(np.mean(entry["guided"]["values"]))
+    assert entry["unguided"]["std"] == pytest.approx(np.std(entry["unguided"]["values"]))
+    assert data["settings"]["seeds"] == list(SEEDS)
+
+
+def test_guided_ground_truth_beats_noise_on_every_measured_metric(compared):
+    data = compared.metrics
+    measured = [name for name in METRIC_NAMES if name != "depth_rank_correlation"]
+    assert {name: data["winners"][name] for name in measured} == {name: "guided" for name in measured}
+    assert data["winners"]["depth_rank_correlation"] is None  # skipped: no local depth model
+    assert any("depth_rank_correlation skipped" in note for note in data["notes"])
+
+
+def test_report_has_the_table_plots_videos_and_links(compared):
+    page = (compared.out / "report.html").read_text()
+    assert "<table id='metrics'>" in page
+    assert page.count("class='win'") == 7  # every measured metric has its winner marked
+    plotted = re.findall(r"<img alt='([a-z_]+) over time' src='data:image/png;base64,", page)
+    # every measured metric that has per-frame values (the spatiotemporal IoU is one number)
+    assert plotted == ["flow_epe_object", "flow_epe_background", "flow_outlier_share", "warp_error", "motion_iou",
+                       "background_flicker"]
+    assert page.count("<video class='sync' src='data:video/mp4;base64,") == 3
+    assert "addEventListener('play'" in page  # the videos play in step
+    for link in ("metrics.json", "video/compare.mp4", "meta.json", "passes.npz"):
+        assert f"href='{link}'" in page
+    assert "synthetic_square" in page and "a textured square slides" in page  # the scene's spec
+
+
+def test_compare_video_is_three_labelled_panels_of_the_shot(compared):
+    frames, fps = read_video(compared.out / "video/compare.mp4")
+    panel = sv.SIZE * 3  # 96 px panels are enlarged 3x to reach 256 px
+    assert frames.shape == (sv.FRAMES, CAPTION_HEIGHT + panel, 3 * panel, 3)
+    assert fps == 12
+    assert frames[:, :CAPTION_HEIGHT].max() > 200  # white caption text on the black bar
+
+
+def test_guided_video_is_the_first_seed(compared):
+    frames, _ = read_video(compared.out / "video/unguided.mp4")
+    seed0 = np.random.default_rng(0).integers(0, 256, frames.shape, dtype=np.uint8)
+    # H.264 of pure noise is lossy; the first seed's noise correlates, another seed's would not.
+    corr = np.corrcoef(frames.ravel().astype(float), seed0.ravel().astype(float))[0, 1]
+    assert corr > 0.5
+
+
+def _score(tmp_path, video, **kwargs):
+    scene = cd.write_scene(tmp_path)
+    return run_compare(scene, tmp_path / "out", CompareSettings(video=video, quiet=True, **kwargs), cd.synthetic_stages())
+
+
+def test_video_folder_of_pngs_is_scored_against_the_shot(tmp_path):
+    write_png_sequence(tmp_path / "frames", sv.make_passes().rgb)
+    result = _score(tmp_path, tmp_path / "frames")
+    assert set(result.metrics["runs"]) == {"preview", "video"}
+    video = result.metrics["runs"]["video"]["-"]
+    assert video["flow_epe_object"]["value"] < 0.5  # the ground truth scored: 0.33 px
+    assert (tmp_path / "out/video/video.mp4").is_file() and not (tmp_path / "out/video/guided.mp4").exists()
+    assert result.metrics["winners"]["warp_error"] is None  # nothing to compete with
+
+
+def test_video_mp4_of_another_size_is_resized_and_scored(tmp_path):
+    small = sv.make_passes().rgb[:, ::2, ::2]
+    write_mp4(tmp_path / "made_elsewhere.mp4", small, 12)
+    result = _score(tmp_path, tmp_path / "made_elsewhere.mp4")
+    assert result.metrics["runs"]["video"]["-"]["flow_epe_object"]["value"] < 1.0
+
+
+def test_video_with_another_frame_count_is_an_error_unless_resampled(tmp_path):
+    write_png_sequence(tmp_path / "frames", sv.make_passes().rgb[:8])
+    with pytest.raises(CompareInputError, match="has 8 frames but the shot has 12.*--resample-frames"):
+        _score(tmp_path, tmp_path / "frames")
+    result = _score(tmp_path, tmp_path / "frames", resample_frames=True)
+    assert any("8 frames resampled to the shot's 12" in note for note in result.metrics["notes"])
+
+
+def test_unreadable_video_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CompareInputError, match="no PNG frames"):
+        _score(tmp_path, tmp_path / "empty")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video")
+    with pytest.raises(CompareInputError, match="cannot read it"):
+        _score(tmp_path, tmp_path / "junk.mp4")
+
+
+def test_resampling_keeps_first_and_last_frames():
+    frames = np.arange(8)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3).astype(np.uint8)
+    out, note = match_frame_count(frames, 15, True, "v")
+    assert out[0, 0, 0, 0] == 0 and out[-1, 0, 0, 0] == 7 and len(out) == 15 and note
+    same, none = match_frame_count(frames, 8, False, "v")
+    assert same is frames and none is None
+
+
+# ------------------------------------------------------------------ the command line
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--video", "no/such/video.mp4"), "no such file or folder"),
+        (("--seeds", "0,x"), "comma-separated integers"),
+        (("--seeds", "1,1"), "repeats a seed"),
+        (("--video", "v.mp4", "--seeds", "1"), "apply only when generating"),
+        (("--resample-frames",), "--video only"),
+        (("--steps", "0"), "at least 1"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
+    done = _cli("compare", "scenes/bouncing_ball.yaml", "-o", str(tmp_path / "out"), *args)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if not line.startswith(("[", "  "))]  # not progress lines
+    assert errors == [done.stderr.strip().splitlines()[-1]] and errors[0].startswith("physreel compare: ")
+    assert not (tmp_path / "out").exists()  # checked before any work
+
+
+def test_bad_scene_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("shot: {fps: 0}\n")
+    done = _cli("compare", str(bad), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2 and "bad.yaml:1" in done.stderr
