@@ -37,6 +37,8 @@ _RANGE_HINTS = {
     "seed": "an integer in 0 .. 2^31-1",
     "count": "the number of copies, e.g. 10",
     "levels": "the number of copies in the bottom row, e.g. 4",
+    "color": "channels in 0..1, e.g. [1.0, 0.5, 0.0], or a name such as red or '#ff8000'",
+    "color2": "channels in 0..1, e.g. [1.0, 0.5, 0.0], or a name such as red or '#ff8000'",
 }
 
 # Names of a fixed-length list's components, by field name and length.
@@ -86,7 +88,8 @@ def _describe(err: dict, path: tuple, data: Any, marks: Marks, key_marks: Marks)
     ctx = err.get("ctx") or {}
     given = err.get("input")
     line, column = nearest_mark(path, marks)
-    name = str(path[-1]) if path and not isinstance(path[-1], int) else ""
+    # The field's name: for an item of a list (color[0]) the list's name.
+    name = next((str(p) for p in reversed(path) if not isinstance(p, int)), "")
     if kind == "extra_forbidden":
         line, column = key_marks.get(path, (line, column))
         return line, column, path, f"unknown key {path[-1]!r}", _did_you_mean(str(path[-1]), _allowed_keys(path[:-1], data))
@@ -110,9 +113,10 @@ def _describe(err: dict, path: tuple, data: Any, marks: Marks, key_marks: Marks)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bound = {"greater_than": "greater than", "greater_than_equal": "at least", "less_than": "below", "less_than_equal": "at most"}[kind]
         limit = next(iter(ctx.values()))
-        return line, column, path, f"must be {bound} {limit}, got {_show(given)}", _RANGE_HINTS.get(name, "")
+        hint = _RANGE_HINTS.get(name, f"use a value {bound} {limit}")
+        return line, column, path, f"must be {bound} {limit}, got {_show(given)}", hint
     if kind == "finite_number":
-        return line, column, path, f"must be a finite number, got {_show(given)}", _RANGE_HINTS.get(name, "")
+        return line, column, path, f"must be a finite number, got {_show(given)}", _RANGE_HINTS.get(name, "write a plain number")
     if kind == "literal_error":
         allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         hint = _did_you_mean(str(given), allowed) if isinstance(given, str) else f"one of {', '.join(allowed)}"
@@ -124,8 +128,8 @@ def _describe(err: dict, path: tuple, data: Any, marks: Marks, key_marks: Marks)
     if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
         if given is None:
             return line, column, path, "the section is empty", "give its fields, or remove the line"
-        return line, column, path, f"expected a mapping of fields (key: value), got {_show(given)}", ""
-    return line, column, path, _clean_message(err["msg"]), ""
+        return line, column, path, f"expected a mapping of fields, got {_show(given)}", "write key: value lines, e.g. name: ball"
+    return line, column, path, _clean_message(err["msg"]), "see docs/spec.md"
 
 
 def _wrong_type(kind: str, given: Any) -> tuple[str, str]:
@@ -159,7 +163,7 @@ def _wrong_length(path: tuple, held: list, data: Any) -> tuple[str, str]:
     size = _fixed_length(path, data)
     if size:
         return f"expected {size} values {_components(path, size)}, got {len(held)}", f"e.g. {_example(path, size)}"
-    return f"wrong number of values ({len(held)})", ""
+    return f"wrong number of values ({len(held)})", "see docs/spec.md"
 
 
 def _components(path: tuple, size: int) -> str:

@@ -1,0 +1,350 @@
+"""Bad scene specs: each is rejected with a SpecError whose issue names the field, the line and
+column where the user wrote it, what is wrong, and how to fix it. Plus the CLI contract: exit
+status 2, exactly one `file:line:col: field.path: problem (hint)` line per problem, no traceback
+unless --debug.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from sim.spec import SpecError, load_scene
+
+REPO = Path(__file__).resolve().parents[1]
+ISSUE_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<field>[\w.\[\]]+): (?P<problem>.+) \((?P<hint>.+)\)$")
+
+BALL = "objects:\n  - name: ball\n    shape: sphere\n"
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad spec: its YAML, the fragment the message must hold, and where it must point."""
+
+    text: str
+    fragment: str
+    line: int
+    column: int | None
+    """None where the column is not meaningful (the file as a whole)."""
+    field: str = ""
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    """Extra files written beside the scene (name -> bytes)."""
+
+
+BAD_SPECS = {
+    # --- wrong types
+    "string_for_number": Bad("shot:\n  duration: fast\n", "expected a number, got 'fast'", 2, 13, "shot.duration"),
+    "quoted_number": Bad("shot:\n  duration: '2.0'\n", "remove the quotes", 2, 13, "shot.duration"),
+    "bool_for_number": Bad("shot:\n  duration: true\n", "expected a number, got true", 2, 13, "shot.duration"),
+    "float_for_integer": Bad("shot:\n  fps: 24.5\n", "expected a whole number, got 24.5", 2, 8, "shot.fps"),
+    "vec3_of_two": Bad(BALL + "    position: [0, 1]\n", "expected 3 values [x, y, z], got 2", 4, 15, "objects[0].position"),
+    "vec3_of_four": Bad(BALL + "    velocity: [0, 1, 2, 3]\n", "expected 3 values [x, y, z], got 4", 4, 15, "objects[0].velocity"),
+    "number_for_vec3": Bad(BALL + "    position: 3\n", "expected a list of 3 numbers [x, y, z], got 3", 4, 15, "objects[0].position"),
+    "resolution_of_one": Bad("camera:\n  resolution: [512]\n", "expected 2 values [width, height], got 1", 2, 15, "camera.resolution"),
+    "object_not_a_mapping": Bad("objects:\n  - ball\n", "expected a mapping of fields", 2, 5, "objects[0]"),
+    "objects_not_a_list": Bad("objects:\n  ball: {shape: sphere}\n", "expected a list, got a mapping", 2, 3, "objects"),
+    "empty_section": Bad("shot:\ncamera: {fov_deg: 40}\n", "the section is empty", 1, 6, "shot"),
+    "nan_duration": Bad("shot:\n  duration: .nan\n", "must be a finite number, got nan", 2, 13, "shot.duration"),
+    "unknown_interpolation": Bad(
+        "camera:\n  interpolation: smoth\n", "'smoth' is not allowed here (did you mean 'smooth'?)", 2, 18, "camera.interpolation"
+    ),
+    # --- unknown keys, with "did you mean"
+    "unknown_top_level_key": Bad("shots:\n  duration: 1\n", "unknown key 'shots' (did you mean 'shot'?)", 1, 1, "shots"),
+    "unknown_material_key": Bad(
+        BALL + "    material:\n      restitusion: 0.5\n",
+        "unknown key 'restitusion' (did you mean 'restitution'?)",
+        5,
+        7,
+        "objects[0].material.restitusion",
+    ),
+    "unknown_camera_key": Bad("camera:\n  fov: 40\n", "unknown key 'fov' (did you mean 'fov_deg'?)", 2, 3, "camera.fov"),
+    "unknown_key_of_shape": Bad(BALL + "    raduis: 0.2\n", "unknown key 'raduis' (did you mean 'radius'?)", 4, 5, "objects[0].raduis"),
+    "box_key_on_sphere": Bad(BALL + "    size: [1, 1, 1]\n", "unknown key 'size'", 4, 5, "objects[0].size"),
+    "unknown_repeat_key": Bad(
+        "objects:\n  - name: b\n    shape: box\n    repeat: {count: 3, stp: [1, 0, 0]}\n",
+        "unknown key 'stp' (did you mean 'step'?)",
+        4,
+        24,
+        "objects[0].repeat.stp",
+    ),
+    "unknown_shape": Bad("objects:\n  - name: b\n    shape: sphear\n", "unknown shape 'sphear' (did you mean 'sphere'?)", 3, 12, "objects[0].shape"),
+    "missing_shape": Bad("objects:\n  - name: b\n", "object has no shape", 2, 5, "objects[0]"),
+    "missing_name": Bad("objects:\n  - shape: sphere\n", "required field 'name' is missing", 2, 5, "objects[0].name"),
+    # --- out of range
+    "negative_mass": Bad(BALL + "    mass: -1\n", "must be greater than 0.0, got -1", 4, 11, "objects[0].mass"),
+    "zero_duration": Bad("shot:\n  duration: 0\n", "must be greater than 0.0, got 0", 2, 13, "shot.duration"),
+    "zero_radius": Bad(BALL + "    radius: 0\n", "must be greater than 0.0, got 0", 4, 13, "objects[0].radius"),
+    "restitution_above_one": Bad(
+        BALL + "    material: {restitution: 1.5}\n", "must be at most 1.0, got 1.5", 4, 29, "objects[0].material.restitution"
+    ),
+    "negative_friction": Bad(BALL + "    material: {friction: -0.1}\n", "must be at least 0.0, got -0.1", 4, 26, "objects[0].material.friction"),
+    "fps_not_dividing_physics_hz": Bad(
+        "shot:\n  fps: 25\n  physics_hz: 240\n", "must be an integer multiple of fps (25)", 3, 15, "shot.physics_hz"
+    ),
+    "duration_below_one_frame": Bad("shot:\n  duration: 0.01\n  fps: 24\n", "gives no frame", 2, 13, "shot.duration"),
+    "bad_colour_name": Bad(BALL + "    color: redd\n", "unknown colour 'redd'", 4, 12, "objects[0].color"),
+    "colour_channel_above_one": Bad(BALL + "    color: [255, 0, 0]\n", "must be at most 1.0, got 255", 4, 13, "objects[0].color[0]"),
+    # --- asset files
+    "missing_mesh_file": Bad("objects:\n  - name: m\n    shape: mesh\n    file: nope.obj\n", "'nope.obj' does not exist", 4, 11, "objects[0].file"),
+    "mesh_path_escapes_folder": Bad(
+        "objects:\n  - name: m\n    shape: mesh\n    file: ../x.obj\n", "escapes the scene's folder", 4, 11, "objects[0].file"
+    ),
+    "absolute_mesh_path": Bad(
+        "objects:\n  - name: m\n    shape: mesh\n    file: /etc/x.obj\n", "is an absolute path", 4, 11, "objects[0].file"
+    ),
+    "text_file_named_obj": Bad(
+        "objects:\n  - name: m\n    shape: mesh\n    file: notes.obj\n",
+        "'notes.obj' holds no triangle mesh",
+        4,
+        11,
+        "objects[0].file",
+        {"notes.obj": b"these are my notes\nnot a mesh at all\n"},
+    ),
+    "empty_mesh_file": Bad(
+        "objects:\n  - name: m\n    shape: mesh\n    file: empty.obj\n", "'empty.obj' is an empty file", 4, 11, "objects[0].file", {"empty.obj": b""}
+    ),
+    "mesh_with_wrong_suffix": Bad(
+        "objects:\n  - name: m\n    shape: mesh\n    file: cube.txt\n", "'cube.txt' is not a mesh file", 4, 11, "objects[0].file", {"cube.txt": b"v 0 0 0\n"}
+    ),
+    "flat_mesh_that_moves": Bad(
+        "objects:\n  - name: m\n    shape: mesh\n    file: quad.obj\n",
+        "'quad.obj' is flat",
+        4,
+        11,
+        "objects[0].file",
+        {"quad.obj": b"v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3\nf 1 3 4\n"},
+    ),
+    "missing_urdf": Bad(
+        "objects:\n  - name: r\n    shape: urdf\n    file: robots/nothere.urdf\n",
+        "is neither beside the scene nor in pybullet_data",
+        4,
+        11,
+        "objects[0].file",
+    ),
+    # --- cross-field rules
+    "euler_and_quaternion": Bad(
+        BALL + "    euler_deg: [0, 0, 0]\n    quaternion: [0, 0, 0, 1]\n", "euler_deg and quaternion cannot both be set", 5, 5, "objects[0].quaternion"
+    ),
+    "zero_quaternion": Bad(BALL + "    quaternion: [0, 0, 0, 0]\n", "quaternion has zero length", 4, 17, "objects[0].quaternion"),
+    "mass_with_density": Bad(
+        BALL + "    mass: 1\n    material: {density: 500}\n", "mass and material.density cannot both be set", 4, 5, "objects[0].mass"
+    ),
+    "mass_on_static_object": Bad(
+        "objects:\n  - name: b\n    shape: box\n    static: true\n    mass: 2\n", "a static object has no mass", 5, 5, "objects[0].mass"
+    ),
+    "velocity_on_static_object": Bad(
+        "objects:\n  - name: b\n    shape: box\n    static: true\n    velocity: [1, 0, 0]\n",
+        "a static object cannot have an initial velocity",
+        5,
+        5,
+        "objects[0].velocity",
+    ),
+    "plane_not_static": Bad("objects:\n  - name: f\n    shape: plane\n    static: false\n", "a plane is always static", 4, 13, "objects[0].static"),
+    "repeat_and_grid": Bad(
+        "objects:\n  - name: b\n    shape: box\n    repeat: {count: 2}\n    grid: {counts: [2, 2, 1], spacing: [1, 1, 1]}\n",
+        "use one of repeat, grid, pyramid per object",
+        5,
+        5,
+        "objects[0].grid",
+    ),
+    "repeat_offsets_count": Bad(
+        "objects:\n  - name: b\n    shape: box\n    repeat: {count: 3, offsets: [[0, 0, 0]]}\n",
+        "offsets has 1 entries but count is 3",
+        4,
+        33,
+        "objects[0].repeat.offsets",
+    ),
+    "mass_on_urdf": Bad(
+        "objects:\n  - name: r\n    shape: urdf\n    file: duck_vhacd.urdf\n    mass: 2\n", "a URDF's masses come from its file", 5, 5, "objects[0].mass"
+    ),
+    "duplicate_object_names": Bad(
+        "objects:\n  - name: b\n    shape: sphere\n  - name: b\n    shape: box\n", "name 'b' is already used by objects[0]", 4, 11, "objects[1].name"
+    ),
+    "name_clashing_with_a_copy": Bad(
+        "objects:\n  - name: d\n    shape: box\n    repeat: {count: 2}\n  - name: d_1\n    shape: box\n",
+        "name 'd_1' is already used by objects[0]",
+        5,
+        11,
+        "objects[1].name",
+    ),
+    "follow_unknown_object": Bad(
+        "camera:\n  follow: bal\n" + BALL, "'bal' is not an object of the scene (did you mean 'ball'?)", 2, 11, "camera.follow"
+    ),
+    "follow_unknown_object_mapping": Bad(
+        "camera:\n  follow: {object: bal}\n" + BALL, "'bal' is not an object", 2, 20, "camera.follow.object"
+    ),
+    "event_unknown_object": Bad(
+        BALL + "events:\n  - at: 0.1\n    object: bal\n    impulse: [1, 0, 0]\n",
+        "'bal' is not an object of the scene (did you mean 'ball'?)",
+        6,
+        13,
+        "events[0].object",
+    ),
+    "event_names_repeated_object": Bad(
+        "objects:\n  - name: domino\n    shape: box\n    repeat: {count: 3}\nevents:\n  - at: 0.1\n    object: domino\n    impulse: [1, 0, 0]\n",
+        "name one copy, e.g. 'domino_0'",
+        7,
+        13,
+        "events[0].object",
+    ),
+    "event_after_shot_ends": Bad(
+        "shot:\n  duration: 1\n" + BALL + "events:\n  - at: 3\n    object: ball\n    impulse: [1, 0, 0]\n",
+        "t=3.0 s is not before the end of the shot at 1.0 s",
+        7,
+        9,
+        "events[0].at",
+    ),
+    "event_with_two_actions": Bad(
+        BALL + "events:\n  - at: 0.1\n    object: ball\n    impulse: [1, 0, 0]\n    force: [1, 0, 0]\n    duration: 0.1\n",
+        "an event needs exactly one of impulse, force, joint_targets, got impulse and force",
+        8,
+        5,
+        "events[0].force",
+    ),
+    "force_without_duration": Bad(
+        BALL + "events:\n  - at: 0.1\n    object: ball\n    force: [1, 0, 0]\n", "a force event needs a duration", 7, 5, "events[0].force"
+    ),
+    "two_camera_paths": Bad(
+        "camera:\n  orbit: {radius: 3}\n  dolly: {start: [0, 0, 0], end: [1, 0, 0], look_at: [0, 0, 0]}\n",
+        "camera can follow one path, got orbit and dolly",
+        3,
+        3,
+        "camera.dolly",
+    ),
+    "keyframes_not_increasing": Bad(
+        "camera:\n  keyframes:\n    - {t: 1.0, position: [0, 0, 1], look_at: [0, 0, 0]}\n    - {t: 0.5, position: [0, 1, 1], look_at: [0, 0, 0]}\n",
+        "keyframe times must increase strictly, but t=0.5 follows t=1.0",
+        4,
+        11,
+        "camera.keyframes[1].t",
+    ),
+    "single_keyframe": Bad(
+        "camera:\n  keyframes:\n    - {t: 0.0, position: [0, 0, 1], look_at: [0, 0, 0]}\n", "needs at least 2 keyframes", 3, 5, "camera.keyframes"
+    ),
+    # --- resource limits
+    "huge_resolution_times_frames": Bad(
+        "shot:\n  duration: 60\n  fps: 30\ncamera:\n  resolution: [4096, 4096]\n", "pixel-frames exceed the limit", 5, 15, "camera.resolution"
+    ),
+    "too_many_frames": Bad("shot:\n  duration: 200\n  fps: 24\ncamera:\n  resolution: [8, 8]\n", "frames exceed the limit of 2400", 2, 13, "shot.duration"),
+    # --- the file itself
+    "yaml_syntax_error": Bad("shot:\n  duration: [1, 2\n  fps: 24\n", "YAML syntax: expected ',' or ']'", 3, 6),
+    "top_level_list": Bad("- shot\n- camera\n", "the scene must be a YAML mapping, got a list", 1, 1),
+    "duplicate_key": Bad("shot:\n  fps: 24\n  fps: 30\n", "duplicate key 'fps', first written at line 2", 3, 3),
+    "empty_file": Bad("# only a comment\n", "the scene file is empty", 0, None),
+}
+
+
+def _write(tmp_path: Path, bad: Bad) -> Path:
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    for name, data in bad.files.items():
+        (folder / name).write_bytes(data)
+    path = folder / "scene.yaml"
+    path.write_text(bad.text)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_bad_spec_is_reported_at_its_line_with_a_fix(tmp_path, case):
+    bad = BAD_SPECS[case]
+    path = _write(tmp_path, bad)
+    with pytest.raises(SpecError) as caught:
+        load_scene(path)
+    issues = caught.value.issues
+    matching = [i for i in issues if bad.fragment in f"{i.problem} ({i.hint})"]
+    assert matching, f"no issue mentions {bad.fragment!r}: {[str(i) for i in issues]}"
+    issue = matching[0]
+    assert issue.file == str(path)
+    assert issue.line == bad.line, str(issue)
+    if bad.column is not None:
+        assert issue.column == bad.column, str(issue)
+    assert issue.field == bad.field, str(issue)
+    assert issue.hint, f"an issue must say how to fix it: {issue}"
+
+
+def test_there_are_at_least_25_bad_specs():
+    assert len(BAD_SPECS) >= 25
+
+
+def test_all_problems_of_a_file_are_reported_together(tmp_path):
+    """Independent mistakes in one file each get their own issue, sorted by line."""
+    path = tmp_path / "scene.yaml"
+    path.write_text("shot:\n  duration: -1\n  fsp: 24\nobjects:\n  - name: b\n    shape: sphere\n    radius: 0\n")
+    with pytest.raises(SpecError) as caught:
+        load_scene(path)
+    assert [(i.line, i.field) for i in caught.value.issues] == [
+        (2, "shot.duration"),
+        (3, "shot.fsp"),
+        (7, "objects[0].radius"),
+    ]
+
+
+def test_a_non_utf8_file_is_reported_at_the_bad_byte(tmp_path):
+    path = tmp_path / "scene.yaml"
+    path.write_bytes("shot:\n  name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(SpecError) as caught:
+        load_scene(path)
+    (issue,) = caught.value.issues
+    assert "not UTF-8 text (byte 0xe9)" in issue.problem
+    assert (issue.line, issue.column) == (2, 12)
+    assert issue.hint == "save the scene as UTF-8"
+
+
+def test_a_missing_scene_file_is_reported(tmp_path):
+    with pytest.raises(SpecError) as caught:
+        load_scene(tmp_path / "nowhere.yaml")
+    (issue,) = caught.value.issues
+    assert issue.problem == "no such scene file"
+    assert str(issue) == f"{tmp_path / 'nowhere.yaml'}: no such scene file (check the path)"
+
+
+def test_a_folder_is_not_a_scene_file(tmp_path):
+    with pytest.raises(SpecError, match="not a file"):
+        load_scene(tmp_path)
+
+
+# ------------------------------------------------------------------------------- CLI
+def test_cli_prints_one_line_per_problem_and_exits_2(tmp_path, capsys):
+    path = tmp_path / "scene.yaml"
+    path.write_text("shot:\n  duration: 0\n  fsp: 24\nobjects:\n  - name: b\n    shape: sphear\n")
+    status = main(["validate", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 3, err
+    for line in lines:
+        assert ISSUE_LINE.match(line), f"not in file:line:col: field: problem (hint) form: {line!r}"
+    assert lines[0].startswith(f"{path}:2:13: shot.duration: must be greater than 0.0, got 0 (")
+    assert lines[1] == f"{path}:3:3: shot.fsp: unknown key 'fsp' (did you mean 'fps'?)"
+    assert lines[2].startswith(f"{path}:6:12: objects[0].shape: unknown shape 'sphear'")
+
+
+def test_cli_in_a_subprocess_shows_no_traceback(tmp_path):
+    path = tmp_path / "scene.yaml"
+    path.write_text(BALL + "    mass: -1\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "engine", "validate", str(path)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    assert run.stderr.splitlines() == [
+        f"{path}:4:11: objects[0].mass: must be greater than 0.0, got -1 (kilograms, e.g. 1.0; leave it out to use density x volume)"
+    ]
+
+
+def test_cli_debug_shows_the_traceback(tmp_path):
+    path = tmp_path / "scene.yaml"
+    path.write_text(BALL + "    mass: -1\n")
+    with pytest.raises(SpecError):
+        main(["--debug", "validate", str(path)])
+    with pytest.raises(SpecError):
+        main(["validate", str(path), "--debug"])
