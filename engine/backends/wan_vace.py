@@ -1,0 +1,187 @@
+"""The `wan-vace` backend: Wan 2.1 VACE (diffusers' `WanVACEPipeline`) with one control video.
+
+The control video is one pass as VACE reads it: depth (inverse depth, near = white), flow (the
+Middlebury colour wheel) or pose (OpenPose drawing), with an all-white mask (VACE's "generate
+everywhere, guided by this video" mode). Wan's VAE compresses 4 frames into one latent frame
+and 8x8 pixels into one latent cell, and the transformer patches are 2x2 cells, so Wan makes
+4k+1 frames at multiples of 16 pixels: a shot is cut to the largest 4k+1 frames it has and its
+size rounded down to multiples of 16, with a printed note (recorded in meta.json).
+
+Unguided runs use the same pipeline and weights with VACE's context scale 0: the hints VACE
+adds to the transformer's blocks are multiplied by 0, leaving the base Wan text-to-video model.
+
+Model directory (`--model DIR`): a folder as `WanVACEPipeline.save_pretrained` writes it
+(model_index.json, transformer/, vae/, text_encoder/, tokenizer/, scheduler/), e.g. a download of
+Wan-AI/Wan2.1-VACE-1.3B-diffusers; without --model, that id is looked up in the local HF cache.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .animatediff import model_records
+from .base import Backend, BackendError, BackendInfo, GeneratedVideo, GenerationRequest, ModelRequirement, ShapePlan
+from .runtime import dtype_kwargs, fetch_command, locate_model, missing_model_error, offline, resolve_device, resolve_dtype
+
+MODEL_ID = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
+TEMPORAL_FACTOR = 4
+"""Video frames per latent frame (after the first)."""
+SIZE_MULTIPLE = 16
+"""VAE 8x8 cells x transformer 2x2 patches."""
+SPATIAL_FACTOR = 8
+MAX_SEQUENCE_LENGTH = 226
+"""T5 tokens of the prompt (Wan's default for its pipelines)."""
+
+
+class WanVaceBackend(Backend):
+    name = "wan-vace"
+    controls = ("depth", "flow", "pose")
+
+    def __init__(self, model_path: str | Path | None = None):
+        super().__init__(model_path)
+        self._pipelines: dict[tuple, Any] = {}
+
+    def describe(self) -> BackendInfo:
+        found = locate_model(self.model_path, "", MODEL_ID, "model_index.json")
+        return BackendInfo(
+            name=self.name,
+            description="Wan 2.1 VACE text-to-video with one control video (diffusers WanVACEPipeline); "
+            "4k+1 frames, sizes in multiples of 16",
+            requirements=(
+                ModelRequirement(
+                    role="pipeline",
+                    model_id=MODEL_ID,
+                    found=found is not None,
+                    location=None if found is None else str(found),
+                    fetch_command=fetch_command(MODEL_ID, None, "") if self.model_path is None
+                    else f"huggingface-cli download {MODEL_ID} --local-dir {self.model_path}",
+                ),
+            ),
+            controls=self.controls,
+            model_dir_layout="DIR = a WanVACEPipeline.save_pretrained folder (model_index.json, transformer/, vae/, "
+            "text_encoder/, tokenizer/, scheduler/)",
+        )
+
+    def _locate(self) -> Path:
+        found = locate_model(self.model_path, "", MODEL_ID, "model_index.json")
+        if found is None:
+            raise missing_model_error(self.name, "pipeline", MODEL_ID, self.model_path, "")
+        return found
+
+    def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:
+        """The largest 4k+1 frames the shot has; sizes rounded down to multiples of 16."""
+        frames = (num_frames - 1) // TEMPORAL_FACTOR * TEMPORAL_FACTOR + 1
+        new_w = max(SIZE_MULTIPLE, width // SIZE_MULTIPLE * SIZE_MULTIPLE)
+        new_h = max(SIZE_MULTIPLE, height // SIZE_MULTIPLE * SIZE_MULTIPLE)
+        notes = []
+        if frames != num_frames:
+            notes.append(
+                f"{self.name}: Wan makes 4k+1 frames; using the first {frames} of the shot's {num_frames} "
+                f"(make the shot {frames + TEMPORAL_FACTOR} frames long to keep more)"
+            )
+        if (new_w, new_h) != (width, height):
+            notes.append(f"{self.name}: size {width}x{height} is not a multiple of {SIZE_MULTIPLE}; generating {new_w}x{new_h}")
+        return ShapePlan(frames, new_w, new_h, tuple(notes))
+
+    def check_request(self, request: GenerationRequest) -> None:
+        super().check_request(request)
+        if len(request.controls) > 1:
+            kinds = ", ".join(c.kind for c in request.controls)
+            raise BackendError(f"{self.name} takes one control video, got {len(request.controls)} ({kinds}); keep one in generate.controls")
+        for control in request.controls:
+            if control.start != 0.0 or control.end != 1.0:
+                raise BackendError(
+                    f"{self.name} applies its control over all steps; control {control.kind!r} asks for "
+                    f"start={control.start}, end={control.end} (set start: 0, end: 1, or use the animatediff backend)"
+                )
+
+    def load_pipeline(self, device: str, dtype) -> Any:
+        key = (device, str(dtype))
+        if key not in self._pipelines:
+            offline()
+            from diffusers import AutoencoderKLWan, WanVACEPipeline
+
+            directory = self._locate()
+            import torch
+
+            # Wan's VAE is run in float32 (its model card): half precision there costs visible quality.
+            vae = AutoencoderKLWan.from_pretrained(directory, subfolder="vae", local_files_only=True, **dtype_kwargs(torch.float32))
+            pipe = WanVACEPipeline.from_pretrained(directory, vae=vae, local_files_only=True, **dtype_kwargs(dtype))
+            pipe.to(device)
+            pipe.physreel_offloaded = False
+            pipe.physreel_sources = {"pipeline": (MODEL_ID, directory)}
+            self._pipelines[key] = pipe
+        return self._pipelines[key]
+
+    def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
+        import torch
+        from PIL import Image
+
+        from ..noise_warp import independent_noise, warped_noise
+        from .animatediff import apply_memory_flags
+
+        # 1. check and resolve
+        self.check_request(request)
+        if request.backend != self.name:
+            raise BackendError(f"request is for backend {request.backend!r}, not {self.name!r}")
+        if request.model_path != self.model_path:
+            raise BackendError(f"request reads models from {request.model_path!r} but this backend from {self.model_path!r}")
+        device = resolve_device(request.device)
+        dtype = resolve_dtype(request.dtype, device)
+        # 2. load
+        pipe = self.load_pipeline(device, dtype)
+        apply_memory_flags(pipe, request, device)
+        pipe.set_progress_bar_config(disable=not progress)
+        # 3. initial noise: [1, C, F, h, w]; latent frame j stands for video frame 4j
+        num_latent_frames = (request.num_frames - 1) // TEMPORAL_FACTOR + 1
+        channels = pipe.transformer.config.in_channels
+        h, w = request.height // SPATIAL_FACTOR, request.width // SPATIAL_FACTOR
+        if request.noise_flow is not None:
+            frame_index = [TEMPORAL_FACTOR * j for j in range(num_latent_frames)]
+            noise = warped_noise(channels, h, w, request.noise_flow, request.seed, frame_index=frame_index)
+        else:
+            noise = independent_noise((num_latent_frames, channels, h, w), request.seed)
+        latents = noise.permute(1, 0, 2, 3)[None].to(device=device, dtype=torch.float32)
+        # 4. run: the control video (or none, at scale 0, for unguided)
+        if request.controls:
+            control = request.controls[0]
+            video = [Image.fromarray(frame) for frame in control.frames]
+            scale = float(control.scale)
+        else:
+            video, scale = None, 0.0
+        with torch.inference_mode():
+            output = pipe(
+                prompt=request.prompt,
+                negative_prompt=request.negative_prompt or None,
+                video=video,
+                conditioning_scale=scale,
+                height=request.height,
+                width=request.width,
+                num_frames=request.num_frames,
+                num_inference_steps=request.steps,
+                guidance_scale=request.guidance_scale,
+                generator=torch.Generator("cpu").manual_seed(request.seed),
+                latents=latents,
+                output_type="np",
+                max_sequence_length=min(MAX_SEQUENCE_LENGTH, pipe.tokenizer.model_max_length),
+            )
+        frames = np.clip(np.round(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+        meta = {
+            "backend": self.name,
+            "pipeline": type(pipe).__name__,
+            "models": model_records(pipe.physreel_sources),
+            "scheduler": {"class": type(pipe.scheduler).__name__, "config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str))},
+            "settings": request.settings(),
+            "resolved": {"device": device, "dtype": str(dtype).replace("torch.", ""), "vace_conditioning_scale": scale},
+            "noise": {
+                "method": "exact-flow warp (engine/noise_warp.py)" if request.noise_flow is not None else "independent",
+                "seed": request.seed,
+                "latent_shape": [num_latent_frames, channels, h, w],
+                "latent_frame_to_video_frame": TEMPORAL_FACTOR,
+            },
+        }
+        return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
