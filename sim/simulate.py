@@ -68,6 +68,7 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
         reader = PartStateReader(world)
         states = _allocate(frames + 1, len(world.parts))
         _record(reader, states, 0, first=True)
+        check_frame(world.parts, 0.0, *(a[0] for a in states))
         for frame in tqdm(range(frames), desc="simulate", unit="frame", disable=not progress, leave=False):
             tracker.begin_frame()
             for sub in range(substeps):

@@ -34,9 +34,9 @@ def engine_parameters(physics_hz: int) -> dict[str, Any]:
         "useSplitImpulse": 1,
         "splitImpulsePenetrationThreshold": -0.04,
         "erp": 0.2,
-        # Penetration recovery of multibody contacts pushes bodies apart with velocity, which adds
-        # energy to bounces (pybullet's default 0.08 turns e=0.8 into ~0.85); 0.01 keeps resting
-        # contacts within ~0.5 mm at 240 Hz and bounce heights within ~4 % of e^2.
+        # Penetration recovery pushes bodies apart with velocity, which adds energy to bounces
+        # (0.2 turns e=0.8 into ~0.9 after a few bounces); 0.01 keeps bounce heights within ~2 %
+        # of e^2 and resting contacts within ~0.6 mm at 240 Hz (tests/test_physics.py).
         "contactERP": 0.01,
         "frictionERP": 0.2,
         "globalCFM": 0.0,
