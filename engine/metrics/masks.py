@@ -11,7 +11,7 @@ from conditioning.records import Passes
 
 SIM_MOTION_PX = 0.5
 """A pixel moves in the simulation when its exact flow is longer than this (pixels)."""
-DIFF_THRESHOLD = 10.0
+DIFF_THRESHOLD = 6.0
 """A pixel changes in a video when its blurred luma changes by more than this (0..255)."""
 DIFF_BLUR_SIGMA = 1.0
 """Gaussian blur (pixels) before differencing, so single-pixel noise does not count as motion."""
@@ -34,7 +34,7 @@ def sim_motion_mask(passes: Passes) -> np.ndarray:
 def video_motion_mask(frames: np.ndarray) -> np.ndarray:
     """bool [N - 1, H, W]: pixels a video changes between frame t and t+1 (frame differencing).
 
-    Luma blurred with a Gaussian of sigma 1 px, D_t = |g_{t+1} - g_t| > 10 (0..255), closed with
+    Luma blurred with a Gaussian of sigma 1 px, D_t = |g_{t+1} - g_t| > 6 (0..255), closed with
     a 3x3 square and with holes filled per frame: a solid-coloured object that moves shows
     change only at its leading and trailing edges, which enclose the rest of its footprint when
     they meet (diagonal motion, round objects). Where they do not (a flat-coloured box sliding
