@@ -139,7 +139,7 @@ def build_request(
         controls = tuple(
             ControlInput(
                 kind=kind,
-                frames=resize_frames(control_source(passes, kind)[: plan.num_frames], plan.width, plan.height, kind),
+                frames=resize_frames(_control_frames(control_source, passes, kind)[: plan.num_frames], plan.width, plan.height, kind),
                 scale=scale,
                 start=start,
                 end=end,
@@ -168,6 +168,13 @@ def build_request(
         vae_tiling=settings.vae_tiling,
         adjustments=tuple(notes),
     )
+
+
+def _control_frames(control_source: ControlSource, passes: "Passes", kind: str) -> np.ndarray:
+    try:
+        return control_source(passes, kind)
+    except ValueError as exc:  # a pass the control needs was not rendered, or an unknown kind
+        raise BackendError(f"control {kind!r}: {exc}") from None
 
 
 def _noise_flow(passes: "Passes", num_frames: int, width: int, height: int) -> NoiseFlow:

@@ -95,6 +95,13 @@ class AnimateDiffBackend(Backend):
             raise missing_model_error(self.name, role, model_id, self.model_path, subdir)
         return found
 
+    def preflight(self, control_kinds: tuple[str, ...]) -> None:
+        for kind in control_kinds:
+            if kind not in CONTROLNET_IDS:
+                raise BackendError(f"{self.name} has no {kind!r} ControlNet; it takes {', '.join(self.controls)}")
+        for role in ("base", "motion_adapter", *(f"controlnet-{k}" for k in control_kinds)):
+            self._locate(role)
+
     # ------------------------------------------------------------------ shape
     def vae_scale_factor(self) -> int:
         """2^(VAE blocks - 1) from the base model's VAE config (8 for SD 1.5)."""

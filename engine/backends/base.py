@@ -210,6 +210,10 @@ class Backend(ABC):
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
         """Make the video. Raises BackendError (or ModelNotFoundError) on what it cannot do."""
 
+    def preflight(self, control_kinds: tuple[str, ...]) -> None:
+        """Raise ModelNotFoundError (or BackendError) before any simulation or rendering if the models
+        for these control kinds (empty: unguided) are absent. The base class needs nothing."""
+
     def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
         """(width, height) generated when the spec gives no `generate.resolution`: the shot's size."""
         return pass_size

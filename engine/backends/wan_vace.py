@@ -72,6 +72,14 @@ class WanVaceBackend(Backend):
             raise missing_model_error(self.name, "pipeline", MODEL_ID, self.model_path, "")
         return found
 
+    def preflight(self, control_kinds: tuple[str, ...]) -> None:
+        for kind in control_kinds:
+            if kind not in self.controls:
+                raise BackendError(f"{self.name} has no {kind!r} control; it takes {', '.join(self.controls)}")
+        if len(control_kinds) > 1:
+            raise BackendError(f"{self.name} takes one control video, got {', '.join(control_kinds)}; keep one in generate.controls")
+        self._locate()
+
     def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:
         """The largest 4k+1 frames the shot has; sizes rounded down to multiples of 16."""
         frames = (num_frames - 1) // TEMPORAL_FACTOR * TEMPORAL_FACTOR + 1
