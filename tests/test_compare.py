@@ -180,3 +180,20 @@ def test_bad_scene_exits_2(tmp_path):
     bad.write_text("shot: {fps: 0}\n")
     done = _cli("compare", str(bad), "-o", str(tmp_path / "out"))
     assert done.returncode == 2 and "bad.yaml:1" in done.stderr
+
+
+def test_same_inputs_give_the_same_bytes(compared, tmp_path, echo_backend):
+    scene = compared.out.parent / "synthetic.yaml"
+    again = run_compare(scene, tmp_path / "again", CompareSettings(backend=echo_backend, seeds=SEEDS, quiet=True), cd.synthetic_stages())
+    for name in ("metrics.json", "report.html", "video/compare.mp4"):
+        assert (again.out / name).read_bytes() == (compared.out / name).read_bytes(), name
+
+
+def test_stages_are_shown_and_quiet_silences_them(tmp_path, capsys):
+    write_png_sequence(tmp_path / "frames", sv.make_passes().rgb)
+    scene = cd.write_scene(tmp_path)
+    run_compare(scene, tmp_path / "loud", CompareSettings(video=tmp_path / "frames"), cd.synthetic_stages())
+    stages = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
+    assert stages[0] == "[1/8] check inputs ..." and stages[-1] == "[8/8] write report.html ..." and len(stages) == 8
+    run_compare(scene, tmp_path / "quiet", CompareSettings(video=tmp_path / "frames", quiet=True), cd.synthetic_stages())
+    assert capsys.readouterr().err == ""
