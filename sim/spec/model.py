@@ -37,7 +37,8 @@ MAX_FRAMES = 2400
 class Strict(BaseModel):
     """Base of every spec record: unknown keys forbidden, strict types, immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # Attribute docstrings become the JSON Schema's descriptions (editor hover text).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
 
 # ----------------------------------------------------------------------------- shot
@@ -144,7 +145,8 @@ class CameraSpec(Strict):
     """Between keyframes: linear, or smooth (Catmull-Rom through the keyframes)."""
     orbit: OrbitPath | None = None
     dolly: DollyPath | None = None
-    follow: Annotated[FollowPath | None, BeforeValidator(_follow_shorthand)] = None
+    follow: Annotated[FollowPath | None, BeforeValidator(_follow_shorthand, json_schema_input_type=str | FollowPath | None)] = None
+    """Keep an object framed: `follow: NAME` or `follow: {object: NAME, offset: [dx, dy, dz]}`."""
 
     @model_validator(mode="after")
     def _one_path_at_most(self) -> "CameraSpec":
@@ -337,7 +339,7 @@ def _scale3(value):
     return value
 
 
-Scale3 = Annotated[PositiveVec3, BeforeValidator(_scale3)]
+Scale3 = Annotated[PositiveVec3, BeforeValidator(_scale3, json_schema_input_type=PositiveFloat | PositiveVec3)]
 
 
 class MeshObject(ObjectBase):

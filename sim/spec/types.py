@@ -7,7 +7,7 @@ Each type validates once, at the boundary, and yields plain immutable Python val
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -89,9 +89,13 @@ def _parse_color(value):
     return _list_to_tuple(value)
 
 
-ColorRGB = Annotated[
-    tuple[UnitInterval, UnitInterval, UnitInterval], BeforeValidator(_parse_color)
-]
+_RGBList = tuple[UnitInterval, UnitInterval, UnitInterval]
+_ColorInput = (
+    Literal[tuple(NAMED_COLORS)]  # type: ignore[valid-type]
+    | Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+    | _RGBList
+)
+ColorRGB = Annotated[_RGBList, BeforeValidator(_parse_color, json_schema_input_type=_ColorInput)]
 """sRGB colour, each channel in 0..1. YAML may give a name, '#rrggbb' or a list."""
 
 
