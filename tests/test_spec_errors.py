@@ -348,3 +348,12 @@ def test_cli_debug_shows_the_traceback(tmp_path):
         main(["--debug", "validate", str(path)])
     with pytest.raises(SpecError):
         main(["validate", str(path), "--debug"])
+
+
+def test_problems_found_after_loading_point_at_the_field(tmp_path):
+    """Scene.spec_error lets later stages (URDF joint names, ...) report at the YAML line."""
+    path = tmp_path / "scene.yaml"
+    path.write_text("objects:\n  - name: r\n    shape: urdf\n    file: duck_vhacd.urdf\n    joint_positions: {elbow: 0.5}\n")
+    scene = load_scene(path)
+    error = scene.spec_error(("objects", 0, "joint_positions", "elbow"), "'r' has no joint 'elbow'", "its file has no joints")
+    assert str(error) == f"{path}:5:30: objects[0].joint_positions.elbow: 'r' has no joint 'elbow' (its file has no joints)"

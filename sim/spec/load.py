@@ -15,7 +15,7 @@ from typing import Any
 import pydantic
 
 from .errors import SpecError, SpecIssue
-from .messages import issues_from_validation_error, nearest_mark
+from .messages import field_path, issues_from_validation_error, nearest_mark
 from .model import MeshObject, SceneSpec, UrdfObject
 from .yaml_marks import Marks, YamlSyntaxError, load_yaml_with_marks
 
@@ -31,10 +31,24 @@ class Scene:
     """The YAML file (absolute), or a pseudo path for specs built in code."""
     assets: dict[str, Path] = field(default_factory=dict)
     """Object name (before repeat expansion) -> absolute path of its mesh or URDF file."""
+    marks: Marks = field(default_factory=dict, repr=False, compare=False)
+    """Field path (keys and indices) -> (line, column) of its value in the YAML; empty for specs built in code."""
+    shown: str = field(default="", repr=False, compare=False)
+    """The file name as the user gave it, for error lines (default: `source`)."""
 
     @property
     def directory(self) -> Path:
         return self.source.parent
+
+    def spec_error(self, path: tuple, problem: str, hint: str = "") -> SpecError:
+        """A SpecError for a problem found after loading (e.g. a joint name a URDF lacks).
+
+        `path` indexes the spec as written, e.g. ("objects", 3, "joint_positions", "pivot_9");
+        the error points at that field's line and column (or its nearest written ancestor's).
+        """
+        line, column = nearest_mark(tuple(path), self.marks)
+        issue = SpecIssue(self.shown or str(self.source), line, column, field_path(tuple(path)), problem, hint)
+        return SpecError([issue])
 
     def resolved_dict(self) -> dict[str, Any]:
         """The spec with every default filled in, as JSON-ready data."""
@@ -93,7 +107,7 @@ def scene_from_data(
         issues = issues + more_issues
     if issues:
         raise SpecError(issues)
-    return Scene(spec=spec, source=Path(source), assets=assets)
+    return Scene(spec=spec, source=Path(source), assets=assets, marks=marks, shown=shown)
 
 
 def _lists_to_tuples(value: Any) -> Any:
