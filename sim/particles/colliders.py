@@ -91,6 +91,7 @@ def collide(
     friction: np.ndarray,
     poses: PartPoses,
     colliders: list[Collider],
+    candidates: list[np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """Resolve contacts of particles with every part, in place. Returns bool [n], touched a part.
 
@@ -106,11 +107,16 @@ def collide(
     if len(x) == 0:
         return touched
     r_max = float(radius.max())
-    for collider in colliders:
+    for number, collider in enumerate(colliders):
         centre = poses.position[collider.part_index]
         rotation = poses.rotation[collider.part_index]
-        # 1. Cull by the part's bounding sphere (planes test every particle).
-        if np.isfinite(collider.bound_radius):
+        # 1. Cull by the given candidates, or by the part's bounding sphere (planes test every particle).
+        if candidates is not None:
+            near = candidates[number]
+            if len(near) == 0:
+                continue
+            rel = x[near] - centre
+        elif np.isfinite(collider.bound_radius):
             reach = collider.bound_radius + r_max
             rel = x - centre
             near = np.flatnonzero(np.einsum("ij,ij->i", rel, rel) < reach * reach)
@@ -145,6 +151,16 @@ def collide(
         x[idx] += push[:, None] * normal
         touched[idx] = True
     return touched
+
+
+def near_candidates(x: np.ndarray, reach: np.ndarray | float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
+    """Per collider, the indices of particles closer to it than `reach` (m, scalar or [n])."""
+    out = []
+    for collider in colliders:
+        rel = x - poses.position[collider.part_index]
+        distance, _ = collider.distance(rel @ poses.rotation[collider.part_index])
+        out.append(np.flatnonzero(distance < reach))
+    return out
 
 
 def max_penetration(x: np.ndarray, radius: np.ndarray, poses: PartPoses, colliders: list[Collider]) -> np.ndarray:

@@ -1,0 +1,272 @@
+"""Liquid: position-based fluids (Macklin and Mueller 2013), vectorised with numpy and cKDTree.
+
+Why PBF and not SPH: weakly compressible SPH needs a time step bounded by the speed of sound
+(about ten times the flow speed), so tens of substeps per frame for a few percent density error;
+PBF enforces the density constraint directly by a few Jacobi iterations per substep and stays
+stable at steps bounded only by the particles' own motion (a CFL rule), which is what makes
+10,000 particles fit the frame budget in numpy. See docs/particles.md.
+
+Each substep (dt):
+1. predict: v += g dt, x* = x + v dt;
+2. neighbours: all pairs closer than the kernel radius h = 4 r (twice the spacing), once per substep;
+3. `iterations` times: density rho_i = m sum_j W(x*_i - x*_j) (poly6), constraint
+   C_i = max(rho_i / rho0 - 1, 0) (unilateral: the free surface never pulls), lambda_i =
+   -C_i / (sum_k |grad_k C_i|^2 + eps), position correction
+   dx_i = (m / rho0) sum_j (lambda_i + lambda_j) grad W(x*_i - x*_j) (spiky gradient), then
+   push out of every rigid part (one-way coupling: moving parts carry the liquid with them);
+4. velocity v = (x* - x) / dt, then XSPH viscosity v_i += c sum_j (m / rho_j)(v_j - v_i) W_ij.
+The particle mass m = rho0 / sum_lattice W makes a filled cubic lattice of spacing 2 r exactly
+rest density, so a block starts at rest (C = 0) instead of jumping.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .colliders import Collider, collide, near_candidates
+from .poses import RigidMotion
+
+RELAXATION = 1e-6
+"""eps of lambda's denominator, relative to the full-neighbourhood sum |grad C|^2 (avoids 0/0)."""
+MAX_SUBSTEPS = 64
+
+
+def poly6(r2: np.ndarray, h: float) -> np.ndarray:
+    """Poly6 kernel W (1/m^3) of squared distances r2 (m^2), zero beyond h."""
+    coeff = 315.0 / (64.0 * math.pi * h**9)
+    return np.where(r2 < h * h, coeff * np.maximum(h * h - r2, 0.0) ** 3, 0.0)
+
+
+def spiky_gradient_scale(r: np.ndarray, h: float) -> np.ndarray:
+    """|grad W_spiky|(r) (1/m^4), the gradient being -scale * r_hat; zero beyond h."""
+    return np.where(r < h, 45.0 / (math.pi * h**6) * np.maximum(h - r, 0.0) ** 2, 0.0)
+
+
+def lattice_kernel_sum(spacing: float, h: float) -> float:
+    """sum_j W(|x_j|) over a full cubic lattice of `spacing` around one particle (itself included)."""
+    n = int(math.ceil(h / spacing))
+    axis = np.arange(-n, n + 1) * spacing
+    g = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
+    return float(poly6(np.einsum("ij,ij->i", g, g), h).sum())
+
+
+class FluidKernel:
+    """Kernel radius, particle mass and the PBF solve for particles of one radius and material."""
+
+    def __init__(self, radius: float, rest_density: float, viscosity: float, iterations: int):
+        self.radius = radius
+        self.spacing = 2.0 * radius
+        self.h = 2.0 * self.spacing
+        self.rest_density = rest_density
+        self.viscosity = viscosity
+        self.iterations = iterations
+        self.mass = rest_density / lattice_kernel_sum(self.spacing, self.h)
+        # Scale of sum_k |grad_k C|^2 for a full neighbourhood, for the relaxation epsilon.
+        n = int(math.ceil(self.h / self.spacing))
+        axis = np.arange(-n, n + 1) * self.spacing
+        g = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
+        r = np.linalg.norm(g, axis=1)
+        grads = (self.mass / rest_density) * spiky_gradient_scale(r, self.h)[:, None] * g / np.where(r > 0, r, 1.0)[:, None]
+        full = float(np.sum(grads**2) + np.sum(np.sum(grads, 0) ** 2))
+        self.epsilon = RELAXATION * full + 1e-30
+        self._wall_distance, self._wall_density = self._wall_table()
+        self._wall_slope = np.gradient(self._wall_density, self._wall_distance)
+
+    def _wall_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Density (kg/m^3) a solid wall adds to a particle at distance d from its surface.
+
+        The wall is modelled as the liquid's own lattice continued through the surface (first
+        layer r below it), so a particle resting on a wall (d = r) under a full liquid lattice has
+        exactly rest density; without it particles near walls lack neighbours and the liquid
+        sinks into a denser layer there.
+        """
+        s, h = self.spacing, self.h
+        n = int(math.ceil(h / s))
+        lateral = np.arange(-n, n + 1) * s
+        lx, ly, k = np.meshgrid(lateral, lateral, np.arange(n + 1), indexing="ij")
+        distance = np.linspace(0.0, h, 129)
+        below = distance[:, None] + self.radius + k.ravel()[None, :] * s
+        r2 = lx.ravel()[None, :] ** 2 + ly.ravel()[None, :] ** 2 + below**2
+        return distance, self.mass * poly6(r2, h).sum(axis=1)
+
+    def wall_density(self, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(density [n] kg/m^3, d density / d distance [n]) a wall adds at `distance` (m)."""
+        d = np.clip(distance, 0.0, self.h)
+        return np.interp(d, self._wall_distance, self._wall_density), np.interp(d, self._wall_distance, self._wall_slope)
+
+    def pairs(self, x: np.ndarray) -> "Pairs":
+        """Neighbour pairs (i < j) closer than h."""
+        pairs = cKDTree(x).query_pairs(self.h, output_type="ndarray")
+        return Pairs(pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64), len(x))
+
+    def density(self, x: np.ndarray, pairs: "Pairs") -> np.ndarray:
+        """float64 [n] SPH density (kg/m^3) of particles x [n, 3] with their neighbour pairs."""
+        d = x[pairs.i] - x[pairs.j]
+        w = poly6(np.einsum("ij,ij->i", d, d), self.h)
+        return self.mass * (self.w_self + pairs.sum_both(w))
+
+    @property
+    def w_self(self) -> float:
+        return 315.0 / (64.0 * math.pi * self.h**3)
+
+    def solve_density(self, x: np.ndarray, pairs: "Pairs", wall_rho: np.ndarray | None = None, wall_grad: np.ndarray | None = None) -> None:
+        """One Jacobi iteration of the density constraint, correcting positions x [n, 3] in place.
+
+        wall_rho [n] (kg/m^3) and wall_grad [n, 3] (its gradient w.r.t. the particle's position,
+        kg/m^4) add the density of nearby solid walls (see `wall_density`).
+        """
+        d = x[pairs.i] - x[pairs.j]
+        r2 = np.einsum("ij,ij->i", d, d)
+        r = np.sqrt(r2)
+        w = poly6(r2, self.h)
+        rho = self.mass * (self.w_self + pairs.sum_both(w))
+        if wall_rho is not None:
+            rho = rho + wall_rho
+        constraint = np.maximum(rho / self.rest_density - 1.0, 0.0)
+        # grad W(x_i - x_j) = -scale * (x_i - x_j) / r: pointing from i towards j.
+        grad = (-(self.mass / self.rest_density) * spiky_gradient_scale(r, self.h) / np.where(r > 0, r, 1.0))[:, None] * d
+        grad_sq = np.einsum("ij,ij->i", grad, grad)
+        grad_i = pairs.sum_antisymmetric(grad)
+        if wall_grad is not None:
+            grad_i = grad_i + wall_grad / self.rest_density
+        sum_sq = pairs.sum_both(grad_sq) + np.einsum("ij,ij->i", grad_i, grad_i)
+        lam = -constraint / (sum_sq + self.epsilon)
+        dx = pairs.sum_antisymmetric((lam[pairs.i] + lam[pairs.j])[:, None] * grad)
+        if wall_grad is not None:
+            dx += lam[:, None] * wall_grad / self.rest_density
+        x += dx
+
+    def xsph(self, x: np.ndarray, v: np.ndarray, pairs: "Pairs") -> None:
+        """XSPH viscosity on velocities v [n, 3], in place."""
+        if self.viscosity == 0 or len(pairs.i) == 0:
+            return
+        i, j = pairs.i, pairs.j
+        d = x[i] - x[j]
+        w = poly6(np.einsum("ij,ij->i", d, d), self.h)
+        rho = self.mass * (self.w_self + pairs.sum_both(w))
+        dv = v[j] - v[i]
+        change = pairs.scatter_i((self.mass / rho[j] * w)[:, None] * dv) - pairs.scatter_j((self.mass / rho[i] * w)[:, None] * dv)
+        v += self.viscosity * change
+
+
+class Pairs:
+    """Neighbour pairs (i < j) of n particles, with scatter-adds done by one bincount each."""
+
+    def __init__(self, i: np.ndarray, j: np.ndarray, n: int):
+        self.i, self.j, self.n = i, j, n
+        self._i3 = (i[:, None] * 3 + np.arange(3)).ravel()
+        self._j3 = (j[:, None] * 3 + np.arange(3)).ravel()
+
+    def sum_both(self, values: np.ndarray) -> np.ndarray:
+        """[n]: sum over pairs of `values` [M] added to both i and j."""
+        # astype: bincount of no pairs at all returns int64.
+        return (np.bincount(self.i, values, self.n) + np.bincount(self.j, values, self.n)).astype(np.float64, copy=False)
+
+    def scatter_i(self, vectors: np.ndarray) -> np.ndarray:
+        """[n, 3]: sum over pairs of `vectors` [M, 3] added to i."""
+        return np.bincount(self._i3, vectors.ravel(), 3 * self.n).astype(np.float64, copy=False).reshape(self.n, 3)
+
+    def scatter_j(self, vectors: np.ndarray) -> np.ndarray:
+        return np.bincount(self._j3, vectors.ravel(), 3 * self.n).astype(np.float64, copy=False).reshape(self.n, 3)
+
+    def sum_antisymmetric(self, vectors: np.ndarray) -> np.ndarray:
+        """[n, 3]: +vectors to i, -vectors to j (a pair's action and reaction)."""
+        return self.scatter_i(vectors) - self.scatter_j(vectors)
+
+
+class FluidGroup:
+    """The liquid particles of a shot (one kernel: every fluid source shares one material)."""
+
+    def __init__(self, columns: np.ndarray, sources, gravity: np.ndarray, colliders: list[Collider], spec, fps: int):
+        materials = [(e.particle_radius, e.fluid) for e in spec.emitters if e.kind == "fluid"]
+        materials += [(b.particle_radius, b.fluid) for b in spec.fluid_blocks]
+        radius, fluid = materials[0]  # the spec check makes every fluid source agree
+        self.kernel = FluidKernel(radius, fluid.rest_density, fluid.viscosity, fluid.iterations)
+        self.fixed_substeps = fluid.substeps
+        self.columns = columns
+        self.gravity = gravity
+        self.colliders = colliders
+        self.src = sources
+        self.fps = fps
+        self.substep_counts: list[int] = []
+        """Substeps taken in each frame (for the record and the benchmark)."""
+
+    def begin(self, state, poses) -> None:
+        state.give_birth(self.columns, 0.0, poses, self.gravity, advance=True)
+        live = state.live(self.columns)
+        if len(live):
+            x, v = state.x[live], state.v[live]
+            self._push_out(x, v, poses)
+            state.x[live], state.v[live] = x, v
+
+    def substeps_for(self, v: np.ndarray) -> int:
+        """Substeps for the next frame: no particle moves more than one radius in a substep."""
+        if self.fixed_substeps is not None:
+            return self.fixed_substeps
+        frame_dt = 1.0 / self.fps
+        v_max = (float(np.sqrt(np.einsum("ij,ij->i", v, v).max(initial=0.0))) + float(np.linalg.norm(self.gravity)) * frame_dt)
+        return int(min(MAX_SUBSTEPS, max(2, math.ceil(v_max * frame_dt / self.kernel.radius))))
+
+    def advance_frame(self, state, motion: RigidMotion, t0: float, t1: float) -> None:
+        live = state.live(self.columns)
+        n_sub = self.substeps_for(state.v[live])
+        self.substep_counts.append(n_sub)
+        dt = (t1 - t0) / n_sub
+        for k in range(n_sub):
+            t_end = t0 + (k + 1) * dt if k + 1 < n_sub else t1
+            poses = motion.at(t_end)
+            live = state.live(self.columns)
+            if len(live):
+                state.x[live], state.v[live] = self._substep(state.x[live], state.v[live], dt, poses)
+            state.give_birth(self.columns, t_end, poses, self.gravity, advance=True)
+            state.bury(self.columns, t_end)
+            newborn = state.live(self.columns)
+            if len(newborn):
+                x, v = state.x[newborn], state.v[newborn]
+                self._push_out(x, v, poses)
+                state.x[newborn], state.v[newborn] = x, v
+
+    def _substep(self, x: np.ndarray, v: np.ndarray, dt: float, poses) -> tuple[np.ndarray, np.ndarray]:
+        kernel = self.kernel
+        # 1. Predict.
+        v = v + self.gravity * dt
+        predicted = x + v * dt
+        # 2. Neighbours (reused by every iteration of this substep).
+        pairs = kernel.pairs(predicted)
+        # 3. Density constraint and contacts; contact candidates found once (corrections are small).
+        scratch_v = np.zeros_like(v)
+        radius = np.full(len(x), kernel.radius)
+        candidates = near_candidates(predicted, kernel.radius + kernel.h, poses, self.colliders)
+        for _ in range(kernel.iterations):
+            wall_rho, wall_grad = self._walls(predicted, poses, candidates)
+            kernel.solve_density(predicted, pairs, wall_rho, wall_grad)
+            collide(predicted, scratch_v, radius, np.zeros(len(x)), np.zeros(len(x)), poses, self.colliders, candidates)
+        # 4. Velocity from the corrected positions, then viscosity.
+        v = (predicted - x) / dt
+        kernel.xsph(predicted, v, pairs)
+        return predicted, v
+
+    def _walls(self, x: np.ndarray, poses, candidates: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Density every rigid part adds to the particles near it, and its gradient ([n], [n, 3])."""
+        rho = np.zeros(len(x))
+        grad = np.zeros((len(x), 3))
+        for collider, near in zip(self.colliders, candidates):
+            if len(near) == 0:
+                continue
+            rotation = poses.rotation[collider.part_index]
+            distance, normal_local = collider.distance((x[near] - poses.position[collider.part_index]) @ rotation)
+            density, slope = self.kernel.wall_density(distance)
+            rho[near] += density
+            grad[near] += slope[:, None] * (normal_local @ rotation.T)
+        return rho, grad
+
+    def _push_out(self, x: np.ndarray, v: np.ndarray, poses) -> None:
+        n = len(x)
+        if n == 0 or not self.colliders:
+            return
+        radius = np.full(n, self.kernel.radius)
+        zero = np.zeros(n)
+        collide(x, v, radius, zero, zero, poses, self.colliders)
