@@ -46,15 +46,21 @@ class ShotSpec(Strict):
     """Timing, randomness and text of the shot."""
 
     name: str = "shot"
+    """Name of the shot; used in file names and reports."""
     duration: PositiveFloat = 2.0
     """Length of the shot in seconds; the shot has N = round(duration * fps) frames."""
     fps: Annotated[int, Field(gt=0, le=240)] = 24
+    """Frames per second of the rendered shot (1..240)."""
     physics_hz: Annotated[int, Field(gt=0, le=10000)] = 240
     """Physics steps per second; must be an integer multiple of fps."""
     seed: Annotated[int, Field(ge=0, lt=2**31)] = 0
+    """Seed of every random choice (procedural textures, particles, generation by default)."""
     gravity: Vec3 = (0.0, 0.0, -9.81)
+    """m/s^2, world frame (Z up)."""
     prompt: str = ""
+    """Text describing the shot for the video model."""
     negative_prompt: str = ""
+    """What the video model should avoid."""
 
     @field_validator("physics_hz")
     @classmethod
@@ -93,15 +99,20 @@ class CameraKeyframe(Strict):
     t: NonNegativeFloat
     """Time of the keyframe in seconds."""
     position: Vec3
+    """Camera position at t, metres."""
     look_at: Vec3
+    """Point looked at at t, metres."""
 
 
 class OrbitPath(Strict):
     """Circle around `center` at `radius` (horizontal) and `height` (above center)."""
 
     center: Vec3 = (0.0, 0.0, 0.0)
+    """Point the orbit circles and looks at, metres."""
     radius: PositiveFloat = 5.0
+    """Horizontal distance from center, metres."""
     height: FiniteFloat = 2.0
+    """Camera height above center, metres."""
     start_deg: FiniteFloat = -90.0
     """Azimuth at t=0, degrees counter-clockwise from +X about +Z (-90 puts the camera on -Y)."""
     end_deg: FiniteFloat = 0.0
@@ -112,8 +123,11 @@ class DollyPath(Strict):
     """Straight move of the camera from `start` to `end` over the shot, looking at `look_at`."""
 
     start: Vec3
+    """Camera position at t = 0, metres."""
     end: Vec3
+    """Camera position at the end of the shot, metres."""
     look_at: Vec3
+    """Point looked at throughout, metres."""
 
 
 def _follow_shorthand(value):
@@ -127,7 +141,9 @@ class FollowPath(Strict):
     """Keep an object framed: the camera sits at the object's position + `offset` and looks at it."""
 
     object: str
+    """Name of the body to follow (a copy by its expanded name, e.g. domino_3)."""
     offset: Vec3 = (0.0, -4.0, 1.5)
+    """Camera position relative to the followed object's centre of mass, metres (world axes)."""
 
 
 class CameraSpec(Strict):
@@ -138,13 +154,19 @@ class CameraSpec(Strict):
     fov_deg: Annotated[float, Field(gt=1, lt=179)] = 50.0
     """Vertical field of view in degrees."""
     position: Vec3 = (0.0, -6.0, 2.0)
+    """Camera position for a fixed camera, metres."""
     look_at: Vec3 = (0.0, 0.0, 0.5)
+    """Point a fixed camera looks at, metres."""
     up: Vec3 = (0.0, 0.0, 1.0)
+    """World direction that appears up in the image; fixes the roll of every path."""
     keyframes: tuple[CameraKeyframe, ...] | None = None
+    """Camera path through keyframes (at least 2, times increasing); held before the first and after the last."""
     interpolation: Literal["linear", "smooth"] = "smooth"
     """Between keyframes: linear, or smooth (Catmull-Rom through the keyframes)."""
     orbit: OrbitPath | None = None
+    """Camera path: a circle around a point, linear in azimuth over the shot."""
     dolly: DollyPath | None = None
+    """Camera path: a straight move over the shot."""
     follow: Annotated[FollowPath | None, BeforeValidator(_follow_shorthand, json_schema_input_type=str | FollowPath | None)] = None
     """Keep an object framed: `follow: NAME` or `follow: {object: NAME, offset: [dx, dy, dz]}`."""
 
@@ -189,10 +211,15 @@ class MaterialSpec(Strict):
     friction: NonNegativeFloat = 0.5
     """Lateral (Coulomb) friction coefficient."""
     rolling_friction: NonNegativeFloat = 0.0
+    """Rolling friction coefficient (resists rolling; a few thousandths for balls)."""
     spinning_friction: NonNegativeFloat = 0.0
+    """Spinning (torsional) friction coefficient."""
     restitution: UnitInterval = 0.2
+    """Bounciness, 0..1; a contact uses the product of both bodies' values (Bullet's rule)."""
     linear_damping: NonNegativeFloat = 0.0
+    """Velocity damping per second (air drag stand-in), 0 = none."""
     angular_damping: NonNegativeFloat = 0.0
+    """Angular velocity damping per second, 0 = none."""
 
 
 DEFAULT_DENSITY = 1000.0
@@ -202,6 +229,7 @@ class TextureSpec(Strict):
     """A procedural solid texture in the object's own frame (moves with the object)."""
 
     kind: Literal["checker", "stripes", "noise"] = "checker"
+    """Pattern: checker, stripes or noise."""
     scale: PositiveFloat = 0.1
     """Size of one checker square / stripe / noise feature, metres."""
     color2: ColorRGB = (0.1, 0.1, 0.1)
@@ -212,7 +240,9 @@ class RepeatSpec(Strict):
     """Copies of an object in a line: copy i sits at position + i * step (+ offsets[i])."""
 
     count: Annotated[int, Field(ge=1, le=10000)]
+    """Number of copies (1..10000)."""
     step: Vec3 = (0.0, 0.0, 0.0)
+    """Offset between consecutive copies, metres."""
     step_euler_deg: Vec3 = (0.0, 0.0, 0.0)
     """Extra rotation per copy (copy i turned by i * step_euler_deg), e.g. a curved domino line."""
     offsets: tuple[Vec3, ...] | None = None
@@ -231,13 +261,16 @@ class GridSpec(Strict):
     """Copies on a grid: copy (i, j, k) sits at position + (i*dx, j*dy, k*dz)."""
 
     counts: Annotated[tuple[PositiveInt, PositiveInt, PositiveInt], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
+    """[nx, ny, nz] copies along X, Y, Z."""
     spacing: Vec3
+    """[dx, dy, dz] between neighbouring copies, metres."""
 
 
 class PyramidSpec(Strict):
     """A 2-D pyramid in the XZ plane: `levels` copies at the bottom, one fewer per level."""
 
     levels: Annotated[int, Field(ge=1, le=100)]
+    """Copies in the bottom row; each level has one fewer (1..100)."""
     spacing: PositiveVec2
     """[dx, dz]: horizontal distance between neighbours and height of one level, metres."""
 
@@ -246,11 +279,13 @@ class ObjectBase(Strict):
     """What every object has: identity, pose, motion, physics material and look."""
 
     name: str
+    """Unique name; copies of repeat/grid/pyramid get suffixes (_i, _i_j_k, _level_i)."""
     static: bool = False
     """Static objects never move (mass 0 in pybullet)."""
     mass: PositiveFloat | None = None
     """kg; if omitted, density x volume."""
     position: Vec3 = (0.0, 0.0, 0.0)
+    """World position of the object's frame (a primitive's centre, a mesh or URDF file's origin), metres."""
     euler_deg: Vec3 | None = None
     """Orientation as roll, pitch, yaw in degrees about fixed X, Y, Z (pybullet's getQuaternionFromEuler)."""
     quaternion: QuaternionXYZW | None = None
@@ -260,11 +295,17 @@ class ObjectBase(Strict):
     angular_velocity: Vec3 = (0.0, 0.0, 0.0)
     """Initial angular velocity, rad/s, world frame."""
     material: MaterialSpec = MaterialSpec()
+    """Physics material: friction, restitution, damping, density."""
     color: ColorRGB = (0.7, 0.7, 0.7)
+    """Base colour: a name (red, wood, ...), '#rrggbb' or [r, g, b] in 0..1."""
     texture: TextureSpec | None = None
+    """A procedural texture over the colour (previews and prompts)."""
     repeat: RepeatSpec | None = None
+    """Copies in a line, named NAME_0, NAME_1, ..."""
     grid: GridSpec | None = None
+    """Copies on a grid, named NAME_i_j_k."""
     pyramid: PyramidSpec | None = None
+    """Copies stacked as a pyramid in the XZ plane, named NAME_level_i."""
 
     @model_validator(mode="after")
     def _consistent(self) -> "ObjectBase":
@@ -315,11 +356,13 @@ class BoxObject(ObjectBase):
 class SphereObject(ObjectBase):
     shape: Literal["sphere"]
     radius: PositiveFloat = 0.1
+    """Metres."""
 
 
 class CapsuleObject(ObjectBase):
     shape: Literal["capsule"]
     radius: PositiveFloat = 0.05
+    """Metres."""
     length: PositiveFloat = 0.2
     """Length of the cylindrical middle along local Z (total length = length + 2 radius)."""
 
@@ -327,6 +370,7 @@ class CapsuleObject(ObjectBase):
 class CylinderObject(ObjectBase):
     shape: Literal["cylinder"]
     radius: PositiveFloat = 0.1
+    """Metres."""
     length: PositiveFloat = 0.2
     """Height along local Z."""
 
@@ -349,6 +393,7 @@ class MeshObject(ObjectBase):
     scale: Scale3 = (1.0, 1.0, 1.0)
     """A number or [sx, sy, sz] applied to the file's vertices."""
     collision: Literal["convex_hull", "convex_decomposition"] = "convex_hull"
+    """Collision shape: the convex hull, or a V-HACD convex decomposition (for concave static shapes such as bowls)."""
 
 
 class UrdfObject(ObjectBase):
@@ -356,8 +401,11 @@ class UrdfObject(ObjectBase):
     file: str
     """A URDF beside the scene, or one that pybullet_data ships (e.g. humanoid/humanoid.urdf)."""
     scale: PositiveFloat = 1.0
+    """Uniform scale of the URDF's geometry (pybullet's globalScaling); masses stay as in the file, inertias scale by scale^2."""
     fixed_base: bool = False
+    """Pin the URDF's base link in place (its joints still move)."""
     self_collision: bool = False
+    """Let the URDF's links collide with each other (not with their parent link)."""
     joint_positions: dict[str, FiniteFloat] = {}
     """Initial joint angles (rad) or offsets (m) by joint name."""
 
@@ -383,11 +431,13 @@ class EventSpec(Strict):
     at: NonNegativeFloat
     """Time in seconds."""
     object: str
+    """The body acted on (a copy by its expanded name, e.g. domino_0)."""
     impulse: Vec3 | None = None
     """N s, world frame, applied at the centre of mass (or `point`) in one physics step."""
     force: Vec3 | None = None
     """N, world frame, applied at the centre of mass (or `point`) every step for `duration`."""
     duration: PositiveFloat | None = None
+    """Seconds a force event acts."""
     point: Vec3 | None = None
     """World point where the impulse or force acts; default the centre of mass."""
     link: str | None = None
@@ -420,6 +470,7 @@ class ControlSpec(Strict):
     """One control signal fed to the video model."""
 
     kind: Literal["depth", "flow", "seg", "normal", "edges", "pose"]
+    """Which pass conditions the model."""
     scale: NonNegativeFloat = 1.0
     start: UnitInterval = 0.0
     """Fraction of the denoising steps at which this control starts acting."""
