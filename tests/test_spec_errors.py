@@ -357,3 +357,26 @@ def test_problems_found_after_loading_point_at_the_field(tmp_path):
     scene = load_scene(path)
     error = scene.spec_error(("objects", 0, "joint_positions", "elbow"), "'r' has no joint 'elbow'", "its file has no joints")
     assert str(error) == f"{path}:5:30: objects[0].joint_positions.elbow: 'r' has no joint 'elbow' (its file has no joints)"
+
+
+def test_a_symlink_leading_out_of_the_scene_folder_is_rejected(tmp_path):
+    outside = tmp_path / "outside.obj"
+    outside.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    (folder / "inside.obj").symlink_to(outside)
+    path = folder / "scene.yaml"
+    path.write_text("objects:\n  - name: m\n    shape: mesh\n    file: inside.obj\n")
+    with pytest.raises(SpecError) as caught:
+        load_scene(path)
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.column, issue.field) == (4, 11, "objects[0].file")
+    assert "'inside.obj' escapes the scene's folder" in issue.problem
+
+
+def test_a_file_beside_the_scene_wins_over_pybullet_data(tmp_path):
+    """A URDF named like one in pybullet_data but present beside the scene is the one used."""
+    (tmp_path / "duck_vhacd.urdf").write_text('<robot name="mine"><link name="base"/></robot>\n')
+    path = tmp_path / "scene.yaml"
+    path.write_text("objects:\n  - name: duck\n    shape: urdf\n    file: duck_vhacd.urdf\n")
+    assert load_scene(path).assets["duck"] == tmp_path / "duck_vhacd.urdf"

@@ -66,8 +66,20 @@ def check_mesh_file(path: Path, dynamic: bool = False) -> None:
     mesh = load_triangle_mesh(path)
     if len(mesh.faces) == 0:
         raise ValueError(f"{path.name!r} has no triangles; export the mesh with faces")
-    if dynamic and mesh.convex_hull.volume <= 1e-12:
+    if dynamic and _hull_volume(mesh) <= 1e-12:
         raise ValueError(f"{path.name!r} is flat (its convex hull has no volume), so it has no mass; make the object static or use a closed mesh")
+
+
+def _hull_volume(mesh) -> float:
+    """Volume of the mesh's convex hull, m^3 in file units; 0 for a flat or degenerate mesh."""
+    import numpy as np
+
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):  # flat hulls divide by a zero volume
+            volume = float(mesh.convex_hull.volume)
+    except Exception:  # qhull refuses coplanar points: the mesh is flat
+        return 0.0
+    return volume if np.isfinite(volume) else 0.0
 
 
 def load_triangle_mesh(path: Path):
