@@ -37,7 +37,7 @@ def _write_clip_tokenizer(directory: Path) -> None:
     tokenizer.save_pretrained(directory)
 
 
-def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...] = ("depth", "pose")) -> Path:
+def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...] = ("depth", "edges")) -> Path:
     """DIR/{base, motion_adapter, controlnet-<kind>...} with tiny SD 1.5-shaped components."""
     import torch
     from diffusers import (

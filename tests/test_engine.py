@@ -1,0 +1,489 @@
+"""The generation engine: noise warping, requests, the animatediff and wan-vace backends, the CLI.
+
+Backends run on tiny randomly initialised models written locally with save_pretrained
+(engine/testing/tiny_models.py) and loaded through the same loader users use, on the passes of
+a real simulated scene (a ball flying over a floor, 32x32, 9 frames).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from engine.backends import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow, get_backend
+from engine.noise_warp import independent_noise, transport_targets, warped_noise
+from engine.request import Overrides, build_request, resize_flow
+
+SCENE = {
+    "shot": {"duration": 0.5625, "fps": 16, "seed": 3, "prompt": "a red ball", "negative_prompt": "blue"},
+    "camera": {"resolution": [32, 32], "fov_deg": 45, "position": [0.0, -3.0, 0.8], "look_at": [0.0, 0.0, 0.55]},
+    "objects": [
+        {"name": "floor", "shape": "plane", "color": [0.6, 0.4, 0.2]},
+        {"name": "ball", "shape": "sphere", "radius": 0.3, "position": [-0.5, 0.0, 1.0], "velocity": [2.0, 0.0, 0.0],
+         "color": [0.9, 0.1, 0.1]},
+    ],
+}
+NUM_FRAMES = 9  # round(0.5625 * 16); 4k+1 so wan-vace keeps it whole
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny models run ~3x faster on one thread than on two contended cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def animatediff_dir(tmp_path_factory) -> Path:
+    from engine.testing.tiny_models import write_tiny_animatediff
+
+    return write_tiny_animatediff(tmp_path_factory.mktemp("animatediff"))
+
+
+@pytest.fixture(scope="module")
+def wan_dir(tmp_path_factory) -> Path:
+    from engine.testing.tiny_models import write_tiny_wan_vace
+
+    return write_tiny_wan_vace(tmp_path_factory.mktemp("wan"))
+
+
+@pytest.fixture(scope="module")
+def scene():
+    from sim.spec import scene_from_data
+
+    return scene_from_data(SCENE, Path("/virtual/ball.yaml"))
+
+
+@pytest.fixture(scope="module")
+def passes(scene):
+    from conditioning.render import render_passes
+    from sim.simulate import simulate
+
+    return render_passes(simulate(scene), passes=("depth", "normal", "seg", "flow_fwd", "flow_valid"))
+
+
+@pytest.fixture(scope="module")
+def animatediff(animatediff_dir):
+    return get_backend("animatediff", animatediff_dir)
+
+
+@pytest.fixture(scope="module")
+def wan(wan_dir):
+    return get_backend("wan-vace", wan_dir)
+
+
+def _scene_with(scene, **generate):
+    from sim.spec import scene_from_data
+
+    return scene_from_data({**SCENE, "generate": generate}, scene.source)
+
+
+def _request(scene, passes, backend, guided=True, **overrides) -> GenerationRequest:
+    spec = _scene_with(scene, backend=backend.name, model=backend.model_path, steps=2,
+                       controls=[{"kind": "depth"}]).spec
+    return build_request(spec, passes, backend, guided=guided, overrides=Overrides(**overrides))
+
+
+def _mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+# ------------------------------------------------------------------------- noise warping
+def _translation(frames: int, size: int, dx: float, dy: float) -> NoiseFlow:
+    flow = np.zeros((frames, size, size, 2), np.float32)
+    flow[..., 0], flow[..., 1] = dx, dy
+    return NoiseFlow(flow, np.ones((frames, size, size), bool))
+
+
+def test_warped_noise_stays_standard_normal_under_zoom_and_occlusion():
+    # A zoom-out toward the centre (many pixels land in one cell), a zoom-in region (cells with
+    # no source: fresh noise) and a hidden block (flow_valid false), repeated over 8 frames.
+    size, k = 128, 8
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    flow = np.zeros((8, size, size, 2), np.float32)
+    flow[..., 0] = np.where(xs < 64, (64 - xs) * 0.3, (xs - 64) * 0.4)
+    flow[..., 1] = (64 - ys) * 0.2
+    valid = np.ones((8, size, size), bool)
+    valid[:, 40:80, 40:80] = False
+    noise = warped_noise(4, size // k, size // k, NoiseFlow(flow, valid), seed=5).numpy()
+    n = noise[0].size  # 1024 values per frame
+    for frame in noise:
+        # Tolerances: 4.5 standard errors (mean: 1/sqrt(n); variance: sqrt(2/n)); KS at p > 1e-3.
+        assert abs(frame.mean()) < 4.5 / np.sqrt(n)
+        assert abs(frame.var() - 1.0) < 4.5 * np.sqrt(2.0 / n)
+        assert stats.kstest(frame.ravel(), "norm").pvalue > 1e-3
+
+
+def test_warped_noise_on_integer_translation_is_the_previous_frame_shifted():
+    k = 8
+    noise = warped_noise(4, 16, 16, _translation(4, 128, dx=2 * k, dy=1 * k), seed=0).numpy()
+    for t in range(3):
+        # cell (i, j) moves to (i + 1, j + 2); equal up to float32 rounding of the block sums
+        np.testing.assert_allclose(noise[t + 1][:, 1:, 2:], noise[t][:, :-1, :-2], atol=1e-5)
+
+
+def test_disoccluded_cells_get_fresh_independent_noise():
+    k = 8
+    noise = warped_noise(4, 16, 16, _translation(2, 128, dx=2 * k, dy=0), seed=0).numpy()
+    uncovered = noise[1][:, :, :2]  # the two left columns: nothing moves into them
+    # fresh: unrelated to what frame 0 had at the same cells, and not any shifted copy of it
+    assert abs(np.corrcoef(uncovered.ravel(), noise[0][:, :, :2].ravel())[0, 1]) < 0.3
+    assert not np.isclose(uncovered[..., None], noise[0].reshape(4, 1, 1, -1)).any()
+    # a hidden region (flow_valid false) on a still shot: cells whose every pixel is hidden are fresh
+    still = _translation(2, 128, dx=0, dy=0)
+    valid = still.flow_valid.copy()
+    valid[0, 32:64, 32:64] = False
+    noise = warped_noise(4, 16, 16, NoiseFlow(still.flow_fwd, valid), seed=0).numpy()
+    hidden = np.zeros((16, 16), bool)
+    hidden[4:8, 4:8] = True
+    np.testing.assert_allclose(noise[1][:, ~hidden], noise[0][:, ~hidden], atol=1e-5)
+    assert not np.isclose(noise[1][:, hidden], noise[0][:, hidden], atol=1e-3).any()
+
+
+def test_warped_noise_is_deterministic_for_a_seed():
+    flow = _translation(3, 64, dx=3.3, dy=-1.7)
+    a = warped_noise(4, 8, 8, flow, seed=11)
+    assert torch.equal(a, warped_noise(4, 8, 8, flow, seed=11))
+    assert not torch.equal(a, warped_noise(4, 8, 8, flow, seed=12))
+
+
+def test_transport_follows_the_flow_through_skipped_frames():
+    # Wan warps latent frame j from video frame 4(j-1) to 4j: 4 steps of 8 px are one 32 px move
+    flow = _translation(5, 64, dx=8, dy=0)
+    targets = transport_targets(flow.flow_fwd, flow.flow_valid, 0, 4).reshape(64, 64)
+    assert targets[10, 5] == 10 * 64 + 37
+    assert (targets[:, 32:] == -1).all()  # left the image
+    noise = warped_noise(4, 8, 8, flow, seed=0, frame_index=[0, 4]).numpy()
+    np.testing.assert_allclose(noise[1][:, :, 4:], noise[0][:, :, :4], atol=1e-5)
+
+
+def test_noise_warp_rejects_a_flow_that_does_not_tile_the_latent_grid():
+    with pytest.raises(ValueError, match="k x k pixels"):
+        warped_noise(4, 8, 8, _translation(2, 60, 1, 1), seed=0)
+
+
+def test_independent_noise_is_seeded():
+    assert torch.equal(independent_noise((2, 4, 8, 8), 3), independent_noise((2, 4, 8, 8), 3))
+
+
+# ------------------------------------------------------------------------------ requests
+def test_unguided_request_keeps_prompt_seed_and_model_but_drops_controls_and_warp(scene, passes, animatediff):
+    guided = _request(scene, passes, animatediff, guided=True)
+    unguided = _request(scene, passes, animatediff, guided=False)
+    assert guided.controls and guided.noise_flow is not None
+    assert unguided.controls == () and unguided.noise_flow is None
+    for field in ("prompt", "negative_prompt", "seed", "model_path", "steps", "num_frames", "width", "height"):
+        assert getattr(guided, field) == getattr(unguided, field)
+    assert guided.seed == 3 and guided.prompt == "a red ball"  # the shot's seed when generate.seed is unset
+
+
+def test_overrides_replace_spec_settings(scene, passes, animatediff):
+    request = _request(scene, passes, animatediff, steps=5, seed=9, noise_warp=False, control_scale=0.25,
+                       guidance_scale=2.0, dtype="float32", vae_tiling=True)
+    assert (request.steps, request.seed, request.guidance_scale, request.dtype, request.vae_tiling) == (5, 9, 2.0, "float32", True)
+    assert request.noise_flow is None
+    assert [c.scale for c in request.controls] == [0.25]
+
+
+def test_request_resamples_controls_and_flow_to_the_generation_size(scene, passes, animatediff):
+    request = _request(scene, passes, animatediff, resolution=(16, 16))
+    assert request.controls[0].frames.shape == (NUM_FRAMES, 16, 16, 3)
+    # nearest sample at pixel centres, vectors halved with the pixels
+    expected, _ = resize_flow(passes.flow_fwd, passes.flow_valid, 16, 16)
+    np.testing.assert_array_equal(request.noise_flow.flow_fwd, passes.flow_fwd[:, 1::2, 1::2] * 0.5)
+    np.testing.assert_array_equal(request.noise_flow.flow_fwd, expected)
+
+
+def test_a_control_whose_pass_was_not_rendered_is_a_clear_error(scene, passes, animatediff):
+    from dataclasses import replace
+
+    spec = _scene_with(scene, backend="animatediff", controls=[{"kind": "edges"}]).spec
+    with pytest.raises(BackendError, match="edges"):
+        build_request(spec, replace(passes, depth=None, normal=None, seg=None), animatediff, guided=True)
+
+
+def test_noise_warp_without_flow_passes_is_a_clear_error(scene, passes, animatediff):
+    from dataclasses import replace
+
+    with pytest.raises(BackendError, match="--no-noise-warp"):
+        _request(scene, replace(passes, flow_fwd=None), animatediff)
+
+
+def test_unknown_backend_is_a_loud_error():
+    with pytest.raises(BackendError, match="choose one of builtin, animatediff, wan-vace"):
+        get_backend("sora")
+
+
+# ------------------------------------------------------------------------ device, dtype
+def test_auto_dtype_is_float16_on_cuda_and_float32_on_cpu():
+    from engine.backends.runtime import resolve_dtype
+
+    assert resolve_dtype("auto", "cuda") == torch.float16
+    assert resolve_dtype("auto", "cpu") == torch.float32
+    assert resolve_dtype("bfloat16", "cpu") == torch.bfloat16
+
+
+def test_auto_device_picks_cpu_without_a_gpu_and_a_missing_gpu_is_an_error():
+    from engine.backends.runtime import resolve_device
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert resolve_device("auto") in ("cpu", "mps")
+    with pytest.raises(BackendError, match="no CUDA GPU"):
+        resolve_device("cuda")
+
+
+class _RecordingPipe:
+    """Stands in for a diffusers pipeline: records the memory calls a backend makes."""
+
+    def __init__(self):
+        self.calls = []
+        self.vae = self
+
+    def enable_model_cpu_offload(self, device):
+        self.calls.append(("offload", device))
+
+    def enable_tiling(self):
+        self.calls.append("tiling on")
+
+    def disable_tiling(self):
+        self.calls.append("tiling off")
+
+
+def test_cpu_offload_and_vae_tiling_flags_reach_the_pipeline():
+    from engine.backends.animatediff import apply_memory_flags
+
+    pipe = _RecordingPipe()
+    request = GenerationRequest(prompt="", num_frames=1, fps=1, width=8, height=8, seed=0, cpu_offload=True, vae_tiling=True)
+    apply_memory_flags(pipe, request, "cuda")
+    assert pipe.calls == [("offload", "cuda"), "tiling on"]
+    with pytest.raises(BackendError, match="needs --device cuda"):
+        apply_memory_flags(_RecordingPipe(), request, "cpu")
+
+
+# ----------------------------------------------------------------------------- animatediff
+def test_animatediff_same_seed_gives_the_same_frames(scene, passes, animatediff):
+    request = _request(scene, passes, animatediff)
+    first = animatediff.generate(request)
+    assert first.frames.shape == (NUM_FRAMES, 32, 32, 3) and first.frames.dtype == np.uint8
+    np.testing.assert_array_equal(first.frames, animatediff.generate(request).frames)
+    assert _mean_abs_diff(first.frames, animatediff.generate(request.with_changes(seed=4)).frames) > 1.0
+
+
+def test_animatediff_guided_differs_from_unguided(scene, passes, animatediff):
+    guided = animatediff.generate(_request(scene, passes, animatediff, guided=True))
+    unguided = animatediff.generate(_request(scene, passes, animatediff, guided=False))
+    assert _mean_abs_diff(guided.frames, unguided.frames) > 1.0
+    assert guided.meta["pipeline"] == "AnimateDiffControlNetPipeline"
+    assert unguided.meta["pipeline"] == "AnimateDiffPipeline"
+
+
+def test_animatediff_changing_the_control_changes_the_video(scene, passes, animatediff):
+    request = _request(scene, passes, animatediff, noise_warp=False)
+    control = request.controls[0]
+    flipped = request.with_changes(controls=(ControlInput("depth", 255 - control.frames),))
+    # identical requests give identical frames (test above), so any clear difference is the control's
+    assert _mean_abs_diff(animatediff.generate(request).frames, animatediff.generate(flipped).frames) > 0.2
+
+
+def test_animatediff_control_scale_zero_matches_unguided(scene, passes, animatediff):
+    # ControlNet residuals are multiplied by the scale before they join the UNet, so at scale 0
+    # the UNet computes exactly what the control-free pipeline computes; with the same (unwarped)
+    # noise, seed and scheduler the frames are identical.
+    zero = animatediff.generate(_request(scene, passes, animatediff, noise_warp=False, control_scale=0.0))
+    unguided = animatediff.generate(_request(scene, passes, animatediff, guided=False))
+    np.testing.assert_array_equal(zero.frames, unguided.frames)
+
+
+def test_animatediff_multi_controlnet_applies_each_scale_and_window(scene, passes, animatediff):
+    spec = _scene_with(scene, backend="animatediff", model=animatediff.model_path, steps=2, noise_warp=False,
+                       controls=[{"kind": "depth"}, {"kind": "edges", "scale": 0.0}]).spec
+    both = build_request(spec, passes, animatediff, guided=True)
+    depth_only = both.with_changes(controls=both.controls[:1])
+    # edges at scale 0 adds nothing: the same as depth alone through one ControlNet
+    np.testing.assert_array_equal(animatediff.generate(both).frames, animatediff.generate(depth_only).frames)
+    edges_on = both.with_changes(controls=(both.controls[0], ControlInput("edges", both.controls[1].frames, 1.0)))
+    assert _mean_abs_diff(animatediff.generate(edges_on).frames, animatediff.generate(depth_only).frames) > 0.5
+    # a guidance window ending at 0.5 acts on the first of the 2 steps only
+    windowed = depth_only.with_changes(controls=(ControlInput("depth", both.controls[0].frames, 1.0, 0.0, 0.5),))
+    assert _mean_abs_diff(animatediff.generate(windowed).frames, animatediff.generate(depth_only).frames) > 0.01
+
+
+def test_animatediff_runs_more_frames_than_its_context_through_free_noise(animatediff):
+    frames = 18
+    request = GenerationRequest(prompt="a ball", num_frames=frames, fps=8, width=16, height=16, seed=0, steps=1,
+                                backend="animatediff", model_path=animatediff.model_path)
+    video = animatediff.generate(request)
+    assert video.frames.shape == (frames, 16, 16, 3)
+    assert video.meta["free_noise"] == {"context_length": 16, "context_stride": 4}
+
+
+def test_animatediff_rounds_an_odd_size_down_with_a_note(animatediff):
+    plan = animatediff.plan_shape(9, 33, 31)
+    assert (plan.width, plan.height) == (32, 30)  # tiny VAE: multiples of 2
+    assert "not a multiple of 2" in plan.notes[0]
+    request = GenerationRequest(prompt="", num_frames=2, fps=8, width=33, height=31, seed=0,
+                                backend="animatediff", model_path=animatediff.model_path)
+    with pytest.raises(BackendError, match="build_request"):
+        animatediff.generate(request)
+
+
+def test_animatediff_missing_model_names_its_id_and_the_fetch_command(tmp_path, monkeypatch, animatediff_dir):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    backend = get_backend("animatediff", animatediff_dir)
+    with pytest.raises(ModelNotFoundError) as caught:
+        backend.preflight(("normal",))
+    message = str(caught.value)
+    assert "lllyasviel/control_v11p_sd15_normalbae" in message
+    assert f"huggingface-cli download lllyasviel/control_v11p_sd15_normalbae --local-dir {animatediff_dir}/controlnet-normal" in message
+    with pytest.raises(ModelNotFoundError, match="stable-diffusion-v1-5/stable-diffusion-v1-5"):
+        get_backend("animatediff", tmp_path).preflight(())
+
+
+def test_animatediff_meta_records_model_ids_hashes_and_settings(scene, passes, animatediff):
+    video = animatediff.generate(_request(scene, passes, animatediff))
+    models = video.meta["models"]
+    assert models["base"]["id"] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    assert models["controlnet-depth"]["id"] == "lllyasviel/control_v11f1p_sd15_depth"
+    assert all(len(m["sha256"]) == 64 for m in models.values())
+    assert video.meta["settings"]["seed"] == 3 and video.meta["settings"]["noise_warp"] is True
+    assert video.meta["resolved"] == {"device": "cpu", "dtype": "float32", "vae_scale_factor": 2}
+    json.dumps(video.meta)  # JSON-ready
+
+
+# -------------------------------------------------------------------------------- wan-vace
+def test_wan_adjusts_frames_to_4k_plus_1_and_size_to_multiples_of_16(wan):
+    plan = wan.plan_shape(12, 40, 33)
+    assert (plan.num_frames, plan.width, plan.height) == (9, 32, 32)
+    assert any("4k+1" in note for note in plan.notes) and any("multiple of 16" in note for note in plan.notes)
+    assert wan.plan_shape(9, 32, 48).notes == ()
+
+
+def test_wan_same_seed_same_frames_and_guided_differs_from_unguided(scene, passes, wan):
+    request = _request(scene, passes, wan)
+    guided = wan.generate(request)
+    assert guided.frames.shape == (NUM_FRAMES, 32, 32, 3)
+    np.testing.assert_array_equal(guided.frames, wan.generate(request).frames)
+    unguided = wan.generate(_request(scene, passes, wan, guided=False))
+    assert _mean_abs_diff(guided.frames, unguided.frames) > 0.1
+
+
+def test_wan_changing_the_control_changes_the_video(scene, passes, wan):
+    request = _request(scene, passes, wan, noise_warp=False)
+    flipped = request.with_changes(controls=(ControlInput("depth", 255 - request.controls[0].frames),))
+    # the tiny random VACE branch moves the frames by a few hundredths of a grey level on average;
+    # identical requests give identical frames (test above), so this is the control's doing
+    assert _mean_abs_diff(wan.generate(request).frames, wan.generate(flipped).frames) > 0.01
+
+
+def test_wan_control_scale_zero_matches_unguided(scene, passes, wan):
+    # VACE adds its hints times the context scale; unguided runs the same pipeline at scale 0.
+    zero = wan.generate(_request(scene, passes, wan, noise_warp=False, control_scale=0.0))
+    np.testing.assert_array_equal(zero.frames, wan.generate(_request(scene, passes, wan, guided=False)).frames)
+
+
+def test_wan_refuses_settings_it_cannot_honour(scene, passes, wan):
+    request = _request(scene, passes, wan)
+    depth = request.controls[0]
+    with pytest.raises(BackendError, match="one control video"):
+        wan.generate(request.with_changes(controls=(depth, ControlInput("flow", depth.frames))))
+    with pytest.raises(BackendError, match="start=0.2"):
+        wan.generate(request.with_changes(controls=(ControlInput("depth", depth.frames, 1.0, 0.2, 1.0),)))
+    with pytest.raises(BackendError, match="no 'seg' control"):
+        wan.generate(request.with_changes(controls=(ControlInput("seg", depth.frames),)))
+
+
+def test_wan_missing_model_names_its_id(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(ModelNotFoundError, match="Wan-AI/Wan2.1-VACE-1.3B-diffusers.*huggingface-cli download"):
+        get_backend("wan-vace", tmp_path).preflight(("depth",))
+
+
+# ------------------------------------------------------------------------------------ CLI
+def _write_scene(tmp_path: Path, **changes) -> Path:
+    import yaml
+
+    data = json.loads(json.dumps(SCENE))
+    for key, value in changes.items():
+        data[key] = {**data.get(key, {}), **value}
+    path = tmp_path / "ball.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_render_cli_writes_a_playable_mp4_png_frames_and_meta(tmp_path, animatediff_dir):
+    from conditioning.video import read_video
+    from engine.cli import main
+
+    scene_path = _write_scene(tmp_path, generate={"backend": "animatediff", "model": str(animatediff_dir), "steps": 2})
+    out = tmp_path / "out"
+    assert main(["--quiet", "render", str(scene_path), "-o", str(out)]) == 0
+    assert main(["--quiet", "render", str(scene_path), "-o", str(out), "--unguided", "--seed", "5"]) == 0
+    frames, fps = read_video(out / "video" / "guided.mp4")
+    assert frames.shape == (NUM_FRAMES, 32, 32, 3) and fps == 16
+    assert len(list((out / "video" / "guided").glob("*.png"))) == NUM_FRAMES
+    assert read_video(out / "video" / "unguided.mp4")[0].shape == (NUM_FRAMES, 32, 32, 3)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["generate"]["guided"]["settings"]["seed"] == 3
+    assert meta["generate"]["unguided"]["settings"]["seed"] == 5  # the flag overrode the shot's seed
+    assert meta["generate"]["unguided"]["settings"]["controls"] == []
+    assert "spec_hash" in meta  # the shot's own meta is there too
+
+
+def test_render_cli_adjusts_the_shot_for_wan_and_says_so(tmp_path, wan_dir, capsys):
+    from conditioning.video import read_video
+    from engine.cli import main
+
+    scene_path = _write_scene(tmp_path, shot={"duration": 0.75}, camera={"resolution": [40, 36]},
+                              generate={"backend": "wan-vace", "model": str(wan_dir), "steps": 2})
+    out = tmp_path / "out"
+    assert main(["render", str(scene_path), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "using the first 9 of the shot's 12" in printed and "generating 32x32" in printed
+    assert read_video(out / "video" / "guided.mp4")[0].shape == (9, 32, 32, 3)
+    assert len(json.loads((out / "meta.json").read_text())["generate"]["guided"]["settings"]["adjustments"]) == 3
+
+
+def test_render_cli_missing_model_exits_2_with_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from engine.cli import main
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    scene_path = _write_scene(tmp_path)
+    out = tmp_path / "out"
+    assert main(["render", str(scene_path), "-o", str(out), "--backend", "wan-vace", "--model", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Wan-AI/Wan2.1-VACE-1.3B-diffusers" in err
+    assert not out.exists()
+
+
+def test_render_cli_rejects_bad_flags(tmp_path, capsys):
+    from engine.cli import main
+
+    scene_path = _write_scene(tmp_path)
+    assert main(["render", str(scene_path), "-o", str(tmp_path / "o"), "--resolution", "big"]) == 2
+    assert main(["render", str(scene_path), "-o", str(tmp_path / "o"), "--steps", "0"]) == 2
+    assert main(["render", str(scene_path), "-o", str(tmp_path / "o"), "--unguided", "--noise-warp"]) == 2
+    err = capsys.readouterr().err
+    assert "WIDTHxHEIGHT" in err and "--steps must be in 1..1000" in err and "apply to guided runs" in err
+
+
+def test_models_cli_lists_each_backend_with_found_and_missing_models(tmp_path, monkeypatch, animatediff_dir, capsys):
+    from engine.cli import main
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    assert main(["models", "--model", str(animatediff_dir), "--json"]) == 0
+    report = {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
+    assert set(report) == {"builtin", "animatediff", "wan-vace"}
+    assert report["animatediff"]["available"] is True
+    found = {r["role"]: r["found"] for r in report["animatediff"]["requirements"]}
+    assert found["base"] and found["controlnet-depth"] and not found["controlnet-seg"]
+    assert report["wan-vace"]["available"] is False
+    assert main(["models", "--backend", "wan-vace"]) == 0
+    assert "[missing] pipeline: Wan-AI/Wan2.1-VACE-1.3B-diffusers" in capsys.readouterr().out
