@@ -13,8 +13,12 @@ import numpy as np
 
 from sim.camera import camera_track
 from sim.expand import expand_objects
+from sim.geometry import primitive_trimesh, visual_mesh
 from sim.records import ContactEvents, Part, Shot, Trajectory, VisualMesh
 from sim.spec.load import scene_from_data
+
+
+PRIMITIVES = ("plane", "box", "sphere", "capsule", "cylinder")
 
 
 def scene(data: dict, source: Path | None = None):
@@ -30,8 +34,8 @@ def shot_from_data(
     """A Shot whose parts stay at their spec poses, except those in `motion`.
 
     motion: body name -> f(t [T]) returning (position [T, 3], linear velocity [T, 3]); the part
-    keeps its spec orientation. meshes: body name -> visual meshes in the part frame (for mesh
-    bodies, whose part frame is taken as the mesh file's own frame here).
+    keeps its spec orientation. meshes: body name -> visual meshes in the part frame (primitives
+    get theirs from sim.geometry; for mesh bodies the part frame is the mesh file's own frame here).
     """
     sc = scene(data, source)
     spec = sc.spec
@@ -40,10 +44,13 @@ def shot_from_data(
     bodies = expand_objects(spec)
     parts, positions, orientations, velocities = [], [], [], []
     for i, body in enumerate(bodies):
+        visuals = (meshes or {}).get(body.name)
+        if visuals is None and body.spec.shape in PRIMITIVES:
+            visuals = (visual_mesh(primitive_trimesh(body.spec), body.spec.color),)
         parts.append(
             Part(
                 name=body.name, object_name=body.name, link_name=None, link_index=-1, seg_id=i + 1,
-                shape=body.spec.shape, static=body.spec.static, meshes=(meshes or {}).get(body.name, ()),
+                shape=body.spec.shape, static=body.spec.static, meshes=visuals or (),
             )
         )
         pos = np.tile(np.asarray(body.position, float), (len(t), 1))

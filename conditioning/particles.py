@@ -1,0 +1,261 @@
+"""Particles in every pass: each particle is an exact sphere, splatted at the pixel centres.
+
+`ParticleSource(shot).layer(view)` renders one frame as a `SurfaceLayer` (see layers.py), which
+the renderer z-composites with the rigid parts. Procedure, vectorised over all particles:
+1. take the particles alive at the frame, in the frame's camera; drop those touching the near
+   plane (centre depth <= radius + 1 mm);
+2. bound each sphere's image by a pixel box (half size f r / (z - r), a bound on the perspective
+   outline) and enumerate every (particle, pixel) pair in the boxes;
+3. intersect each pair's pixel-centre ray with the exact sphere; the nearest hit per pixel wins
+   (z-test by one sort);
+4. the winner's hit point gives depth, the sphere normal, seg (its emitter's id) and albedo; it
+   moves with its particle (particles translate, never spin), so its flow is the projection of
+   hit point + the particle's displacement into frame t +- 1, minus the pixel centre: exact for
+   the simulated particle motion;
+5. liquids: the fluid depth is smoothed by a separable bilateral filter (spatial sigma the median
+   particle radius in pixels, range sigma two particle radii), the smoothed depth replaces the
+   sphere depth of fluid pixels (depth_fwd/bwd move with it) and the normals are taken from its
+   screen-space gradient, so a liquid reads as one smooth surface rather than beads.
+Particles that are not alive in frame t +- 1 (born or dying) get the flow of their velocity and a
+moved depth of -1, so flow_valid is false there. Conditioning never touches a simulator: all of
+this reads `Shot.particles`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.records import Shot
+
+from .layers import FrameView, SurfaceLayer
+from .rigid import srgb_to_linear
+
+NEAR = 1e-3
+"""Metres: a particle whose sphere comes closer than this to the camera plane is not drawn."""
+MAX_PAIRS_PER_CHUNK = 4_000_000
+"""(particle, pixel) candidates processed at once, bounding memory to a few hundred MB."""
+RANGE_SIGMA_RADII = 2.0
+"""Bilateral range sigma of the liquid depth smoothing, in particle radii."""
+
+
+class ParticleSource:
+    """Renders a Shot's particles (every emitter and fluid block) as spheres."""
+
+    def __init__(self, shot: Shot):
+        track = shot.particles
+        if track is None:
+            raise ValueError("the shot has no particles to render")
+        self.track = track
+        self.dt = 1.0 / shot.fps
+        self.radius = np.asarray(track.radius, np.float64)
+        self.emitter = np.asarray(track.emitter, np.intp)
+        self.seg_of_emitter = np.asarray(track.emitter_seg_ids, np.int32)
+        self.albedo_of_emitter = srgb_to_linear(np.asarray(track.emitter_colors, np.float32))
+        self.fluid_of_emitter = np.asarray([kind == "fluid" for kind in track.emitter_kinds], bool)
+
+    def layer(self, view: FrameView) -> SurfaceLayer | None:
+        """The particles seen at every pixel centre of `view`'s frame; None if none is seen."""
+        frame = view.frame
+        track = self.track
+        alive = np.flatnonzero(track.alive[frame])
+        if len(alive) == 0:
+            return None
+        # 1. Particles in this frame's camera.
+        world_to_camera = view.world_to_camera[frame]
+        centre_world = track.position[frame, alive].astype(np.float64)
+        centre = centre_world @ world_to_camera[:3, :3].T + world_to_camera[:3, 3]
+        radius = self.radius[alive]
+        front = centre[:, 2] > radius + NEAR
+        if not front.any():
+            return None
+        alive, centre, radius = alive[front], centre[front], radius[front]
+        # 2-3. Rasterise: nearest exact sphere hit per pixel centre.
+        hits = _nearest_hits(centre, radius, view.K, view.width, view.height)
+        if hits is None:
+            return None
+        pixel, which, depth, point = hits
+        particle = alive[which]
+        # 4. Per-pixel surface attributes.
+        layer = SurfaceLayer.empty(view.height, view.width)
+        emitter = self.emitter[particle]
+        normal = (point - centre[which]) / radius[which][:, None]
+        flat = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731  [H, W, ...] -> [H*W, ...]
+        flat(layer.depth)[pixel] = depth
+        flat(layer.seg)[pixel] = self.seg_of_emitter[emitter]
+        flat(layer.normal)[pixel] = normal
+        flat(layer.albedo)[pixel] = self.albedo_of_emitter[emitter]
+        if view.need_flow:
+            self._flow(layer, view, pixel, particle, point)
+        # 5. Liquids as one smooth surface.
+        fluid = self.fluid_of_emitter[emitter]
+        if fluid.any():
+            fluid_radius_px = view.K[0, 0] * radius[which][fluid] / depth[fluid]
+            _smooth_liquid(layer, view, pixel[fluid], float(np.median(fluid_radius_px)), float(np.median(radius[which][fluid])))
+        return layer
+
+    def _flow(self, layer: SurfaceLayer, view: FrameView, pixel: np.ndarray, particle: np.ndarray, point: np.ndarray) -> None:
+        """Forward and backward flow and moved depths of the seen surface points (step 4)."""
+        frame = view.frame
+        track = self.track
+        rotation, translation = view.world_to_camera[frame, :3, :3], view.world_to_camera[frame, :3, 3]
+        point_world = (point - translation) @ rotation  # camera -> world: R^T (p - t)
+        height, width = layer.depth.shape
+        centre_px = np.stack([pixel % width + 0.5, pixel // width + 0.5], axis=1)
+        here = track.position[frame, particle].astype(np.float64)
+        for other, flow, moved_depth in ((frame + 1, layer.flow_fwd, layer.depth_fwd), (frame - 1, layer.flow_bwd, layer.depth_bwd)):
+            if other < 0 or other >= view.world_to_camera.shape[0]:
+                continue  # no such frame: zero flow, moved depth inf (SurfaceLayer.empty)
+            there_alive = track.alive[other, particle]
+            displacement = track.position[other, particle].astype(np.float64) - here
+            # A particle born or dying in between: its velocity gives the flow, and it is not visible there.
+            sign = 1.0 if other > frame else -1.0
+            guess = sign * self.dt * track.velocity[frame, particle].astype(np.float64)
+            displacement = np.where(there_alive[:, None], displacement, guess)
+            moved = (point_world + displacement) @ view.world_to_camera[other, :3, :3].T + view.world_to_camera[other, :3, 3]
+            z = moved[:, 2]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                projected = np.stack([view.K[0, 0] * moved[:, 0] / z + view.K[0, 2], view.K[1, 1] * moved[:, 1] / z + view.K[1, 2]], axis=1)
+            flow.reshape(-1, 2)[pixel] = np.where(np.isfinite(projected), projected - centre_px, 0.0)
+            moved_depth.reshape(-1)[pixel] = np.where(there_alive, z, -1.0)
+
+
+def _nearest_hits(centre: np.ndarray, radius: np.ndarray, K: np.ndarray, width: int, height: int):
+    """Nearest ray-sphere hit at each covered pixel centre.
+
+    centre float64 [n, 3] sphere centres in camera axes (z > radius), radius [n] m.
+    Returns (pixel [k] flat index i * W + j, which [k] sphere index, depth [k] planar m,
+    point [k, 3] hit point in camera axes) or None when no pixel centre is covered.
+    """
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    z = centre[:, 2]
+    u = fx * centre[:, 0] / z + cx
+    v = fy * centre[:, 1] / z + cy
+    half_u = fx * radius / (z - radius) + 1.0
+    half_v = fy * radius / (z - radius) + 1.0
+    # Pixel boxes whose centres (j + 0.5, i + 0.5) may fall inside the outline, clipped to the image.
+    j0 = np.maximum(np.floor(u - half_u - 0.5), 0).astype(np.int64)
+    j1 = np.minimum(np.ceil(u + half_u - 0.5), width - 1).astype(np.int64)
+    i0 = np.maximum(np.floor(v - half_v - 0.5), 0).astype(np.int64)
+    i1 = np.minimum(np.ceil(v + half_v - 0.5), height - 1).astype(np.int64)
+    box_w = np.maximum(j1 - j0 + 1, 0)
+    box_h = np.maximum(i1 - i0 + 1, 0)
+    counts = box_w * box_h
+    on_screen = np.flatnonzero(counts > 0)
+    if len(on_screen) == 0:
+        return None
+    best_depth = np.full(width * height, np.inf)
+    best_sphere = np.full(width * height, -1, np.int64)
+    # Chunks of spheres keep the candidate pairs bounded; each chunk z-tests against the best so far.
+    ends = np.cumsum(counts[on_screen])
+    start = 0
+    while start < len(on_screen):
+        stop = int(np.searchsorted(ends, (ends[start - 1] if start else 0) + MAX_PAIRS_PER_CHUNK, side="right"))
+        stop = max(stop, start + 1)
+        chunk = on_screen[start:stop]
+        _hit_chunk(chunk, centre, radius, counts, box_w, i0, j0, fx, fy, cx, cy, width, best_depth, best_sphere)
+        start = stop
+    pixel = np.flatnonzero(best_sphere >= 0)
+    if len(pixel) == 0:
+        return None
+    which = best_sphere[pixel]
+    depth = best_depth[pixel]
+    rays = np.stack([((pixel % width) + 0.5 - cx) / fx, ((pixel // width) + 0.5 - cy) / fy, np.ones(len(pixel))], axis=1)
+    return pixel, which, depth, rays * depth[:, None]
+
+
+def _hit_chunk(chunk, centre, radius, counts, box_w, i0, j0, fx, fy, cx, cy, width, best_depth, best_sphere) -> None:
+    """Z-test the spheres `chunk` (indices) into best_depth/best_sphere ([H*W]) in place."""
+    n_pairs = counts[chunk]
+    sphere = np.repeat(chunk, n_pairs)
+    # Offset of each pair inside its sphere's box: k = 0 .. count - 1, row-major in the box.
+    first = np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs)
+    k = np.arange(len(sphere)) - first
+    bw = box_w[sphere]
+    col = j0[sphere] + k % bw
+    row = i0[sphere] + k // bw
+    # Ray through the pixel centre, camera-z = 1: the hit at parameter s has planar depth s.
+    dx = (col + 0.5 - cx) / fx
+    dy = (row + 0.5 - cy) / fy
+    c = centre[sphere]
+    a = dx * dx + dy * dy + 1.0
+    b = dx * c[:, 0] + dy * c[:, 1] + c[:, 2]
+    cc = np.einsum("ij,ij->i", c, c) - radius[sphere] ** 2
+    disc = b * b - a * cc
+    hit = disc >= 0
+    s = (b[hit] - np.sqrt(disc[hit])) / a[hit]
+    pix = row[hit] * width + col[hit]
+    sph = sphere[hit]
+    # Nearest per pixel: sort by (pixel, depth) and keep each pixel's first.
+    order = np.lexsort((s, pix))
+    pix, s, sph = pix[order], s[order], sph[order]
+    first_of_pixel = np.ones(len(pix), bool)
+    first_of_pixel[1:] = pix[1:] != pix[:-1]
+    pix, s, sph = pix[first_of_pixel], s[first_of_pixel], sph[first_of_pixel]
+    better = s < best_depth[pix]
+    best_depth[pix[better]] = s[better]
+    best_sphere[pix[better]] = sph[better]
+
+
+def _smooth_liquid(layer: SurfaceLayer, view: FrameView, pixel: np.ndarray, sigma_px: float, radius_m: float) -> None:
+    """Replace the liquid pixels' depth by a bilateral-smoothed depth and their normals by its gradient (step 5)."""
+    height, width = layer.depth.shape
+    mask = np.zeros(height * width, bool)
+    mask[pixel] = True
+    mask = mask.reshape(height, width)
+    raw = np.where(mask, layer.depth, 0.0).astype(np.float64)
+    sigma_px = max(1.0, sigma_px)
+    range_sigma = RANGE_SIGMA_RADII * radius_m
+    smooth = raw
+    for axis in (1, 0):  # separable: along rows, then along columns
+        smooth = _bilateral_1d(smooth, mask, axis, sigma_px, range_sigma)
+    delta = np.where(mask, smooth - raw, 0.0)
+    layer.depth[mask] = smooth[mask]
+    for moved in (layer.depth_fwd, layer.depth_bwd):
+        ok = mask & np.isfinite(moved) & (moved > 0)
+        moved[ok] += delta[ok]
+    # Normals from the smoothed surface: camera points P = depth * (x, y, 1), n = dP/dy x dP/dx.
+    K = view.K
+    xs = (np.arange(width) + 0.5 - K[0, 2]) / K[0, 0]
+    ys = (np.arange(height) + 0.5 - K[1, 2]) / K[1, 1]
+    points = np.stack([smooth * xs[None, :], smooth * ys[:, None], smooth], axis=-1)
+    d_dx = _masked_difference(points, mask, axis=1)
+    d_dy = _masked_difference(points, mask, axis=0)
+    normal = np.cross(d_dy, d_dx)
+    norm = np.linalg.norm(normal, axis=-1, keepdims=True)
+    good = mask & (norm[..., 0] > 0)
+    normal = np.where(norm > 0, normal / np.where(norm > 0, norm, 1.0), 0.0)
+    # Face the camera (a normal points against the viewing ray, whose camera-z is +1).
+    facing = np.einsum("hwc,hwc->hw", normal, points) > 0
+    normal[facing] *= -1.0
+    layer.normal[good] = normal[good]
+
+
+def _bilateral_1d(depth: np.ndarray, mask: np.ndarray, axis: int, sigma_px: float, range_sigma: float) -> np.ndarray:
+    """One separable pass of a masked bilateral filter of `depth` along `axis` (only mask pixels count)."""
+    reach = int(np.ceil(2 * sigma_px))
+    total = np.zeros_like(depth)
+    weight = np.zeros_like(depth)
+    for offset in range(-reach, reach + 1):  # a fixed loop over filter taps, vectorised over pixels
+        shifted = np.roll(depth, offset, axis=axis)
+        shifted_mask = np.roll(mask, offset, axis=axis)
+        # np.roll wraps around: taps that crossed the border do not count.
+        valid = shifted_mask.copy()
+        index = np.arange(depth.shape[axis])
+        inside = (index - offset >= 0) & (index - offset < depth.shape[axis])
+        valid &= np.expand_dims(inside, 1 - axis) if axis == 0 else inside[None, :]
+        w = np.exp(-0.5 * (offset / sigma_px) ** 2) * np.exp(-0.5 * ((shifted - depth) / range_sigma) ** 2) * valid
+        total += w * shifted
+        weight += w
+    return np.where(mask & (weight > 0), total / np.where(weight > 0, weight, 1.0), depth)
+
+
+def _masked_difference(points: np.ndarray, mask: np.ndarray, axis: int) -> np.ndarray:
+    """Central difference of points [H, W, 3] along `axis`, one-sided at the liquid's outline."""
+    forward = np.roll(points, -1, axis=axis) - points
+    backward = points - np.roll(points, 1, axis=axis)
+    n = mask.shape[axis]
+    index = np.arange(n)
+    has_next = np.roll(mask, -1, axis=axis) & np.expand_dims(index < n - 1, 1 - axis)
+    has_prev = np.roll(mask, 1, axis=axis) & np.expand_dims(index > 0, 1 - axis)
+    both = (has_next & has_prev)[..., None]
+    return np.where(both, 0.5 * (forward + backward), np.where(has_next[..., None], forward, np.where(has_prev[..., None], backward, 0.0)))
