@@ -15,6 +15,7 @@ Every file appears under its final name only when complete (sim.files.atomic_pat
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -115,13 +116,27 @@ def run_compare(scene_path: str | Path, out: str | Path, settings: CompareSettin
 
     out = Path(out)
     progress = Progress(8, settings.quiet)
-    # 1. inputs
+    # 1. inputs: everything that can be wrong is found before any work
     progress.stage("check inputs")
+    if out.exists() and not out.is_dir():
+        raise CompareInputError(f"-o {out} is a file; give a folder")
     scene = load_scene(scene_path)
     user_video = _read_user_video(settings.video) if settings.video is not None else None
     depth_estimator, depth_note = _depth_estimator(settings.depth_model)
     seeds = settings.seeds or (scene.spec.generate.seed if scene.spec.generate.seed is not None else scene.spec.shot.seed,)
+    backend = _backend(scene.spec, settings) if user_video is None else None
     stages = stages or default_stages()
+    created = not out.exists()
+    try:
+        return _run_stages(scene, out, settings, stages, progress, user_video, backend, seeds, depth_estimator, depth_note)
+    except BaseException:
+        if created:  # nothing half-written is left behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _run_stages(scene, out, settings, stages, progress, user_video, backend, seeds, depth_estimator, depth_note) -> CompareResult:
+    """Steps 2 to 8 of run_compare."""
     # 2. simulate
     progress.stage(f"simulate {scene.spec.shot.num_frames} frames")
     shot = stages.simulate(scene)
@@ -142,7 +157,7 @@ def run_compare(scene_path: str | Path, out: str | Path, settings: CompareSettin
         backend_meta: dict[str, Any] = {}
     else:
         progress.stage(f"generate guided and unguided for seeds {', '.join(map(str, seeds))}")
-        videos, backend_meta, gen_notes = _generate_all(scene, passes, settings, seeds, stages.control_image, progress)
+        videos, backend_meta, gen_notes = _generate_all(scene, passes, settings, backend, seeds, stages.control_image, progress)
         notes += gen_notes
     # 5. metrics
     progress.stage("measure physics adherence")
@@ -220,14 +235,22 @@ def _depth_estimator(directory: Path | None):
         raise CompareInputError(f"--depth-model {exc}") from None
 
 
-def _generate_all(scene, passes, settings: CompareSettings, seeds, control_image, progress: Progress):
-    """[(label, seed, frames)] for guided and unguided per seed, the backend's meta, notes."""
+def _backend(spec, settings: CompareSettings):
+    """The backend, with its models checked for the spec's controls and for unguided runs."""
     from engine.backends import get_backend
+
+    backend = get_backend(settings.backend or spec.generate.backend, settings.model or spec.generate.model)
+    backend.preflight(tuple(c.kind for c in spec.generate.controls))
+    backend.preflight(())
+    return backend
+
+
+def _generate_all(scene, passes, settings: CompareSettings, backend, seeds, control_image, progress: Progress):
+    """[(label, seed, frames)] for guided and unguided per seed, the backend's meta, notes."""
     from engine.request import Overrides, build_request
 
     spec = scene.spec
-    backend_name = settings.backend or spec.generate.backend
-    backend = get_backend(backend_name, settings.model or spec.generate.model)
+    backend_name = backend.name
     cache: dict[str, np.ndarray] = {}
 
     def controls(p, kind: str) -> np.ndarray:

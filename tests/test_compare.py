@@ -164,6 +164,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
         (("--video", "v.mp4", "--seeds", "1"), "apply only when generating"),
         (("--resample-frames",), "--video only"),
         (("--steps", "0"), "at least 1"),
+        (("--backend", "nosuch"), "unknown backend 'nosuch'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
@@ -197,3 +198,21 @@ def test_stages_are_shown_and_quiet_silences_them(tmp_path, capsys):
     assert stages[0] == "[1/8] check inputs ..." and stages[-1] == "[8/8] write report.html ..." and len(stages) == 8
     run_compare(scene, tmp_path / "quiet", CompareSettings(video=tmp_path / "frames", quiet=True), cd.synthetic_stages())
     assert capsys.readouterr().err == ""
+
+
+def test_output_path_that_is_a_file_exits_2(tmp_path):
+    (tmp_path / "out").write_text("")
+    done = _cli("compare", "scenes/bouncing_ball.yaml", "-o", str(tmp_path / "out"))
+    assert done.returncode == 2 and "is a file; give a folder" in done.stderr
+
+
+def test_a_failing_stage_leaves_nothing_behind(tmp_path, echo_backend):
+    import dataclasses
+
+    def broken_render(shot):
+        raise RuntimeError("renderer failed")
+
+    stages = dataclasses.replace(cd.synthetic_stages(), render_passes=broken_render)
+    with pytest.raises(RuntimeError, match="renderer failed"):
+        run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(backend=echo_backend, quiet=True), stages)
+    assert not (tmp_path / "out").exists()
