@@ -59,6 +59,23 @@ class RigidGeometry:
     """[M] TextureSpec or None."""
     part_seg: np.ndarray
     """int32 [B], seg id of each part."""
+    face_origin: np.ndarray = None
+    """float64 [F, 3]: corner 0 of each triangle; with face_edge1/2 (corner 1/2 minus corner 0) a hit at
+    barycentrics (u, v) is face_origin + u edge1 + v edge2 (one gather per array instead of two)."""
+    face_edge1: np.ndarray = None
+    face_edge2: np.ndarray = None
+    normal_origin: np.ndarray = None
+    """float32 [F, 3]: corner-0 normal and the corner-1/2 differences, interpolated like positions."""
+    normal_edge1: np.ndarray = None
+    normal_edge2: np.ndarray = None
+
+    def __post_init__(self):
+        corners = self.vertices[self.faces]
+        normals = self.corner_normals.astype(np.float32)
+        for name, value in (("face_origin", corners[:, 0]), ("face_edge1", corners[:, 1] - corners[:, 0]),
+                            ("face_edge2", corners[:, 2] - corners[:, 0]), ("normal_origin", normals[:, 0]),
+                            ("normal_edge1", normals[:, 1] - normals[:, 0]), ("normal_edge2", normals[:, 2] - normals[:, 0])):
+            object.__setattr__(self, name, np.ascontiguousarray(value))
 
     @property
     def num_triangles(self) -> int:

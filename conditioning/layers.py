@@ -6,6 +6,7 @@ depth. Occlusion between sources is therefore exact at pixel centres, and `flow_
 computed only after compositing (see `visibility.py`), so a particle hiding a box (or a box
 hiding particles) makes the flow behind it invalid without either source knowing of the other.
 
+The sky is not a layer: `sky.fill_sky` fills the pixels no source covers, after compositing.
 A new source implements `layer(view: FrameView) -> SurfaceLayer | None` (None: it covers no
 pixel in this frame) and fills every field below for the pixels it covers, leaving
 depth = inf elsewhere; see docs/passes.md.
@@ -102,21 +103,21 @@ LAYER_FIELDS = ("depth", "seg", "normal", "albedo", "flow_fwd", "flow_bwd", "dep
 
 
 def composite(layers: list[SurfaceLayer]) -> SurfaceLayer:
-    """Per-pixel nearest surface over `layers` (smallest depth wins; the first layer wins ties).
+    """Per-pixel nearest surface over `layers` (smallest depth wins; an earlier layer wins ties).
 
-    Put the background (sky) layer first: its depth is inf everywhere, so any surface beats it.
+    The first layer's arrays are reused for the result (callers hand over fresh layers).
     """
     if not layers:
         raise ValueError("composite needs at least one layer")
-    if len(layers) == 1:
-        return layers[0]
-    depths = np.stack([layer.depth for layer in layers])
-    winner = np.argmin(depths, axis=0)
-    result = {}
-    for name in LAYER_FIELDS:
-        stacked = np.stack([getattr(layer, name) for layer in layers])
-        index = winner.reshape((1,) + winner.shape + (1,) * (stacked.ndim - 3))
-        result[name] = np.take_along_axis(stacked, index, axis=0)[0]
-    emissive = [layer.emissive if layer.emissive is not None else np.zeros(winner.shape, bool) for layer in layers]
-    result["emissive"] = np.take_along_axis(np.stack(emissive), winner[None], axis=0)[0]
-    return SurfaceLayer(**result)
+    result = layers[0]
+    for layer in layers[1:]:
+        nearer = layer.depth < result.depth
+        if not nearer.any():
+            continue
+        for name in LAYER_FIELDS:
+            getattr(result, name)[nearer] = getattr(layer, name)[nearer]
+        if layer.emissive is not None or result.emissive is not None:
+            emissive = result.emissive if result.emissive is not None else np.zeros(nearer.shape, bool)
+            emissive[nearer] = layer.emissive[nearer] if layer.emissive is not None else False
+            result.emissive = emissive
+    return result

@@ -2,11 +2,12 @@
 
 Procedure:
 1. check the request (pass names, resolution) and scale the intrinsics to the resolution;
-2. prepare the geometry sources: the sky, the rigid parts, the particles when the shot has them;
+2. prepare the geometry sources: the rigid parts, and the particles when the shot has them;
 3. for every frame (plus the one-past-the-end row when forward flow is wanted): each source
-   renders a SurfaceLayer at the pixel centres, `composite` keeps the nearest surface, and the
-   RGB preview is shaded from the composite;
-4. flow_valid from the composites of consecutive frames, pose keypoints from the part poses;
+   renders a SurfaceLayer at the pixel centres, `composite` keeps the nearest surface, the sky
+   fills the rest, the RGB preview is shaded from the composite, and flow_valid of the previous
+   frame is decided against this one;
+4. pose keypoints from the part poses, occlusion from the depth and seg passes;
 5. return a Passes record holding the passes asked for.
 """
 
@@ -23,7 +24,7 @@ from .layers import FrameView, SurfaceLayer, composite
 from .records import PASS_NAMES, Passes, SegEntry
 from .rigid import RigidSource
 from .shading import shade
-from .sky import sky_layer
+from .sky import fill_sky
 from .visibility import depth_slack, flow_visibility
 
 
@@ -50,57 +51,74 @@ def render_passes(
     an image resize would (fx by W'/W, fy by H'/H, principal point at the new centre).
     shadows: cast shadow rays for the RGB preview. Returns Passes with T = N rows.
     """
+    from threadpoolctl import threadpool_limits
+
+    # Per-pixel work here is [K, 3] @ [3, 3] products: a multi-threaded BLAS only adds thread
+    # hand-off cost to those (measured 16x slower on 2 busy cores), so BLAS runs single-threaded.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _render_passes(shot, passes, resolution, progress, shadows)
+
+
+def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool) -> Passes:
     # 1. check the request
     wanted = check_pass_names(passes)
     width, height, K = scaled_camera(shot, resolution)
     need_flow = bool(wanted & {"flow_fwd", "flow_bwd", "flow_valid"})
-    # 2. prepare the sources
+    # 2. prepare the sources and the outputs
     sources = geometry_sources(shot)
     rigid = sources[0]
     num_frames = shot.num_frames
     rows = num_frames + 1 if (wanted & {"flow_fwd", "flow_valid"}) else num_frames
-    # 3. render every row
-    surfaces = FrameSurfaces(layers=[], views=[])
-    rgb = np.zeros((num_frames, height, width, 3), np.uint8) if "rgb" in wanted else None
+    out = _allocate(wanted, num_frames, height, width)
+    # 3. render every row; flow_valid of row t needs row t + 1, so keep one composite back
+    previous: SurfaceLayer | None = None
     for frame in _progress(range(rows), progress, "passes"):
         view = frame_view(shot, frame, width, height, K, need_flow)
-        layers = [sky_layer(view)] + [layer for layer in (s.layer(view) for s in sources) if layer is not None]
-        surface = composite(layers)
-        if rgb is not None and frame < num_frames:
-            occluded = (lambda o, d, f=frame: rigid.occluded(f, o, d)) if shadows else None
-            rgb[frame] = shade(surface, view, occluded)
-        surfaces.layers.append(_trim(surface, wanted))
-        surfaces.views.append(view)
-    # 4. decode
-    result = dict(
+        surface = render_frame(sources, view)
+        if previous is not None and "flow_valid" in out:
+            out["flow_valid"][frame - 1] = flow_visibility(previous.flow_fwd, previous.depth_fwd, previous.seg,
+                                                           surface.depth, surface.seg)
+        if frame < num_frames:
+            for name in ("depth", "seg", "normal", "flow_fwd", "flow_bwd"):
+                if name in out:
+                    out[name][frame] = getattr(surface, name)
+            out["_depth"][frame], out["_seg"][frame] = surface.depth, surface.seg
+            if "rgb" in out:
+                occluded = (lambda o, d, f=frame: rigid.occluded(f, o, d)) if shadows else None
+                out["rgb"][frame] = shade(surface, view, occluded)
+        previous = surface
+    # 4. decode what needs the whole shot
+    if "flow_bwd" in out:
+        out["flow_bwd"][0] = 0.0  # CONVENTIONS: frame 0 has no previous frame
+    if "pose" in wanted:
+        from .pose import figure_keypoints
+
+        out["pose"] = figure_keypoints(shot, K, shot.camera.world_to_camera[:num_frames], width, height, out["_depth"], out["_seg"])
+    # 5. the record
+    return Passes(
         fps=shot.fps,
         K=K,
         world_to_camera=np.asarray(shot.camera.world_to_camera[:num_frames], np.float64),
         id_table=id_table(shot),
+        **{name: array for name, array in out.items() if not name.startswith("_")},
     )
-    frames = surfaces.layers[:num_frames]
-    if "depth" in wanted:
-        result["depth"] = np.stack([s.depth for s in frames]).astype(np.float32)
-    if "seg" in wanted:
-        result["seg"] = np.stack([s.seg for s in frames]).astype(np.int32)
-    if "normal" in wanted:
-        result["normal"] = np.stack([s.normal for s in frames]).astype(np.float32)
-    if "flow_fwd" in wanted:
-        result["flow_fwd"] = np.stack([s.flow_fwd for s in frames]).astype(np.float32)
-    if "flow_bwd" in wanted:
-        flow_bwd = np.stack([s.flow_bwd for s in frames]).astype(np.float32)
-        flow_bwd[0] = 0.0  # CONVENTIONS: frame 0 has no previous frame
-        result["flow_bwd"] = flow_bwd
-    if "flow_valid" in wanted:
-        result["flow_valid"] = forward_validity(surfaces.layers, num_frames)
-    if "pose" in wanted:
-        from .pose import figure_keypoints
 
-        result["pose"] = figure_keypoints(shot, K, shot.camera.world_to_camera[:num_frames], width, height,
-                                          np.stack([s.depth for s in frames]), np.stack([s.seg for s in frames]))
-    if rgb is not None:
-        result["rgb"] = rgb
-    return Passes(**result)
+
+def render_frame(sources: list, view: FrameView) -> SurfaceLayer:
+    """The composite of every source's layer for one frame, with the sky filled in where nothing is hit."""
+    layers = [layer for layer in (source.layer(view) for source in sources) if layer is not None]
+    surface = composite(layers) if layers else SurfaceLayer.empty(view.height, view.width)
+    return fill_sky(surface, view)
+
+
+def _allocate(wanted: set[str], frames: int, height: int, width: int) -> dict[str, np.ndarray]:
+    """Output arrays of the wanted passes (T = N rows), plus depth/seg kept for pose (names starting with _)."""
+    shapes = {"depth": ((), np.float32), "seg": ((), np.int32), "normal": ((3,), np.float32), "flow_fwd": ((2,), np.float32),
+              "flow_bwd": ((2,), np.float32), "flow_valid": ((), bool), "rgb": ((3,), np.uint8)}
+    out = {name: np.zeros((frames, height, width) + tail, dtype) for name, (tail, dtype) in shapes.items() if name in wanted}
+    out["_depth"] = out["depth"] if "depth" in out else np.zeros((frames, height, width), np.float32)
+    out["_seg"] = out["seg"] if "seg" in out else np.zeros((frames, height, width), np.int32)
+    return out
 
 
 def check_pass_names(passes: Sequence[str] | None) -> set[str]:
@@ -186,8 +204,7 @@ def render_surfaces(shot: Shot, resolution: tuple[int, int] | None = None) -> Fr
     surfaces = FrameSurfaces(layers=[], views=[])
     for frame in range(shot.num_frames + 1):
         view = frame_view(shot, frame, width, height, K, True)
-        layers = [sky_layer(view)] + [layer for layer in (s.layer(view) for s in sources) if layer is not None]
-        surfaces.layers.append(composite(layers))
+        surfaces.layers.append(render_frame(sources, view))
         surfaces.views.append(view)
     return surfaces
 
@@ -200,16 +217,6 @@ def id_table(shot: Shot) -> tuple[SegEntry, ...]:
         for name, seg_id in zip(shot.particles.emitter_names, shot.particles.emitter_seg_ids):
             entries.append(SegEntry(seg_id=int(seg_id), name=name, object_name=name, link_name=None, kind="particles"))
     return tuple(entries)
-
-
-def _trim(surface: SurfaceLayer, wanted: set[str]) -> SurfaceLayer:
-    """Drop what no later step reads (albedo, the backward depth) to keep memory at ~40 B/pixel-frame."""
-    surface.albedo = np.zeros((0,), np.float32)
-    surface.depth_bwd = np.zeros((0,), np.float32)
-    surface.emissive = None
-    if not wanted & {"normal"}:
-        surface.normal = np.zeros((0,), np.float32)
-    return surface
 
 
 def _progress(iterable, enabled: bool, desc: str):

@@ -15,7 +15,7 @@ from sim.records import Shot
 
 from .geometry import RigidGeometry, pack_geometry, quaternion_to_matrix
 from .layers import FrameView, SurfaceLayer
-from .textures import texture_albedo
+from .textures import texture_weight
 
 
 def srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -35,6 +35,16 @@ class RigidSource:
         self.rotations = quaternion_to_matrix(trajectory.orientation)  # [T, B, 3, 3]
         self.positions = np.asarray(trajectory.position, np.float64)  # [T, B, 3]
         self.mesh_linear_color = srgb_to_linear(self.geometry.mesh_color)
+        geometry = self.geometry
+        self.part_meshes = [np.flatnonzero(geometry.mesh_part == index) for index in range(len(shot.parts))]
+        # A part is flat-shaded when every corner normal equals its face's corner-0 normal (boxes, planes).
+        bent = np.abs(geometry.normal_edge1).max(axis=1) + np.abs(geometry.normal_edge2).max(axis=1) > 1e-6
+        self.part_is_flat = np.ones(len(shot.parts), bool)
+        self.part_is_flat[np.unique(geometry.face_part[bent])] = False
+        self.all_flat = bool(self.part_is_flat.all())
+        self.texture_linear_color2 = np.array(
+            [srgb_to_linear(np.array(t.color2)) if t is not None else np.zeros(3, np.float32) for t in self.geometry.mesh_texture],
+            np.float32).reshape(-1, 3)
         self._scene = None
         self._scene_frame = -1
 
@@ -59,8 +69,9 @@ class RigidSource:
         scene = self.scene(frame)
         if scene is None or len(origins) == 0:
             return np.zeros(len(origins), bool)
-        hit = scene.run(origins.astype(np.float32), directions.astype(np.float32), output=1)
-        return hit["primID"] >= 0
+        # An occlusion query stops at the first hit found: cheaper than the nearest-hit query.
+        hit = scene.run(np.ascontiguousarray(origins, np.float32), np.ascontiguousarray(directions, np.float32), query="OCCLUDED")
+        return hit >= 0
 
     # -- 2./3. cast and decode
     def layer(self, view: FrameView) -> SurfaceLayer | None:
@@ -72,38 +83,45 @@ class RigidSource:
         directions = view.directions.reshape(-1, 3).astype(np.float32)
         origins = np.broadcast_to(view.origin.astype(np.float32), directions.shape)
         hits = scene.run(np.ascontiguousarray(origins), directions, output=1)
-        pixel = np.flatnonzero(hits["primID"] >= 0)
-        if len(pixel) == 0:
+        hit_pixels = np.flatnonzero(hits["primID"] >= 0)
+        if len(hit_pixels) == 0:
             return None
-        face = hits["primID"][pixel]
-        u = hits["u"][pixel].astype(np.float64)
-        v = hits["v"][pixel].astype(np.float64)
-        barycentric = np.stack([1.0 - u - v, u, v], axis=1)  # Embree: p = (1-u-v) v0 + u v1 + v v2
+        # Sort the hits by part once: every per-part rigid map then acts on a contiguous block.
         geometry = self.geometry
-        corners = geometry.vertices[geometry.faces[face]]  # [K, 3, 3]
-        local = np.einsum("kc,kci->ki", barycentric, corners)
-        part = geometry.face_part[face]
+        hit_faces = hits["primID"][hit_pixels]
+        groups = _PartGroups(geometry.face_part[hit_faces])
+        pixel, face = hit_pixels[groups.order], hit_faces[groups.order]
+        # The hit in camera axes: planar depth s along the pixel-centre ray (x_n, y_n, 1) (Embree's t
+        # is s, as the directions have camera-z 1); every later quantity is exact rigid motion of it.
+        depth = hits["tfar"][pixel].astype(np.float64)
+        column, row = pixel % width, pixel // width
+        centres = np.stack([column + 0.5, row + 0.5], axis=1)
+        camera_point = np.empty((len(pixel), 3))
+        camera_point[:, 0] = (centres[:, 0] - view.K[0, 2]) / view.K[0, 0] * depth
+        camera_point[:, 1] = (centres[:, 1] - view.K[1, 2]) / view.K[1, 1] * depth
+        camera_point[:, 2] = depth
 
         layer = SurfaceLayer.empty(height, width)
         frame = view.frame
         to_camera_r, to_camera_t = self._local_to_camera(frame, view.world_to_camera[frame])
-        groups = _PartGroups(part)
-        camera_point = groups.apply(to_camera_r, to_camera_t, local)
         flat = lambda a: a.reshape((height * width,) + a.shape[2:])  # noqa: E731 (views into the layer)
-        flat(layer.depth)[pixel] = camera_point[:, 2]
-        flat(layer.seg)[pixel] = geometry.part_seg[part]
-        flat(layer.normal)[pixel] = self._camera_normals(face, barycentric, groups, to_camera_r, camera_point)
-        flat(layer.albedo)[pixel] = self._albedo(face, local)
+        flat(layer.depth)[pixel] = depth
+        flat(layer.seg)[pixel] = geometry.part_seg[groups.part]
+        u = hits["u"][pixel][:, None]
+        v = hits["v"][pixel][:, None]
+        flat(layer.normal)[pixel] = self._camera_normals(face, u, v, groups, to_camera_r, camera_point)
+        flat(layer.albedo)[pixel] = self._albedo(face, groups, to_camera_r, to_camera_t, camera_point)
         if view.need_flow:
-            centres = np.stack([pixel % width + 0.5, pixel // width + 0.5], axis=1)
             for step, flow, moved_depth in ((1, layer.flow_fwd, layer.depth_fwd), (-1, layer.flow_bwd, layer.depth_bwd)):
                 other = frame + step
                 if not 0 <= other < view.world_to_camera.shape[0]:
                     continue
-                rotation, translation = self._local_to_camera(other, view.world_to_camera[other])
-                moved = groups.apply(rotation, translation, local)
-                pixels = _pinhole(view.K, moved)
-                flat(flow)[pixel] = pixels - centres
+                other_r, other_t = self._local_to_camera(other, view.world_to_camera[other])
+                # camera t -> part-local (inverse of frame t's map) -> camera `other`, composed per part.
+                motion_r = np.einsum("bij,bkj->bik", other_r, to_camera_r)
+                motion_t = other_t - np.einsum("bij,bj->bi", motion_r, to_camera_t)
+                moved = groups.apply(motion_r, motion_t, camera_point)
+                flat(flow)[pixel] = _pinhole(view.K, moved) - centres
                 flat(moved_depth)[pixel] = moved[:, 2]
         return layer
 
@@ -114,50 +132,66 @@ class RigidSource:
         translation = self.positions[frame] @ camera_r.T + camera_t
         return rotation, translation
 
-    def _camera_normals(self, face, barycentric, groups, to_camera_r, camera_point) -> np.ndarray:
-        """Unit normals [K, 3] in camera axes, interpolated from the corner normals and turned to face the camera."""
-        local_normal = np.einsum("kc,kci->ki", barycentric, self.geometry.corner_normals[face].astype(np.float64))
-        normal = groups.apply(to_camera_r, None, local_normal)
-        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+    def _camera_normals(self, face, u, v, groups, to_camera_r, camera_point) -> np.ndarray:
+        """Unit normals float32 [K, 3] in camera axes, interpolated from the corner normals (Embree's
+        barycentrics: n = (1 - u - v) n0 + u n1 + v n2; flat-shaded parts such as boxes skip the
+        interpolation) and turned to face the camera."""
+        geometry = self.geometry
+        normal = np.empty((len(face), 3), np.float32)
+        rotation = to_camera_r.astype(np.float32)
+        for part, start, end in groups.slices:
+            block = face[start:end]
+            local = geometry.normal_origin[block]
+            if not self.part_is_flat[part]:
+                local = local + u[start:end] * geometry.normal_edge1[block] + v[start:end] * geometry.normal_edge2[block]
+            np.matmul(local, rotation[part].T, out=normal[start:end])
+        if not self.all_flat:
+            normal /= np.maximum(np.sqrt(np.einsum("ki,ki->k", normal, normal)), 1e-12)[:, None]
         # A ray may see a triangle's back (open meshes, planes seen from below): show the side facing us.
-        facing_away = np.einsum("ki,ki->k", normal, camera_point) > 0
+        facing_away = np.einsum("ki,ki->k", normal, camera_point.astype(np.float32)) > 0
         normal[facing_away] *= -1
         return normal
 
-    def _albedo(self, face, local) -> np.ndarray:
-        """Linear-light albedo [K, 3]: the mesh colour, or its solid texture at the part-local point."""
-        mesh = self.geometry.face_mesh[face]
-        albedo = self.mesh_linear_color[mesh]
-        for mesh_index, texture in enumerate(self.geometry.mesh_texture):
-            if texture is None:
+    def _albedo(self, face, groups, to_camera_r, to_camera_t, camera_point) -> np.ndarray:
+        """Linear-light albedo float32 [K, 3]: the mesh colour, or its solid texture evaluated at the
+        PART-LOCAL point (so the texture moves with the part); textures blend their two colours in
+        linear light. Works per part on its contiguous block of hits."""
+        geometry = self.geometry
+        albedo = np.empty((len(face), 3), np.float32)
+        for part, start, end in groups.slices:
+            meshes = self.part_meshes[part]
+            mesh_of = None if len(meshes) == 1 else geometry.face_mesh[face[start:end]]
+            albedo[start:end] = self.mesh_linear_color[meshes[0]] if mesh_of is None else self.mesh_linear_color[mesh_of]
+            textured = [m for m in meshes if geometry.mesh_texture[m] is not None]
+            if not textured:
                 continue
-            selected = np.flatnonzero(mesh == mesh_index)
-            if len(selected):
-                srgb = texture_albedo(texture, local[selected], self.geometry.mesh_color[mesh_index])
-                albedo[selected] = srgb_to_linear(srgb)
+            # camera -> part-local: R^T (p - t), written for row vectors as (p - t) @ R.
+            local = (camera_point[start:end] - to_camera_t[part]) @ to_camera_r[part]
+            first_block = albedo[start:end]
+            for mesh_index in textured:
+                rows = slice(None) if mesh_of is None else np.flatnonzero(mesh_of == mesh_index)
+                weight = texture_weight(geometry.mesh_texture[mesh_index], local[rows])
+                first, second = self.mesh_linear_color[mesh_index], self.texture_linear_color2[mesh_index]
+                first_block[rows] = first + (second - first) * weight[:, None]
         return albedo
 
-
 class _PartGroups:
-    """Hits sorted by part once, so per-part rigid maps apply to contiguous slices (a loop over parts, not pixels)."""
+    """Hits sorted by part (a linear-time radix sort), so each part's rigid map applies to one slice."""
 
     def __init__(self, part: np.ndarray):
-        self.order = np.argsort(part, kind="stable")
-        sorted_part = part[self.order]
-        starts = np.flatnonzero(np.r_[True, sorted_part[1:] != sorted_part[:-1]])
-        self.slices = [(int(sorted_part[s]), s, e) for s, e in zip(starts, np.r_[starts[1:], len(part)])]
+        key = part.astype(np.int16) if part.size and part.max() < 32767 else part
+        self.order = np.argsort(key, kind="stable")
+        self.part = part[self.order]
+        starts = np.flatnonzero(np.r_[True, self.part[1:] != self.part[:-1]])
+        self.slices = [(int(self.part[s]), s, e) for s, e in zip(starts, np.r_[starts[1:], len(part)])]
 
     def apply(self, rotation: np.ndarray, translation: np.ndarray | None, vectors: np.ndarray) -> np.ndarray:
-        """rotation[part] @ v (+ translation[part]) for every row, float64 [K, 3]."""
-        ordered = vectors[self.order]
-        out_ordered = np.empty_like(ordered)
+        """rotation[part] @ v (+ translation[part]) for rows already in part order, float64 [K, 3]."""
+        out = np.empty_like(vectors)
         for index, start, end in self.slices:
-            block = ordered[start:end] @ rotation[index].T
+            np.matmul(vectors[start:end], rotation[index].T, out=out[start:end])
             if translation is not None:
-                block += translation[index]
-            out_ordered[start:end] = block
-        out = np.empty_like(out_ordered)
-        out[self.order] = out_ordered
+                out[start:end] += translation[index]
         return out
 
 

@@ -1,4 +1,5 @@
-"""The background: a sky gradient at infinity, with the flow of a point at infinity along each ray."""
+"""The background: a sky gradient at infinity, filled into the pixels no geometry source covers,
+with the flow of a point at infinity along each ray (which only the camera's rotation moves)."""
 
 from __future__ import annotations
 
@@ -12,30 +13,38 @@ HORIZON_SRGB = (0.86, 0.91, 0.97)
 BELOW_HORIZON_SRGB = (0.62, 0.63, 0.66)
 
 
-def sky_layer(view: FrameView) -> SurfaceLayer:
-    """Depth inf and seg 0 everywhere; colour from the ray's elevation (world Z up); flow of the
-    point at infinity along each ray, which only the camera's rotation moves.
+def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
+    """Fill every pixel of `layer` with depth inf (uncovered) as sky, in place; returns `layer`.
 
-    A direction that falls behind the other frame's camera gets depth_fwd/bwd = -inf (never valid).
+    Sky pixels: seg 0, normal 0, albedo from the ray's elevation (world Z up), emissive (unlit),
+    flow of the point at infinity along the ray, depth_fwd/bwd = +inf, or -inf where that
+    direction falls behind the other frame's camera (never valid).
     """
-    height, width = view.height, view.width
-    layer = SurfaceLayer.empty(height, width)
-    unit = view.directions / np.linalg.norm(view.directions, axis=-1, keepdims=True)
-    layer.albedo[...] = sky_color(unit[..., 2])
-    layer.emissive = np.ones((height, width), bool)
+    sky = np.flatnonzero(~layer.covered)
+    if layer.emissive is None:
+        layer.emissive = np.zeros(layer.depth.shape, bool)
+    if len(sky) == 0:
+        return layer
+    width = view.width
+    directions = view.directions.reshape(-1, 3)[sky]
+    elevation = directions[:, 2] / np.linalg.norm(directions, axis=1)
+    flat = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731 (views into the layer)
+    flat(layer.albedo)[sky] = sky_color(elevation)
+    flat(layer.emissive)[sky] = True
+    flat(layer.seg)[sky] = 0
+    flat(layer.normal)[sky] = 0.0
     if view.need_flow:
-        centres = pixel_centres(height, width)
+        centres = np.stack([sky % width + 0.5, sky // width + 0.5], axis=1)
         for step, flow, moved_depth in ((1, layer.flow_fwd, layer.depth_fwd), (-1, layer.flow_bwd, layer.depth_bwd)):
             other = view.frame + step
             if not 0 <= other < view.world_to_camera.shape[0]:
                 continue
-            camera = view.directions @ view.world_to_camera[other, :3, :3].T
-            ahead = camera[..., 2] > 0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pixels = np.stack([view.K[0, 0] * camera[..., 0] / camera[..., 2] + view.K[0, 2],
-                                   view.K[1, 1] * camera[..., 1] / camera[..., 2] + view.K[1, 2]], axis=-1)
-            flow[...] = np.where(ahead[..., None], pixels - centres, 0.0)
-            moved_depth[...] = np.where(ahead, np.inf, -np.inf)
+            camera = directions @ view.world_to_camera[other, :3, :3].T
+            ahead = camera[:, 2] > 0
+            z = np.where(ahead, camera[:, 2], 1.0)
+            pixels = np.stack([view.K[0, 0] * camera[:, 0] / z + view.K[0, 2], view.K[1, 1] * camera[:, 1] / z + view.K[1, 2]], axis=1)
+            flat(flow)[sky] = np.where(ahead[:, None], pixels - centres, 0.0)
+            flat(moved_depth)[sky] = np.where(ahead, np.inf, -np.inf)
     return layer
 
 

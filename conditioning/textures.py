@@ -5,6 +5,7 @@ Kinds (sim.spec.model.TextureSpec, `scale` = feature size in metres):
 - stripes: bands perpendicular to the part's local X axis: floor(x/s + o) even/odd;
 - noise: 3-D value noise (cells of size s, smoothstep-interpolated hashed lattice values), blending
   colour -> color2 continuously.
+The two colours are mixed in linear light by the weight `texture_weight` returns.
 o = 0.2371 cells shifts the lattice off the faces of boxes whose sizes are multiples of the
 scale, where floor() would flicker between neighbours.
 """
@@ -16,20 +17,16 @@ import numpy as np
 LATTICE_OFFSET = 0.2371
 
 
-def texture_albedo(texture, points_local: np.ndarray, color: np.ndarray) -> np.ndarray:
-    """sRGB albedo float32 [K, 3] of `texture` at part-local points [K, 3] (m); `color` is the first colour."""
-    color = np.asarray(color, np.float32)
-    color2 = np.asarray(texture.color2, np.float32)
+def texture_weight(texture, points_local: np.ndarray) -> np.ndarray:
+    """float32 [K] in [0, 1]: 0 = the object's colour, 1 = texture.color2, at part-local points [K, 3] (m)."""
     cells = points_local / float(texture.scale) + LATTICE_OFFSET
     if texture.kind == "checker":
-        weight = (np.floor(cells).astype(np.int64).sum(axis=1) & 1).astype(np.float32)
-    elif texture.kind == "stripes":
-        weight = (np.floor(cells[:, 0]).astype(np.int64) & 1).astype(np.float32)
-    elif texture.kind == "noise":
-        weight = value_noise(cells)
-    else:
-        raise ValueError(f"unknown texture kind {texture.kind!r}; use checker, stripes or noise")
-    return color[None, :] + (color2 - color)[None, :] * weight[:, None]
+        return (np.floor(cells).astype(np.int64).sum(axis=1) & 1).astype(np.float32)
+    if texture.kind == "stripes":
+        return (np.floor(cells[:, 0]).astype(np.int64) & 1).astype(np.float32)
+    if texture.kind == "noise":
+        return value_noise(cells)
+    raise ValueError(f"unknown texture kind {texture.kind!r}; use checker, stripes or noise")
 
 
 def value_noise(cells: np.ndarray) -> np.ndarray:
@@ -39,9 +36,10 @@ def value_noise(cells: np.ndarray) -> np.ndarray:
     fade = frac * frac * (3.0 - 2.0 * frac)
     base = base.astype(np.int64)
     result = np.zeros(len(cells))
+    axis_weights = (1.0 - fade, fade)  # weight of the lower / upper lattice point along each axis
     for corner in range(8):
         offset = np.array([(corner >> 0) & 1, (corner >> 1) & 1, (corner >> 2) & 1])
-        weight = np.prod(np.where(offset[None, :] == 1, fade, 1.0 - fade), axis=1)
+        weight = axis_weights[offset[0]][:, 0] * axis_weights[offset[1]][:, 1] * axis_weights[offset[2]][:, 2]
         result += weight * _lattice_value(base + offset)
     return result.astype(np.float32)
 

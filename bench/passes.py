@@ -1,0 +1,141 @@
+"""Benchmark: all conditioning passes vs pybullet's own getCameraImage on the same scene.
+
+A 20-body scene (boxes, spheres, capsules, cylinders on a textured floor) with pybullet_data's
+humanoid, 512x512. Prints ms per frame for render_passes (depth, flow_fwd, flow_bwd, flow_valid,
+seg, normal, pose, rgb preview with shadows) and, in the same run, for pybullet's
+getCameraImage with ER_TINY_RENDERER (RGB, depth and segmentation) of the same world, and the
+ratio. Then how the passes' cost grows with resolution and with triangle count.
+
+    /work/venv/bin/python bench/passes.py [--frames 12] [--size 512] [--no-scaling]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from conditioning.render import render_passes
+from sim import pybullet_camera
+from sim.simulate import simulate
+from sim.spec.load import scene_from_data
+from sim.world import build_world
+
+
+def bench_scene(frames: int, size: int):
+    shapes = ["box", "sphere", "capsule", "cylinder"]
+    objects = [{"name": "floor", "shape": "plane", "texture": {"kind": "checker", "scale": 0.5}}]
+    for i in range(20):
+        shape = shapes[i % 4]
+        obj = {"name": f"{shape}_{i}", "shape": shape, "position": [(i % 5) * 0.55 - 1.1, (i // 5) * 0.55 - 0.2, 0.5 + 0.1 * (i % 3)],
+               "color": [0.3 + 0.03 * i, 0.5, 0.8 - 0.03 * i], "euler_deg": [10.0 * i, 5.0 * i, 0.0]}
+        if i % 2 == 0:
+            obj["texture"] = {"kind": ["checker", "stripes", "noise"][i % 3], "scale": 0.05}
+        objects.append(obj)
+    objects.append({"name": "figure", "shape": "urdf", "file": "humanoid/humanoid.urdf", "scale": 0.25,
+                    "position": [1.6, 0.6, 1.0], "euler_deg": [90.0, 0.0, 0.0]})
+    data = {
+        "shot": {"duration": frames / 24.0, "fps": 24},
+        "camera": {"resolution": [size, size], "fov_deg": 50.0, "position": [0.4, -4.2, 2.2], "look_at": [0.3, 0.4, 0.4]},
+        "objects": objects,
+    }
+    return scene_from_data(data, Path(__file__).resolve())
+
+
+class Clock:
+    """CPU time of this process (all its threads) and wall time, in ms per frame.
+
+    The benchmark machine is shared: CPU time measures our own work whatever the load; wall
+    time is what a user waits on an idle machine. The ratio is taken on CPU time.
+    """
+
+    def __enter__(self):
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.cpu = (time.process_time() - self.cpu) * 1000.0
+        self.wall = (time.perf_counter() - self.wall) * 1000.0
+
+
+def time_passes(shot, resolution=None, repeats: int = 2) -> tuple[float, float]:
+    """(cpu, wall) ms per frame of render_passes with every pass, best of `repeats`."""
+    best = (np.inf, np.inf)
+    for _ in range(repeats):
+        with Clock() as clock:
+            render_passes(shot, resolution=resolution)
+        best = min(best, (clock.cpu / shot.num_frames, clock.wall / shot.num_frames))
+    return best
+
+
+def time_pybullet(scene, shot, size: int, repeats: int = 2) -> tuple[float, float]:
+    """(cpu, wall) ms per frame of pybullet's TinyRenderer (RGB, depth, seg) through the shot's cameras,
+    the world at its start state (the cost depends on the triangles drawn, not on the poses)."""
+    K = shot.camera.K.copy()
+    K[:2] *= size / shot.camera.width
+    best = (np.inf, np.inf)
+    with build_world(scene) as world:
+        for _ in range(repeats):
+            with Clock() as clock:
+                for frame in range(shot.num_frames):
+                    pybullet_camera.render(world.client, K, shot.camera.world_to_camera[frame], size, size)
+            best = min(best, (clock.cpu / shot.num_frames, clock.wall / shot.num_frames))
+    return best
+
+
+def subdivided(shot, times: int):
+    """The shot with every visual mesh subdivided `times` times (4x the triangles each time)."""
+    parts = []
+    for part in shot.parts:
+        meshes = []
+        for mesh in part.meshes:
+            vertices, faces = mesh.vertices, mesh.faces
+            for _ in range(times):
+                vertices, faces = trimesh.remesh.subdivide(vertices, faces)
+            meshes.append(dataclasses.replace(mesh, vertices=np.asarray(vertices, np.float32), faces=np.asarray(faces, np.int32)))
+        parts.append(dataclasses.replace(part, meshes=tuple(meshes)))
+    return dataclasses.replace(shot, parts=tuple(parts))
+
+
+def triangles(shot) -> int:
+    return sum(len(m.faces) for part in shot.parts for m in part.meshes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--no-scaling", action="store_true", help="skip the resolution and triangle-count sweeps")
+    args = parser.parse_args()
+
+    scene = bench_scene(args.frames, args.size)
+    shot = simulate(scene)
+    render_passes(shot, passes=["depth"], resolution=(64, 64))  # warm up imports and Embree
+    passes_cpu, passes_wall = time_passes(shot)
+    pybullet_cpu, pybullet_wall = time_pybullet(scene, shot, args.size)
+    print(f"scene: {len(shot.parts)} parts, {triangles(shot)} triangles, {args.size}x{args.size}, {shot.num_frames} frames")
+    print("ms per frame                                                   CPU      wall")
+    print(f"all passes (depth, flow_fwd/bwd, flow_valid, seg, normal,   {passes_cpu:8.1f}  {passes_wall:8.1f}")
+    print("            pose, rgb preview with shadow rays)")
+    print(f"pybullet getCameraImage ER_TINY_RENDERER (rgb, depth, seg) {pybullet_cpu:8.1f}  {pybullet_wall:8.1f}")
+    print(f"ratio passes / pybullet (CPU time): {passes_cpu / pybullet_cpu:.2f}   (wall: {passes_wall / pybullet_wall:.2f}; goal <= 1.0, aim 0.5)")
+    if args.no_scaling:
+        return
+    print("\nresolution sweep (CPU ms per frame):")
+    for size in (256, 512, 1024):
+        ms, _ = time_passes(shot, resolution=(size, size), repeats=1)
+        pb, _ = time_pybullet(scene, shot, size, repeats=1)
+        print(f"  {size:5d}x{size:<5d} passes {ms:8.1f}   pybullet {pb:8.1f}   ratio {ms / pb:.2f}   passes per megapixel {ms / (size * size / 1e6):7.1f}")
+    print("\ntriangle sweep at the bench size (passes only, CPU ms per frame):")
+    for times in (0, 1, 2):
+        dense = subdivided(shot, times)
+        ms, _ = time_passes(dense, repeats=1)
+        print(f"  {triangles(dense):8d} triangles: {ms:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
