@@ -159,6 +159,31 @@ def test_follow_may_name_a_copy_of_a_repeated_object():
     assert _scene(camera={"follow": "domino_2"}, objects=objects).spec.camera.follow.object == "domino_2"
 
 
+# ---------------------------------------------------------------------- YAML features
+def test_anchors_and_merge_keys_share_settings(tmp_path):
+    """`<<: *name` merges a mapping; keys written beside it win."""
+    path = tmp_path / "scene.yaml"
+    path.write_text(
+        "objects:\n"
+        "  - &crate {name: a, shape: box, size: [0.3, 0.3, 0.3], color: wood, material: {friction: 0.9}}\n"
+        "  - {<<: *crate, name: b, color: red}\n"
+    )
+    a, b = load_scene(path).spec.objects
+    assert (b.name, b.size, b.material.friction) == ("b", (0.3, 0.3, 0.3), 0.9)
+    assert b.color == NAMED_COLORS["red"] and a.color == NAMED_COLORS["wood"]
+
+
+def test_an_error_in_a_merged_value_points_where_it_is_written(tmp_path):
+    path = tmp_path / "scene.yaml"
+    path.write_text("objects:\n  - &ball {name: a, shape: sphere, radius: -1}\n  - {<<: *ball, name: b}\n")
+    with pytest.raises(SpecError) as caught:
+        load_scene(path)
+    assert [(i.field, i.line, i.column) for i in caught.value.issues] == [
+        ("objects[0].radius", 2, 44),
+        ("objects[1].radius", 2, 44),
+    ]
+
+
 # ------------------------------------------------------------------------ copies, names
 def test_repeat_grid_and_pyramid_names():
     spec = _scene(

@@ -238,6 +238,19 @@ BAD_SPECS = {
     "top_level_list": Bad("- shot\n- camera\n", "the scene must be a YAML mapping, got a list", 1, 1),
     "duplicate_key": Bad("shot:\n  fps: 24\n  fps: 30\n", "duplicate key 'fps', first written at line 2", 3, 3),
     "empty_file": Bad("# only a comment\n", "the scene file is empty", 0, None),
+    "tab_indentation": Bad("shot:\n\tfps: 24\n", "indent with spaces, not tabs", 2, 1),
+    "two_documents": Bad("shot: {fps: 24}\n---\ncamera: {}\n", "a scene is one document", 2, 1),
+    "python_tag": Bad("shot: !!python/object/apply:os.system ['echo hi']\n", "unsupported YAML tag '!!python/object/apply:os.system'", 1, 7),
+    "custom_tag": Bad("shot: !custom {fps: 24}\n", "unsupported YAML tag '!custom'", 1, 7),
+    "key_that_is_not_text": Bad("shot:\n  1: 2\n", "key 1 is not text", 2, 3),
+    "date_for_number": Bad("shot:\n  duration: 2001-12-14\n", "got 2001-12-14 (a date)", 2, 13, "shot.duration"),
+    "alias_bomb": Bad(
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdef", "bcdefg")),
+        "the YAML expands to more than 200,000 values",
+        1,
+        None,
+    ),
 }
 
 

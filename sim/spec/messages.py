@@ -192,6 +192,8 @@ def _show(value: Any) -> str:
         return f"a list of {len(value)}"
     if isinstance(value, float) and value != value:
         return "nan"
+    if hasattr(value, "isoformat"):  # YAML reads 2001-12-14 as a date
+        return f"{value.isoformat()} (a date)"
     return repr(value)
 
 
