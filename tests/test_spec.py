@@ -361,3 +361,19 @@ def _schema_problems(node, schema: dict, root: dict, where: str) -> list[str]:
             if item_schema:
                 problems += _schema_problems(item, item_schema, root, f"{where}[{index}]")
     return problems
+
+
+# --------------------------------------------------------------------------------- docs
+def test_every_scene_field_is_documented_in_the_spec_reference():
+    """docs/spec.md names every field of the shot, camera, object, material, copy and event records."""
+    from sim.spec import model
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "spec.md").read_text()
+    records = [
+        model.ShotSpec, model.CameraSpec, model.CameraKeyframe, model.OrbitPath, model.DollyPath, model.FollowPath,
+        model.PlaneObject, model.BoxObject, model.SphereObject, model.CapsuleObject, model.CylinderObject,
+        model.MeshObject, model.UrdfObject, model.MaterialSpec, model.TextureSpec, model.RepeatSpec,
+        model.GridSpec, model.PyramidSpec, model.EventSpec,
+    ]  # fmt: skip
+    missing = [f"{r.__name__}.{name}" for r in records for name in r.model_fields if f"`{name}" not in text and f"{name}:" not in text]
+    assert not missing, f"undocumented in docs/spec.md: {missing}"
