@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from conditioning.records import PASS_NAMES
 from engine.metrics import METRIC_NAMES, compute_metrics, dynamic_seg_ids, load_depth_estimator
 from engine.metrics.summary import Run, aggregate, clean_nans, run_to_json
 
@@ -159,6 +160,14 @@ def _run_stages(scene, out, settings, stages, progress, user_video, backend, see
         progress.stage(f"generate guided and unguided for seeds {', '.join(map(str, seeds))}")
         videos, backend_meta, gen_notes = _generate_all(scene, passes, settings, backend, seeds, stages.control_image, progress)
         notes += gen_notes
+        made = min(len(frames) for _, _, frames in videos)
+        if made < passes.num_frames:
+            # The request gave the backend the first `made` frames' controls (engine.request), so
+            # the videos are scored against those frames of the shot, and so is the preview.
+            notes.append(f"the backend made {made} of the shot's {passes.num_frames} frames; "
+                         f"every video, the preview included, is scored on the shot's first {made} frames")
+            passes = first_frames(passes, made)
+            videos = [(label, seed, frames[:made]) for label, seed, frames in videos]
     # 5. metrics
     progress.stage("measure physics adherence")
     dynamic_ids = dynamic_seg_ids(shot)
@@ -228,6 +237,14 @@ def match_frame_count(frames: np.ndarray, num_frames: int, resample: bool, sourc
     return frames[index], f"{source}: {count} frames resampled to the shot's {num_frames} by nearest time"
 
 
+def first_frames(passes, count: int):
+    """The passes of the shot's first `count` frames (every per-frame array cut to `count` rows)."""
+    import dataclasses
+
+    cut = {name: getattr(passes, name)[:count] for name in ("world_to_camera", *PASS_NAMES) if getattr(passes, name) is not None}
+    return dataclasses.replace(passes, **cut)
+
+
 def _depth_estimator(directory: Path | None):
     try:
         return load_depth_estimator(directory)
@@ -266,10 +283,7 @@ def _generate_all(scene, passes, settings: CompareSettings, backend, seeds, cont
             request = build_request(spec, passes, backend, guided=(label == "guided"), overrides=overrides, control_source=controls)
             notes += [n for n in request.adjustments if n not in notes]
             video = backend.generate(request)
-            frames, note = match_frame_count(video.frames, passes.num_frames, True, f"the {label} video")
-            if note and note not in notes:
-                notes.append(note)
-            videos.append((label, seed, frames))
+            videos.append((label, seed, video.frames[: passes.num_frames]))
             meta.setdefault(label, {})[str(seed)] = video.meta
     return videos, meta, notes
 

@@ -10,7 +10,7 @@ import numpy as np
 import synthetic_video as sv
 from conditioning.records import Passes
 from conditioning.video import write_png_sequence
-from engine.backends.base import Backend, BackendInfo, GeneratedVideo, GenerationRequest
+from engine.backends.base import Backend, BackendInfo, GeneratedVideo, GenerationRequest, ShapePlan
 from engine.compare import Stages
 from sim.files import write_npz
 from sim.records import CameraTrack, ContactEvents, Part, Shot, Trajectory
@@ -74,3 +74,14 @@ class EchoBackend(Backend):
             rng = np.random.default_rng(request.seed)
             frames = rng.integers(0, 256, (request.num_frames, request.height, request.width, 3), dtype=np.uint8)
         return GeneratedVideo(frames, request.fps, {"backend": self.name, "seed": request.seed, "guided": request.guided})
+
+
+class ShortEchoBackend(EchoBackend):
+    """Like EchoBackend, but makes at most 8 frames (as Wan keeps the first 4k+1)."""
+
+    name = "short-echo"
+
+    def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:
+        frames = min(num_frames, 8)
+        notes = (f"short-echo: using the first {frames} of the shot's {num_frames} frames",) if frames < num_frames else ()
+        return ShapePlan(frames, width, height, notes)

@@ -216,3 +216,18 @@ def test_a_failing_stage_leaves_nothing_behind(tmp_path, echo_backend):
     with pytest.raises(RuntimeError, match="renderer failed"):
         run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(backend=echo_backend, quiet=True), stages)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_backend_that_makes_fewer_frames_is_scored_on_the_shots_first_frames(tmp_path):
+    BACKENDS["short-echo"] = "compare_doubles:ShortEchoBackend"
+    try:
+        result = run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(backend="short-echo", quiet=True),
+                             cd.synthetic_stages())
+    finally:
+        BACKENDS.pop("short-echo")
+    assert any("made 8 of the shot's 12 frames" in note for note in result.metrics["notes"])
+    assert any("using the first 8" in note for note in result.metrics["notes"])  # the backend's own note
+    assert len(result.metrics["runs"]["preview"]["-"]["warp_error"]["per_frame"]) == 7
+    assert result.metrics["runs"]["guided"]["3"]["flow_epe_object"]["value"] < 0.5  # its frames match the shot's first 8
+    frames, _ = read_video(result.out / "video/compare.mp4")
+    assert len(frames) == 8
