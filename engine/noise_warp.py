@@ -103,21 +103,25 @@ def transport_targets(flow_fwd: np.ndarray, flow_valid: np.ndarray, source_frame
     (pixel centre + the summed flow), or -1 where the point is hidden or leaves the image.
     """
     _, height, width, _ = flow_fwd.shape
-    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
-    x = cols.ravel() + 0.5
-    y = rows.ravel() + 0.5
-    alive = np.ones(height * width, dtype=bool)
-    pixel = np.arange(height * width)
+    x = torch.arange(width, dtype=torch.float32).add_(0.5).repeat(height)
+    y = torch.arange(height, dtype=torch.float32).add_(0.5).repeat_interleave(width)
+    alive = torch.ones(height * width, dtype=torch.bool)
+    pixel = None  # identity before the first step
     for frame in range(source_frame, target_frame):
-        alive &= flow_valid[frame].ravel()[pixel]
-        step = flow_fwd[frame].reshape(-1, 2)[pixel]
-        x = x + step[:, 0]
-        y = y + step[:, 1]
-        col = np.floor(x).astype(np.int64)
-        row = np.floor(y).astype(np.int64)
+        step = torch.from_numpy(np.ascontiguousarray(flow_fwd[frame])).reshape(-1, 2)
+        valid = torch.from_numpy(np.ascontiguousarray(flow_valid[frame])).reshape(-1)
+        if pixel is not None:
+            step, valid = step[pixel], valid[pixel]
+        alive &= valid
+        x += step[:, 0]
+        y += step[:, 1]
+        col = x.floor().long()
+        row = y.floor().long()
         alive &= (col >= 0) & (col < width) & (row >= 0) & (row < height)
-        pixel = np.where(alive, row * width + col, 0)
-    return np.where(alive, pixel, -1)
+        pixel = torch.where(alive, row * width + col, 0)
+    if pixel is None:
+        return np.arange(height * width, dtype=np.int64)
+    return torch.where(alive, pixel, -1).numpy()
 
 
 def warp_step(noise: torch.Tensor, targets: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -127,18 +131,18 @@ def warp_step(noise: torch.Tensor, targets: torch.Tensor, k: int, generator: tor
     pixel (row-major at video resolution), -1 for none. Returns float32 [C, h, w], iid N(0, 1).
     """
     channels, h, w = noise.shape
-    height, width = h * k, w * k
+    width = w * k
     # 1. conditional upsampling: iid N(0,1) sub-samples whose block sums / k reproduce `noise`
-    e = torch.randn((channels, h, k, w, k), generator=generator, dtype=torch.float32)
-    e = e - e.mean(dim=(2, 4), keepdim=True)
-    sub = (noise[:, :, None, :, None] / k + e).reshape(channels, height * width)
-    # 2. transport to the latent cell of each target pixel
-    moved = targets >= 0
-    target_pixel = targets[moved]
-    cell = (target_pixel // width // k) * w + (target_pixel % width) // k
-    sums = torch.zeros((channels, h * w), dtype=torch.float32)
-    sums.index_add_(1, cell, sub[:, moved])
-    counts = torch.bincount(cell, minlength=h * w).to(torch.float32)
+    sub = torch.randn((channels, h, k, w, k), generator=generator, dtype=torch.float32)
+    sub -= sub.mean(dim=(2, 4), keepdim=True)
+    sub += noise[:, :, None, :, None] / k
+    sub = sub.reshape(channels, -1)
+    # 2. transport to the latent cell of each target pixel; sub-samples with no target go to an
+    # extra bin (index h * w) that is dropped
+    cell = torch.where(targets >= 0, (targets // width // k) * w + (targets % width) // k, h * w)
+    sums = torch.stack([torch.bincount(cell, weights=sub[c], minlength=h * w + 1) for c in range(channels)])
+    counts = torch.bincount(cell, minlength=h * w + 1)
+    sums, counts = sums[:, : h * w].to(torch.float32), counts[: h * w].to(torch.float32)
     # 3. renormalise; fresh noise where nothing arrived (drawn for every cell, so the number of
     # draws, and hence every later sample, does not depend on the flow)
     fresh = torch.randn((channels, h * w), generator=generator, dtype=torch.float32)
