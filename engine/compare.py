@@ -79,7 +79,7 @@ def default_stages() -> Stages:
         simulate=simulate,
         write_shot=write_shot,
         render_passes=render_passes,
-        write_passes=lambda out, shot, passes: write_passes(out, passes),
+        write_passes=write_passes,
         control_image=control_image,
     )
 
