@@ -16,12 +16,17 @@ from sim.spec.model import expanded_names
 
 SCENES = Path(__file__).resolve().parents[1] / "scenes"
 SCENE_FILES = sorted(SCENES.glob("*.yaml"))
-# Scenes whose simulation takes more than a few seconds on a CPU (convex decomposition of the bowl).
-SLOW_SCENES = {"fruit_bowl"}
+
+
+def _is_slow(path: Path) -> bool:
+    """Scenes whose set-up alone takes seconds on a CPU: a V-HACD convex decomposition, or particles."""
+    spec = load_scene(path).spec
+    decomposed = any(getattr(o, "collision", "") == "convex_decomposition" for o in spec.objects)
+    return decomposed or bool(spec.emitters) or bool(spec.fluid_blocks)
 
 
 def _scene_param(path: Path):
-    marks = [pytest.mark.slow] if path.stem in SLOW_SCENES else []
+    marks = [pytest.mark.slow] if _is_slow(path) else []
     return pytest.param(path, id=path.stem, marks=marks)
 
 
