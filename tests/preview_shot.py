@@ -1,4 +1,4 @@
-"""A real physreel shot for metric tests: a noise-textured box sliding over a checkered floor,
+"""A real physreel shot for metric tests: a checker-textured box sliding over a checkered floor,
 simulated by sim/ and rendered by conditioning/ (RGB preview + exact passes), plus the same scene
 without the box (the background plate) for pasting the box along a wrong path."""
 
@@ -26,7 +26,7 @@ BOX = """\
     position: [-0.4, 0.0, 0.175]
     velocity: [1.5, 0.0, 0.0]
     color: [0.9, 0.2, 0.1]
-    texture: {kind: noise, scale: 0.04, color2: [0.2, 0.1, 0.6]}
+    texture: {kind: checker, scale: 0.05, color2: [0.2, 0.1, 0.6]}
     material: {friction: 0.2}
 """
 
