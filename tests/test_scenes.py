@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from sim.camera import project
 from sim.simulate import simulate
 from sim.spec import load_scene, scene_from_data
 from sim.spec.model import expanded_names
@@ -75,6 +76,47 @@ def test_example_scene_simulates_briefly_without_instability(path):
     assert np.isfinite(trajectory.position).all() and np.isfinite(trajectory.linear_velocity).all()
     # Nothing leaves at more than 30 m/s (the fastest example, the bowling ball, starts at 8 m/s).
     assert np.linalg.norm(trajectory.linear_velocity, axis=-1).max() < 30.0
+
+
+# ------------------------------------------------------------------------------ framing
+# The body each shot is about; it must stay in the picture.
+SUBJECTS = {
+    "bouncing_ball": "ball",
+    "block_tower": "block_2_1",
+    "ramp_roll": "marble",
+    "bowling": "ball",
+    "newtons_cradle": "cradle/ball_4",
+    "ragdoll_stairs": "mannequin/chest",
+    "fruit_bowl": "apple",
+}
+
+
+def _in_frame(shot) -> np.ndarray:
+    """bool [T-1, B]: each part's centre of mass projects inside the image in front of the camera."""
+    frames = shot.trajectory.num_frames
+    projected = [project(shot.trajectory.position[f], shot.camera.world_to_camera[f], shot.camera.K) for f in range(frames)]
+    uv = np.stack([p[0] for p in projected])  # [T-1, B, 2] pixels
+    depth = np.stack([p[1] for p in projected])  # [T-1, B] metres
+    return (depth > 0) & (uv[..., 0] >= 0) & (uv[..., 0] < shot.camera.width) & (uv[..., 1] >= 0) & (uv[..., 1] < shot.camera.height)
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.slow] if _is_slow(SCENES / f"{n}.yaml") else []) for n in sorted(SUBJECTS)]
+)
+def test_the_subject_of_each_scene_stays_in_the_picture(name):
+    """The subject's centre is in the image in at least 85 % of the frames (it may enter or leave)."""
+    shot = _simulate(load_scene(SCENES / f"{name}.yaml"))
+    inside = _in_frame(shot)[:, shot.trajectory.part_names.index(SUBJECTS[name])]
+    assert inside.mean() >= 0.85, f"{SUBJECTS[name]} in frame only {inside.mean():.0%} of the time"
+
+
+def test_each_domino_is_in_the_picture_when_it_falls_and_at_the_end():
+    shot = _simulate(load_scene(SCENES / "domino_chain.yaml"))
+    rows = _rows(shot, "domino_")
+    inside = _in_frame(shot)[:, rows]
+    falls = np.argmax(_tilt_deg(shot.trajectory.orientation[:, rows]) > 30, axis=0)
+    assert inside[falls, np.arange(len(rows))].all(), "a domino falls out of the picture"
+    assert inside[-1].all(), "the last frame shows the whole fallen line"
 
 
 # ----------------------------------------------------------------- what each scene does
