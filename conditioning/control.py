@@ -10,7 +10,11 @@ import inspect
 
 import numpy as np
 
+from .palette import ADE20K_PALETTE
+
 CONTROL_KINDS = ("depth", "flow", "seg", "normal", "edges", "pose")
+MIN_FLOW_RADIUS_PX = 0.01
+"""The flow colour wheel's radius is at least this many pixels: a still shot is white, not noise."""
 SKY_ADE_CLASS = 2
 """ADE20K class index of 'sky' (palette colour [6, 230, 230]); seg id 0 (nothing) is drawn as sky."""
 
@@ -64,7 +68,8 @@ def flow_control(passes, scope: str = "shot", direction: str = "fwd", max_flow: 
 
     The flow is divided by a radius: the largest flow magnitude over the whole shot (scope
     'shot', default: colours comparable across frames), over each frame (scope 'frame': the
-    convention of single-image flow visualisations), or `max_flow` pixels if given.
+    convention of single-image flow visualisations), or `max_flow` pixels if given; never less
+    than MIN_FLOW_RADIUS_PX, so rounding-level motion of a still scene stays white.
     direction: 'fwd' (flow_fwd) or 'bwd' (flow_bwd).
     """
     if direction not in ("fwd", "bwd"):
@@ -81,7 +86,7 @@ def flow_control(passes, scope: str = "shot", direction: str = "fwd", max_flow: 
         radius = np.full((len(flow), 1, 1), magnitude.max() if magnitude.size else 0.0)
     else:
         radius = magnitude.reshape(len(flow), -1).max(axis=1)[:, None, None]
-    scale = 1.0 / (radius + 1e-5)
+    scale = 1.0 / np.maximum(radius, MIN_FLOW_RADIUS_PX)
     return flow_to_color(flow[..., 0] * scale, flow[..., 1] * scale)
 
 
@@ -116,19 +121,19 @@ def flow_to_color(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     color = (1 - fraction) * COLOR_WHEEL[k0] / 255.0 + fraction * COLOR_WHEEL[k1] / 255.0
     inside = (radius <= 1)[..., None]
     color = np.where(inside, 1 - radius[..., None] * (1 - color), color * 0.75)
-    return np.floor(255.0 * color).astype(np.uint8)
+    return np.round(255.0 * color).astype(np.uint8)  # rounded (RAFT floors): exact still flow stays 255
 
 
 # ------------------------------------------------------------------------------- seg
 def seg_control(passes, ade_classes: dict[int, int] | None = None) -> np.ndarray:
-    """ADE20K-palette colours (the palette the seg ControlNet was trained on, controlnet_aux.util.ade_palette).
+    """ADE20K-palette colours (the palette the seg ControlNet was trained on; conditioning/palette.py).
 
     seg id 0 (nothing) -> the 'sky' colour [6, 230, 230]. Seg id k >= 1 -> the colour of ADE20K
     class `ade_classes[k]` if given (e.g. {1: 3} draws id 1 as 'floor', {5: 12} id 5 as 'person'),
     else of class SEG_DEFAULT_CLASSES[(k - 1) % len]: the 150 classes in order, skipping sky.
     """
     seg = _need(passes, "seg", "seg")
-    palette = np.array(_ade_palette(), np.uint8)
+    palette = np.array(ADE20K_PALETTE, np.uint8)
     default = np.array([c for c in range(len(palette)) if c != SKY_ADE_CLASS])
     top = int(seg.max()) if seg.size else 0
     table = np.zeros((top + 1, 3), np.uint8)
@@ -143,10 +148,21 @@ def seg_control(passes, ade_classes: dict[int, int] | None = None) -> np.ndarray
     return table[seg]
 
 
-def _ade_palette() -> list:
-    from controlnet_aux.util import ade_palette
+def _quiet_import():
+    """controlnet_aux registers models and warns loudly on import; none of that concerns its drawing helpers."""
+    import warnings
 
-    return ade_palette()
+    context = warnings.catch_warnings()
+
+    class _Quiet:
+        def __enter__(self):
+            context.__enter__()
+            warnings.simplefilter("ignore")
+
+        def __exit__(self, *exc):
+            return context.__exit__(*exc)
+
+    return _Quiet()
 
 
 # ---------------------------------------------------------------------------- normal
@@ -194,8 +210,9 @@ def edges_control(passes, low_threshold: int = 50, high_threshold: int = 100) ->
 def pose_control(passes) -> np.ndarray:
     """OpenPose bodies drawn by controlnet_aux's own draw_bodypose (COCO-18 limbs and colours, stick
     width 4, black background); a keypoint with visibility 0 is left out with its limbs."""
-    from controlnet_aux.open_pose.body import Keypoint
-    from controlnet_aux.open_pose.util import draw_bodypose
+    with _quiet_import():
+        from controlnet_aux.open_pose.body import Keypoint
+        from controlnet_aux.open_pose.util import draw_bodypose
 
     pose = _need(passes, "pose", "pose")
     width, height = passes.size

@@ -11,8 +11,8 @@ nose = c + r f; eyes = c + r unit(0.9 f + 0.25 u +- 0.35 s); ears = c + r unit(-
 (s = the figure's right for the right-side points).
 
 Visibility (1/0): in front of the camera, inside the image, not hidden by another object (the
-nearest pixel shows this figure, or nothing nearer than the keypoint), and for face points the
-surface faces the camera.
+nearest pixel shows this figure, or nothing nearer than 98 % of the keypoint's depth), and for
+face points the outward direction makes less than ~107 degrees with the direction to the camera.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ JOINT_LINKS = {
 FACE_DIRECTIONS = {0: (1.0, 0.0, 0.0), 14: (0.9, 0.25, 0.35), 15: (0.9, 0.25, -0.35), 16: (-0.1, 0.0, 1.0), 17: (-0.1, 0.0, -1.0)}
 """COCO-18 index -> (forward, up, right) weights of the face point's direction from the head centre."""
 REQUIRED_LINKS = frozenset({"neck", "right_shoulder", "left_shoulder", "right_hip", "left_hip"})
+FACE_VISIBLE_COSINE = -0.3
+"""A face point counts as seen while its outward direction is within ~107 degrees of the view ray
+(ears at the silhouette of a frontal face stay visible, the nose of a head seen from behind does not)."""
 OCCLUSION_REL_TOL = 0.02
 """A keypoint counts as hidden when something of another object is nearer by more than this fraction of its depth."""
 
@@ -76,11 +79,11 @@ def figure_keypoints(shot: Shot, K: np.ndarray, world_to_camera: np.ndarray, wid
         seen_depth = depth[frame_index, row, column]
         own_ids = np.array([shot.parts[i].seg_id for i in links.values()])
         unhidden = np.isin(seen_seg, own_ids) | (seen_depth >= z * (1 - OCCLUSION_REL_TOL))
-        facing_camera = np.ones_like(inside)
         has_facing = np.isfinite(facing).all(axis=-1)
-        to_camera = -(world - _camera_centres(world_to_camera)[:, None, :])
-        facing_dot = np.einsum("tki,tki->tk", np.nan_to_num(facing), to_camera)
-        facing_camera = np.where(has_facing, facing_dot > 0, True)
+        to_camera = _camera_centres(world_to_camera)[:, None, :] - world
+        to_camera /= np.maximum(np.linalg.norm(to_camera, axis=-1, keepdims=True), 1e-12)
+        facing_dot = np.einsum("tki,tki->tk", np.nan_to_num(facing), np.nan_to_num(to_camera))
+        facing_camera = np.where(has_facing, facing_dot > FACE_VISIBLE_COSINE, True)
         valid = np.isfinite(world).all(axis=-1)
         visible = inside & unhidden & facing_camera & valid
         result[:, figure_index, :, 0] = np.where(ahead & valid, x, 0.0)
