@@ -7,6 +7,9 @@ and axes, and the body's centre of mass sits where the file's geometry puts it.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,8 @@ import pybullet as p
 from scipy.spatial.transform import Rotation
 
 from .expand import PlacedBody
+from .files import atomic_path
+from .quiet import c_output_silenced
 from .geometry import MeshBody, prepare_mesh, primitive_trimesh, visual_mesh
 from .mass import UnitMass, box_unit_mass, capsule_unit_mass, cylinder_unit_mass, sphere_unit_mass
 from .records import Part
@@ -107,12 +112,30 @@ def _mesh_collision(client: int, body: MeshBody, collision: str) -> int:
     if collision == "convex_hull":
         vertices = np.asarray(body.hull.vertices, dtype=float).tolist()
         return p.createCollisionShape(p.GEOM_MESH, vertices=vertices, physicsClientId=client)
-    # V-HACD reads and writes OBJ files; pybullet reads the decomposed parts as a compound of hulls.
+    return p.createCollisionShape(p.GEOM_MESH, fileName=str(decomposition_file(client, body.visual)), physicsClientId=client)
+
+
+def decomposition_file(client: int, visual) -> Path:
+    """A V-HACD convex decomposition of `visual` (body frame) as an OBJ of hulls, cached by content.
+
+    V-HACD takes seconds to minutes, and is deterministic, so its result is kept in
+    $XDG_CACHE_HOME/physreel/vhacd (default ~/.cache) under the sha256 of the input OBJ; pybullet
+    reads the parts of the OBJ as a compound of convex hulls.
+    """
+    text = visual.export(file_type="obj")
+    digest = hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "physreel" / "vhacd"
+    target = cache / f"{digest}.obj"
+    if target.is_file():
+        return target
     with tempfile.TemporaryDirectory(prefix="physreel-vhacd-") as tmp:
-        source, target, log = Path(tmp) / "in.obj", Path(tmp) / "out.obj", Path(tmp) / "log.txt"
-        body.visual.export(str(source))
-        p.vhacd(str(source), str(target), str(log), physicsClientId=client)
-        return p.createCollisionShape(p.GEOM_MESH, fileName=str(target), physicsClientId=client)
+        source, out, log = Path(tmp) / "in.obj", Path(tmp) / "out.obj", Path(tmp) / "log.txt"
+        source.write_text(text) if isinstance(text, str) else source.write_bytes(text)
+        with c_output_silenced():  # V-HACD prints its progress to the C stdout
+            p.vhacd(str(source), str(out), str(log), physicsClientId=client)
+        with atomic_path(target) as partial:
+            shutil.copyfile(out, partial)
+    return target
 
 
 def _create_rigid(client: int, placed: PlacedBody, shape: RigidShape, first_seg_id: int) -> CreatedBody:

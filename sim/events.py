@@ -91,7 +91,7 @@ def compile_events(world: World) -> list[StepAction]:
         link = _event_link(handle, event.link, source, f"events[{i}].link")
         if event.joint_targets is not None:
             if not isinstance(handle.spec, UrdfObject):
-                raise SpecError.single(source, f"{event.object!r} is a {handle.spec.shape}, which has no joints; joint_targets need a urdf object", field=f"events[{i}].joint_targets")
+                raise SpecError.single(source, f"{event.object!r} is a {handle.spec.shape}, which has no joints", field=f"events[{i}].joint_targets", hint="joint_targets need a urdf object")
             targets = tuple(
                 (one_dof_joint(source, handle.name, handle.joints, name, f"events[{i}].joint_targets.{name}"), float(value))
                 for name, value in event.joint_targets.items()
@@ -99,7 +99,7 @@ def compile_events(world: World) -> list[StepAction]:
             actions.append(StepAction("joint_targets", handle.body_id, -1, first, first, joint_targets=targets, max_force=event.max_force))
             continue
         if handle.spec.static:
-            raise SpecError.single(source, f"{event.object!r} is static, so a push cannot move it; push a dynamic object or set static: false", field=f"events[{i}].object")
+            raise SpecError.single(source, f"{event.object!r} is static, so a push cannot move it", field=f"events[{i}].object", hint="push a dynamic object or set static: false")
         if event.impulse is not None:
             force = tuple(float(j) * hz for j in event.impulse)
             last = first
@@ -114,13 +114,13 @@ def _event_link(handle: BodyHandle, link: str | None, source: str, field: str) -
     if link is None:
         return -1
     if not isinstance(handle.spec, UrdfObject):
-        raise SpecError.single(source, f"{handle.name!r} is a {handle.spec.shape} with no links; remove link", field=field)
+        raise SpecError.single(source, f"{handle.name!r} is a {handle.spec.shape} with no links", field=field, hint="remove link")
     if link == handle.base_link_name:
         return -1
     if link in handle.link_names:
         return handle.link_names.index(link)
     valid = ", ".join([handle.base_link_name or ""] + list(handle.link_names))
-    raise SpecError.single(source, f"{handle.name!r} has no link {link!r}; links: {valid}", field=field)
+    raise SpecError.single(source, f"{handle.name!r} has no link {link!r}", field=field, hint=f"links: {valid}")
 
 
 def _com_pose(client: int, body_id: int, link: int) -> tuple[np.ndarray, np.ndarray]:

@@ -114,13 +114,13 @@ def one_dof_joint(source: str, object_name: str, joints: dict[str, tuple[int, in
     movable = sorted(n for n, (_, kind) in joints.items() if kind in ONE_DOF_JOINTS)
     valid = ", ".join(movable) if movable else "none (this URDF has no revolute or prismatic joint)"
     if name not in joints:
-        raise SpecError.single(source, f"{object_name!r} has no joint {name!r}; revolute/prismatic joints: {valid}", field=field)
+        raise SpecError.single(source, f"{object_name!r} has no joint {name!r}", field=field, hint=f"revolute/prismatic joints: {valid}")
     index, kind = joints[name]
     if kind not in ONE_DOF_JOINTS:
         raise SpecError.single(
             source,
-            f"joint {name!r} is {JOINT_TYPE_NAMES.get(kind, kind)}; only revolute/prismatic joints take one value here: {valid}",
+            f"joint {name!r} is {JOINT_TYPE_NAMES.get(kind, kind)}",
             field=field,
+            hint=f"only revolute/prismatic joints take one value here: {valid}",
         )
     return index
-
