@@ -251,7 +251,7 @@ def test_examples_resolve_their_asset_files_inside_the_repo(path):
 def test_validate_prints_a_summary(capsys):
     assert main(["validate", str(SCENES / "domino_chain.yaml")]) == 0
     out = capsys.readouterr().out.strip()
-    assert out == f"{SCENES / 'domino_chain.yaml'}: ok: 21 bodies, 72 frames at 24 fps (480 Hz physics), 384x256, camera dolly"
+    assert out == f"{SCENES / 'domino_chain.yaml'}: ok: 21 bodies, 72 frames at 24 fps (480 Hz physics), 384x256, camera keyframes"
 
 
 def test_validate_quiet_prints_nothing(capsys):
