@@ -231,3 +231,49 @@ def test_a_backend_that_makes_fewer_frames_is_scored_on_the_shots_first_frames(t
     assert result.metrics["runs"]["guided"]["3"]["flow_epe_object"]["value"] < 0.5  # its frames match the shot's first 8
     frames, _ = read_video(result.out / "video/compare.mp4")
     assert len(frames) == 8
+
+
+# ------------------------------------------------------------------ the builtin model, end to end
+SMALL_SCENE = """\
+shot: {name: small_bounce, duration: 2.0, fps: 8, seed: 5, prompt: a red ball bounces on a checkered floor}
+camera: {resolution: [64, 64], fov_deg: 45, position: [0.0, -3.0, 0.8], look_at: [0.0, 0.0, 0.5]}
+objects:
+  - {name: floor, shape: plane, color: [0.8, 0.8, 0.8], texture: {kind: checker, scale: 0.2, color2: [0.2, 0.2, 0.2]}}
+  - {name: ball, shape: sphere, radius: 0.2, position: [0.0, 0.0, 1.2], color: [0.9, 0.1, 0.1], material: {restitution: 0.8}}
+"""
+
+
+@pytest.mark.slow
+def test_cli_compare_with_the_builtin_model_writes_everything(tmp_path):
+    scene = tmp_path / "small.yaml"
+    scene.write_text(SMALL_SCENE)
+    done = _cli("compare", str(scene), "-o", str(tmp_path / "out"), "--backend", "builtin", "--seeds", "0,1", "--steps", "4")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    for name in ("video/guided.mp4", "video/unguided.mp4", "video/compare.mp4", "metrics.json", "report.html",
+                 "passes.npz", "meta.json"):
+        assert (out / name).is_file(), name
+    data = json.loads((out / "metrics.json").read_text())
+    assert set(data["runs"]["guided"]) == {"0", "1"} and set(data["runs"]["unguided"]) == {"0", "1"}
+    assert data["settings"]["backend"] == "builtin" and data["settings"]["steps"] == 4
+    frames, _ = read_video(out / "video/compare.mp4")
+    made = len(read_video(out / "video/guided.mp4")[0])
+    assert frames.shape[0] == made <= 16 and frames.shape[2] == 3 * (frames.shape[1] - CAPTION_HEIGHT)
+    page = (out / "report.html").read_text()
+    assert "<table id='metrics'>" in page and page.count("data:image/png;base64,") >= 7  # 6 plots and the still
+
+
+EXAMPLE_SCENES = sorted(p.name for p in (REPO / "scenes").glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scene", EXAMPLE_SCENES)
+def test_guided_beats_unguided_on_every_metric_on_the_builtin_model(tmp_path, scene):
+    """The issue's claim, measured: for each example scene, over seeds 0, 1, 2, guided wins every
+    metric that is defined (mean over seeds in the metric's direction)."""
+    result = run_compare(REPO / "scenes" / scene, tmp_path / "out", CompareSettings(backend="builtin", seeds=(0, 1, 2), quiet=True))
+    winners = {name: w for name, w in result.metrics["winners"].items() if w is not None}
+    summary = {name: (round(e["guided"]["mean"], 3), round(e["unguided"]["mean"], 3))
+               for name, e in result.metrics["aggregate"].items() if e["winner"] is not None}
+    print(scene, summary)
+    assert winners and all(w == "guided" for w in winners.values()), summary
