@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .files import write_json, write_npz
+from .particles.output import particle_arrays, particle_ids
 from .records import Shot
 from .versions import library_versions
 
@@ -35,6 +36,7 @@ def trajectory_arrays(shot: Shot) -> dict[str, np.ndarray]:
         "contact_part_b": np.asarray(contacts.part_b, dtype=np.int32),
         "contact_impulse": np.asarray(contacts.impulse, dtype=np.float64),
         "contact_position": np.asarray(contacts.position, dtype=np.float64).reshape(-1, 3),
+        **particle_arrays(shot.particles),  # particles_* (docs/particles.md); none without particles
     }
 
 
@@ -57,7 +59,8 @@ def shot_meta(shot: Shot) -> dict[str, Any]:
         "ids": {
             str(part.seg_id): {"name": part.name, "object": part.object_name, "link": part.link_name}
             for part in shot.parts
-        },
+        }
+        | particle_ids(shot.particles),
         "engine": shot.engine_params,
         "seeds": {"shot": spec.shot.seed, "generate": spec.generate.seed if spec.generate.seed is not None else spec.shot.seed},
         "contacts": int(len(shot.contacts.t)),

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from .camera import camera_track
 from .contacts import ContactTracker
 from .events import EventPlayer, compile_events
+from .particles import with_particles
 from .records import Part, Shot, Trajectory
 from .spec import Scene
 from .stability import check_frame, check_initial_overlap, check_penetration
@@ -46,7 +47,7 @@ StepHook = Callable[[StepView], None]
 
 
 def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepHook] = ()) -> Shot:
-    """Simulate `scene` and return its Shot (trajectory, parts, contacts, camera; particles None).
+    """Simulate `scene` and return its Shot (trajectory, parts, contacts, camera, particles).
 
     `step_hooks` are called after every physics step with a StepView (used by particle
     simulation). Raises SpecError for names a URDF lacks, SimulationError when the
@@ -89,7 +90,7 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
         for array in states:
             array[:, static_rows] = array[0, static_rows]
         trajectory = Trajectory(t, tuple(part.name for part in world.parts), *states)
-        return Shot(
+        shot = Shot(
             scene=scene,
             parts=world.parts,
             trajectory=trajectory,
@@ -97,6 +98,8 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
             contacts=tracker.events(),
             engine_params=world.engine_params,
         )
+    # 5. Particles and liquids, one-way coupled: they read the recorded trajectory (sim/particles).
+    return with_particles(shot)
 
 
 def _allocate(rows: int, parts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -76,8 +76,10 @@ def _mesh_collider(index: int, part: Part, max_radius: float, max_step: float) -
         offset += len(mesh.vertices)
     v = np.concatenate(vertices)
     extent = float((v.max(axis=0) - v.min(axis=0)).max())
-    cell = max(extent / 64, max_radius / 2)
-    margin = 2 * cell + max_radius + max_step
+    cell = extent / 64
+    # Outside the grid the distance is +inf; the margin covers a particle's radius and its move
+    # in one substep (capped at 2 cm: faster particles could skip a thin mesh wall anyway).
+    margin = 2 * cell + max_radius + min(max_step, 0.02)
     grid = sdf.GridSDF(v, np.concatenate(faces), cell=cell, margin=margin)
     bound = float(np.linalg.norm(v, axis=1).max())
     return Collider(index, part.name, grid, bound)

@@ -45,3 +45,13 @@ def track_from_arrays(arrays) -> ParticleTrack | None:
         velocity=np.asarray(arrays[f"{PREFIX}velocity"], np.float32),
         alive=np.asarray(arrays[f"{PREFIX}alive"], bool),
     )
+
+
+def particle_ids(track: ParticleTrack | None) -> dict[str, dict]:
+    """meta.json `ids` entries of the emitters: seg id -> {name, object, link: None, kind: particles}."""
+    if track is None:
+        return {}
+    return {
+        str(int(seg_id)): {"name": name, "object": name, "link": None, "kind": "particles"}
+        for name, seg_id in zip(track.emitter_names, track.emitter_seg_ids)
+    }

@@ -83,12 +83,14 @@ class GridSDF:
     Built once per part from its visual meshes (part frame). Grid spacing is `cell` metres; the
     grid extends `margin` beyond the mesh's bounds; outside the grid the distance is +inf (no
     contact is possible there, since the margin exceeds any particle radius plus its move in a
-    substep). Distances near the surface are point-to-plane distances to the nearest of dense
-    surface samples (accurate to well under a cell); the sign comes from ray-parity containment
-    for watertight meshes and from the nearest sample's face normal otherwise.
+    substep). Distances within BAND_CELLS cells of the surface are point-to-plane distances to the
+    nearest of dense surface samples (accurate to well under a cell), clamped beyond; the sign
+    comes from ray-parity containment for watertight meshes and from the nearest sample's face
+    normal otherwise.
     """
 
     MAX_CELLS_PER_AXIS = 96
+    BAND_CELLS = 4
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, cell: float, margin: float):
         import trimesh
@@ -103,22 +105,30 @@ class GridSDF:
         axes = [lo[k] + cell * np.arange(counts[k]) for k in range(3)]
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
 
-        # 1. Dense surface samples (deterministic: even sampling seeded by a fixed value).
-        sample_spacing = cell / 3
-        n_samples = int(np.clip(mesh.area / sample_spacing**2, 2000, 400_000))
+        # 1. Dense surface samples (deterministic: even sampling with a fixed seed).
+        sample_spacing = cell / 2
+        n_samples = int(np.clip(mesh.area / sample_spacing**2, 2000, 200_000))
         samples, face_index = trimesh.sample.sample_surface_even(mesh, n_samples, seed=0)
         samples = np.concatenate([samples, mesh.vertices])
         normals = np.concatenate([mesh.face_normals[face_index], mesh.vertex_normals])
-        # 2. Unsigned distance: point-to-plane near the surface, point-to-point further out.
-        gap, nearest = cKDTree(samples).query(grid)
-        offset = grid - samples[nearest]
-        along = np.einsum("ij,ij->i", offset, normals[nearest])
-        unsigned = np.where(gap < 2 * cell, np.abs(along), gap)
-        # 3. Sign.
+        # 2. Unsigned distance within a band of BAND_CELLS cells (point-to-plane of the nearest
+        #    sample); beyond it the value is clamped to the band, as contacts never look that far.
+        band = self.BAND_CELLS * cell
+        gap, nearest = cKDTree(samples).query(grid, distance_upper_bound=band)
+        in_band = np.isfinite(gap)
+        along = np.zeros(len(grid))
+        hit = nearest[in_band]
+        along[in_band] = np.einsum("ij,ij->i", grid[in_band] - samples[hit], normals[hit])
+        unsigned = np.full(len(grid), band)
+        # Point-to-plane is exact over a face; off a face's edge it underestimates, so only the
+        # points within 1.5 cells of a sample use it and the rest their distance to the sample.
+        unsigned[in_band] = np.where(gap[in_band] < 1.5 * cell, np.abs(along[in_band]), gap[in_band])
+        # 3. Sign: ray-parity containment for closed meshes, else the nearest sample's face normal
+        #    (points beyond the band of an open mesh count as outside).
         if mesh.is_watertight:
             inside = mesh.contains(grid)
         else:
-            inside = along < 0
+            inside = in_band & (along < 0)
         self.values = np.where(inside, -unsigned, unsigned).reshape(tuple(counts))
         self.gradients = np.stack(np.gradient(self.values, cell), axis=-1)
 
