@@ -277,3 +277,19 @@ def test_guided_beats_unguided_on_every_metric_on_the_builtin_model(tmp_path, sc
                for name, e in result.metrics["aggregate"].items() if e["winner"] is not None}
     print(scene, summary)
     assert winners and all(w == "guided" for w in winners.values()), summary
+
+
+def test_cli_scores_a_video_made_elsewhere_against_a_real_shot(tmp_path):
+    scene = tmp_path / "small.yaml"
+    scene.write_text(SMALL_SCENE)
+    noise = np.random.default_rng(0).integers(0, 256, (16, 48, 48, 3), dtype=np.uint8)  # another size, 16 frames
+    write_mp4(tmp_path / "elsewhere.mp4", noise, 8)
+    done = _cli("compare", str(scene), "-o", str(tmp_path / "out"), "--video", str(tmp_path / "elsewhere.mp4"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "[1/8]" not in done.stderr  # --quiet (pybullet itself prints its build time on import)
+    data = json.loads((tmp_path / "out/metrics.json").read_text())
+    preview, video = data["runs"]["preview"]["-"], data["runs"]["video"]["-"]
+    # noise follows no physics: worse than the simulation's own preview on the object and the background
+    assert video["flow_epe_object"]["value"] > preview["flow_epe_object"]["value"]
+    assert video["background_flicker"]["value"] > 10 * max(preview["background_flicker"]["value"], 1.0)
+    assert (tmp_path / "out/report.html").is_file() and (tmp_path / "out/passes.npz").is_file()
