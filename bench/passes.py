@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import trimesh
+# Run as `python bench/passes.py`, Python puts bench/ first on sys.path, where other benchmarks
+# are named like physreel's packages (bench/sim.py): import the packages, not those scripts.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
-from conditioning.render import render_passes
-from sim import pybullet_camera
-from sim.simulate import simulate
-from sim.spec.load import scene_from_data
-from sim.world import build_world
+import numpy as np  # noqa: E402
+import trimesh  # noqa: E402
+
+from conditioning.render import render_passes  # noqa: E402
+from sim import pybullet_camera  # noqa: E402
+from sim.simulate import simulate  # noqa: E402
+from sim.spec.load import scene_from_data  # noqa: E402
+from sim.world import build_world  # noqa: E402
 
 
 def bench_scene(frames: int, size: int):
