@@ -364,6 +364,11 @@ def test_wan_adjusts_frames_to_4k_plus_1_and_size_to_multiples_of_16(wan):
     assert (plan.num_frames, plan.width, plan.height) == (9, 32, 32)
     assert any("4k+1" in note for note in plan.notes) and any("multiple of 16" in note for note in plan.notes)
     assert wan.plan_shape(9, 32, 48).notes == ()
+    # a request built by hand with a frame count Wan cannot make is refused, naming what it makes
+    request = GenerationRequest(prompt="", num_frames=8, fps=8, width=32, height=32, seed=0, backend="wan-vace",
+                                model_path=wan.model_path)
+    with pytest.raises(BackendError, match="it makes 5 frames at 32x32"):
+        wan.generate(request)
 
 
 def test_wan_same_seed_same_frames_and_guided_differs_from_unguided(scene, passes, wan):

@@ -28,7 +28,17 @@ from typing import Any
 import numpy as np
 
 from .base import Backend, BackendError, BackendInfo, GeneratedVideo, GenerationRequest, ModelRequirement, ShapePlan
-from .runtime import dtype_kwargs, fetch_command, locate_model, missing_model_error, offline, resolve_device, resolve_dtype, weights_hash
+from .runtime import (
+    dtype_kwargs,
+    fetch_command,
+    locate_model,
+    missing_model_error,
+    offline,
+    quiet_loading,
+    resolve_device,
+    resolve_dtype,
+    weights_hash,
+)
 
 BASE_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 MOTION_ADAPTER_ID = "guoyww/animatediff-motion-adapter-v1-5-2"
@@ -126,7 +136,8 @@ class AnimateDiffBackend(Backend):
         """The pipeline for these control kinds (empty: unguided), loaded from local files only; cached."""
         key = (kinds, device, str(dtype))
         if key not in self._pipelines:
-            self._pipelines[key] = self._load(kinds, device, dtype)
+            with quiet_loading():
+                self._pipelines[key] = self._load(kinds, device, dtype)
         return self._pipelines[key]
 
     def _load(self, kinds: tuple[str, ...], device: str, dtype) -> Any:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 from .base import DEVICES, DTYPES, BackendError
 
@@ -49,6 +51,27 @@ def dtype_kwargs(dtype) -> dict:
 def offline() -> None:
     """Forbid hub downloads in this process: physreel loads local weights only."""
     os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Silence diffusers' and transformers' loading progress bars and info/warning chatter
+    (e.g. about optional accelerate features) while weights load; errors still show."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    before = (diffusers_logging.get_verbosity(), transformers_logging.get_verbosity())
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        diffusers_logging.set_verbosity(before[0])
+        transformers_logging.set_verbosity(before[1])
+        diffusers_logging.enable_progress_bar()
+        transformers_logging.enable_progress_bar()
 
 
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}

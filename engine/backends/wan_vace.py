@@ -25,7 +25,7 @@ import numpy as np
 
 from .animatediff import model_records
 from .base import Backend, BackendError, BackendInfo, GeneratedVideo, GenerationRequest, ModelRequirement, ShapePlan
-from .runtime import dtype_kwargs, fetch_command, locate_model, missing_model_error, offline, resolve_device, resolve_dtype
+from .runtime import dtype_kwargs, fetch_command, locate_model, missing_model_error, offline, quiet_loading, resolve_device, resolve_dtype
 
 MODEL_ID = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
 TEMPORAL_FACTOR = 4
@@ -117,8 +117,9 @@ class WanVaceBackend(Backend):
             import torch
 
             # Wan's VAE is run in float32 (its model card): half precision there costs visible quality.
-            vae = AutoencoderKLWan.from_pretrained(directory, subfolder="vae", local_files_only=True, **dtype_kwargs(torch.float32))
-            pipe = WanVACEPipeline.from_pretrained(directory, vae=vae, local_files_only=True, **dtype_kwargs(dtype))
+            with quiet_loading():
+                vae = AutoencoderKLWan.from_pretrained(directory, subfolder="vae", local_files_only=True, **dtype_kwargs(torch.float32))
+                pipe = WanVACEPipeline.from_pretrained(directory, vae=vae, local_files_only=True, **dtype_kwargs(dtype))
             pipe.to(device)
             pipe.physreel_offloaded = False
             pipe.physreel_sources = {"pipeline": (MODEL_ID, directory)}
