@@ -38,6 +38,19 @@ class Bad:
     """Extra files written beside the scene (name -> bytes)."""
 
 
+ARM_URDF = b"""<?xml version="1.0"?>
+<robot name="arm">
+  <link name="base"/>
+  <link name="upper"/>
+  <link name="lower"/>
+  <joint name="shoulder" type="spherical"><parent link="base"/><child link="upper"/></joint>
+  <joint name="elbow" type="revolute"><parent link="upper"/><child link="lower"/><axis xyz="0 1 0"/>
+    <limit lower="-1" upper="1" effort="1" velocity="1"/></joint>
+</robot>
+"""
+ARM = "objects:\n  - name: arm\n    shape: urdf\n    file: arm.urdf\n"
+ARM_EVENT = ARM + "events:\n  - at: 0.1\n    object: arm\n"
+
 BAD_SPECS = {
     # --- wrong types
     "string_for_number": Bad("shot:\n  duration: fast\n", "expected a number, got 'fast'", 2, 13, "shot.duration"),
@@ -127,6 +140,36 @@ BAD_SPECS = {
         4,
         11,
         "objects[0].file",
+    ),
+    # --- names inside URDFs (read from the file's XML)
+    "unknown_joint_position": Bad(
+        ARM + "    joint_positions: {elbw: 0.5}\n", "'arm' has no joint 'elbw' (revolute/prismatic joints: elbow)", 5, 23,
+        "objects[0].joint_positions.elbw", {"arm.urdf": ARM_URDF},
+    ),
+    "spherical_joint_position": Bad(
+        ARM + "    joint_positions: {shoulder: 0.5}\n", "joint 'shoulder' is spherical (only revolute/prismatic joints take one value here: elbow)", 5, 23,
+        "objects[0].joint_positions.shoulder", {"arm.urdf": ARM_URDF},
+    ),
+    "unknown_event_link": Bad(
+        ARM_EVENT + "    link: lowr\n    impulse: [1, 0, 0]\n", "'arm' has no link 'lowr' (links: base, upper, lower)", 8, 11,
+        "events[0].link", {"arm.urdf": ARM_URDF},
+    ),
+    "unknown_joint_target": Bad(
+        ARM_EVENT + "    joint_targets: {wrist: 1.0}\n", "'arm' has no joint 'wrist' (revolute/prismatic joints: elbow)", 8, 21,
+        "events[0].joint_targets.wrist", {"arm.urdf": ARM_URDF},
+    ),
+    "link_on_a_sphere": Bad(
+        BALL + "events:\n  - at: 0.1\n    object: ball\n    link: top\n    impulse: [1, 0, 0]\n", "'ball' is a sphere with no links (remove link)", 7, 11, "events[0].link"
+    ),
+    "joint_targets_on_a_sphere": Bad(
+        BALL + "events:\n  - at: 0.1\n    object: ball\n    joint_targets: {a: 1}\n", "'ball' is a sphere, which has no joints", 7, 20, "events[0].joint_targets"
+    ),
+    "push_on_a_static_object": Bad(
+        "objects:\n  - name: wall\n    shape: box\n    static: true\nevents:\n  - at: 0.1\n    object: wall\n    impulse: [1, 0, 0]\n",
+        "'wall' is static, so a push cannot move it", 7, 13, "events[0].object",
+    ),
+    "urdf_that_is_not_xml": Bad(
+        "objects:\n  - name: r\n    shape: urdf\n    file: r.urdf\n", "'r.urdf' is not readable URDF XML", 4, 11, "objects[0].file", {"r.urdf": b"robot: yes\n"}
     ),
     # --- cross-field rules
     "euler_and_quaternion": Bad(
@@ -366,10 +409,10 @@ def test_cli_debug_shows_the_traceback(tmp_path):
 def test_problems_found_after_loading_point_at_the_field(tmp_path):
     """Scene.spec_error lets later stages (URDF joint names, ...) report at the YAML line."""
     path = tmp_path / "scene.yaml"
-    path.write_text("objects:\n  - name: r\n    shape: urdf\n    file: duck_vhacd.urdf\n    joint_positions: {elbow: 0.5}\n")
+    path.write_text("objects:\n  - name: r\n    shape: urdf\n    file: duck_vhacd.urdf\n    scale: 200\n")
     scene = load_scene(path)
-    error = scene.spec_error(("objects", 0, "joint_positions", "elbow"), "'r' has no joint 'elbow'", "its file has no joints")
-    assert str(error) == f"{path}:5:30: objects[0].joint_positions.elbow: 'r' has no joint 'elbow' (its file has no joints)"
+    error = scene.spec_error(("objects", 0, "scale"), "the duck is too big to simulate", "use scale <= 10")
+    assert str(error) == f"{path}:5:12: objects[0].scale: the duck is too big to simulate (use scale <= 10)"
 
 
 def test_a_symlink_leading_out_of_the_scene_folder_is_rejected(tmp_path):

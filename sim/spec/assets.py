@@ -95,3 +95,28 @@ def load_triangle_mesh(path: Path):
             f"{path.name!r} holds no triangle mesh: no vertices could be read; export it again as {path.suffix.lstrip('.').upper()} with faces"
         )
     return loaded
+
+
+ONE_DOF_URDF_JOINTS = ("revolute", "continuous", "prismatic")
+"""URDF joint types that take one value (rad or m): pybullet's revolute and prismatic joints."""
+
+
+def urdf_names(path: Path) -> tuple[dict[str, str], list[str]]:
+    """(joint name -> URDF joint type, link names with the base link first) read from the URDF's XML.
+
+    Raises ValueError when the file is not a URDF.
+    """
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        # Some shipped URDFs (pybullet_data's humanoid) end in a NUL byte, which pybullet ignores.
+        root = ElementTree.fromstring(path.read_bytes().rstrip(b"\x00 \t\r\n"))
+    except (ElementTree.ParseError, OSError) as exc:
+        raise ValueError(f"{path.name!r} is not readable URDF XML ({exc}); check the file") from None
+    if root.tag != "robot":
+        raise ValueError(f"{path.name!r} is not a URDF (its root element is <{root.tag}>, not <robot>); check the file")
+    joints = {j.get("name", ""): j.get("type", "") for j in root.findall("joint")}
+    links = [link.get("name", "") for link in root.findall("link")]
+    children = {c.get("link") for j in root.findall("joint") for c in j.findall("child")}
+    bases = [name for name in links if name not in children]
+    return joints, bases[:1] + [name for name in links if name in children]
