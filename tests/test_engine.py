@@ -492,3 +492,21 @@ def test_models_cli_lists_each_backend_with_found_and_missing_models(tmp_path, m
     assert report["wan-vace"]["available"] is False
     assert main(["models", "--backend", "wan-vace"]) == 0
     assert "[missing] pipeline: Wan-AI/Wan2.1-VACE-1.3B-diffusers" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_render_cli_on_the_bouncing_ball_example_runs_free_noise_windows(tmp_path, animatediff_dir):
+    # The README's first scene (48 frames, 256x256 passes) through tiny models at 32x32, 1 step:
+    # 48 frames exceed the motion module's 16-frame context, so FreeNoise windows run.
+    from conditioning.video import read_video
+    from engine.cli import main
+
+    scene_path = Path(__file__).resolve().parent.parent / "scenes" / "bouncing_ball.yaml"
+    out = tmp_path / "out"
+    assert main(["--quiet", "render", str(scene_path), "-o", str(out), "--backend", "animatediff", "--model",
+                 str(animatediff_dir), "--steps", "1", "--resolution", "32x32"]) == 0
+    frames, fps = read_video(out / "video" / "guided.mp4")
+    assert frames.shape == (48, 32, 32, 3) and fps == 24
+    guided = json.loads((out / "meta.json").read_text())["generate"]["guided"]
+    assert guided["free_noise"] == {"context_length": 16, "context_stride": 4}
+    assert guided["noise"]["method"].startswith("exact-flow warp")
