@@ -13,7 +13,7 @@ import sys
 from sim.spec.errors import SimulationError, SpecError
 
 # Subcommands in the order `--help` lists them; each module has add_parser(subparsers) and run(args).
-COMMANDS = ("validate", "schema", "simulate", "passes", "compare", "render", "models")
+COMMANDS = ("validate", "schema", "simulate", "passes", "compare", "render", "models", "dataset", "train")
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_UNSTABLE = 0, 1, 2, 3
 

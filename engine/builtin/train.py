@@ -1,0 +1,273 @@
+"""Training the builtin model: v-prediction diffusion on single frames with control and caption dropout.
+
+Procedure (`train`):
+1. load the dataset shards (frames are the training samples; each keeps its shot's caption);
+2. build the model from a seed, or restore model, EMA, optimiser and step from DIR/checkpoint;
+3. loop: a batch of random frames, random timesteps and noise, control dropout (20 % of frames
+   lose every control, otherwise each kind is dropped with probability 30 %, so any subset of
+   kinds, or none, is a trained input), caption dropout 15 %; MSE on v; AdamW with warm-up then
+   a constant rate; gradient clipping at 1; an exponential moving average of the weights;
+4. every `checkpoint_every` steps and at the end: checkpoint, loss.csv, loss.png, and the EMA
+   weights as DIR/builtin.safetensors + builtin.json (usable with --model DIR).
+Every random draw of step k comes from generators seeded (seed, k), so a resumed run makes the
+same batches as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .controls import CONTROL_KINDS, control_from_packed
+from .model import BuiltinConfig, BuiltinModel, save_model
+from .text import EMPTY, PAD, tokenize
+
+CONTROL_DROP_ALL = 0.2
+CONTROL_DROP_KIND = 0.3
+CAPTION_DROP = 0.15
+WARMUP_STEPS = 50
+EMA_DECAY = 0.995
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 600
+    batch: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+    checkpoint_every: int = 50
+    threads: int = 2
+
+
+@dataclass
+class TrainData:
+    """The dataset in memory: frames flattened over shots."""
+
+    rgb: torch.Tensor
+    """uint8 [F, S, S, 3]."""
+    control: torch.Tensor
+    """uint8 [F, S, S, 11] packed control images."""
+    caption_ids: torch.Tensor
+    """int64 [N, L], one row per shot."""
+    frames_per_shot: int
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def load_data(directory: Path, max_tokens: int) -> TrainData:
+    from .dataset import load_shards
+
+    arrays = load_shards(directory)
+    n, t = arrays["rgb"].shape[:2]
+    size = arrays["rgb"].shape[2]
+    return TrainData(
+        rgb=torch.from_numpy(arrays["rgb"].reshape(n * t, size, size, 3)),
+        control=torch.from_numpy(arrays["control"].reshape(n * t, size, size, -1)),
+        caption_ids=tokenize([str(c) for c in arrays["caption"]], max_tokens),
+        frames_per_shot=t,
+    )
+
+
+def make_batch(data: TrainData, seed: int, step: int, batch: int, max_tokens: int) -> dict[str, torch.Tensor]:
+    """The batch of step `step`: frames, their control weights and caption ids; seeded by (seed, step)."""
+    rng = np.random.default_rng([seed, step])
+    index = torch.from_numpy(rng.integers(0, data.num_frames, batch))
+    keep = (rng.random((batch, len(CONTROL_KINDS))) >= CONTROL_DROP_KIND) & (rng.random((batch, 1)) >= CONTROL_DROP_ALL)
+    ids = data.caption_ids[index // data.frames_per_shot].clone()
+    dropped = torch.from_numpy(rng.random(batch) < CAPTION_DROP)
+    ids[dropped] = PAD
+    ids[dropped, 0] = EMPTY
+    return {
+        "x0": data.rgb[index].permute(0, 3, 1, 2).float() / 127.5 - 1.0,
+        "control": control_from_packed(data.control[index], torch.from_numpy(keep.astype(np.float32))),
+        "ids": ids[:, :max_tokens],
+        "timesteps": torch.from_numpy(rng.integers(0, 1000, batch)),
+    }
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Linear warm-up over WARMUP_STEPS, then constant; the EMA does the averaging.
+
+    Nothing depends on the total step count, so the state after k steps of a longer run is the
+    state of a run with --steps k (a run can be stopped at a checkpoint or extended with --resume).
+    """
+    if step < WARMUP_STEPS:
+        return config.lr * (step + 1) / WARMUP_STEPS
+    return config.lr
+
+
+def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume: bool = False,
+          progress: bool = False, model_config: BuiltinConfig | None = None) -> dict:
+    """Train (or resume) into `out_dir`; returns the summary written to train.json."""
+    from diffusers import DDPMScheduler
+
+    torch.set_num_threads(config.threads)
+    out_dir = Path(out_dir)
+    model_config = model_config or BuiltinConfig()
+    # 1. data
+    data = load_data(Path(data_dir), model_config.max_tokens)
+    if data.rgb.shape[1] != model_config.resolution:
+        raise ValueError(f"the dataset is {data.rgb.shape[1]} px but the model is {model_config.resolution} px")
+    # 2. model, EMA, optimiser (fresh or restored)
+    torch.manual_seed(config.seed)
+    model = BuiltinModel(model_config)
+    ema = BuiltinModel(model_config)
+    ema.load_state_dict(model.state_dict())
+    ema.requires_grad_(False)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
+    noise_schedule = DDPMScheduler(num_train_timesteps=model_config.num_train_timesteps,
+                                   beta_schedule=model_config.beta_schedule,
+                                   prediction_type=model_config.prediction_type)
+    start_step, losses, wall_before = 0, [], 0.0
+    if resume:
+        start_step, losses, wall_before = _restore(out_dir, config, model, ema, optimizer)
+    elif (out_dir / "checkpoint").exists():
+        raise ValueError(f"{out_dir} already holds a checkpoint; pass --resume to continue it or choose another -o")
+    # 3. loop
+    started = time.perf_counter()
+    model.train()
+    for step in range(start_step, config.steps):
+        batch = make_batch(data, config.seed, step, config.batch, model_config.max_tokens)
+        noise = torch.randn(batch["x0"].shape, generator=torch.Generator().manual_seed(config.seed * 1_000_003 + step))
+        noisy = noise_schedule.add_noise(batch["x0"], noise, batch["timesteps"])
+        target = noise_schedule.get_velocity(batch["x0"], noise, batch["timesteps"])
+        states, mask = model.encode_text(batch["ids"])
+        loss = torch.nn.functional.mse_loss(model(noisy, batch["timesteps"], batch["control"], states, mask), target)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        _update_ema(ema, model, step)
+        wall = wall_before + time.perf_counter() - started
+        losses.append((step + 1, float(loss.detach()), learning_rate(config, step), wall))
+        if progress and (step + 1) % 10 == 0:
+            recent = np.mean([row[1] for row in losses[-10:]])
+            print(f"step {step + 1}/{config.steps} loss {recent:.4f} ({wall:.0f} s)", flush=True)
+        # 4. checkpoint + shipped files
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            summary = _summary(config, data, losses, wall, Path(data_dir))
+            _checkpoint(out_dir, config, model, ema, optimizer, step + 1, losses, wall, summary)
+    wall = wall_before + time.perf_counter() - started
+    summary = _summary(config, data, losses, wall, Path(data_dir))
+    return summary
+
+
+def _update_ema(ema: BuiltinModel, model: BuiltinModel, step: int) -> None:
+    decay = min(EMA_DECAY, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.mul_(decay).add_(p.detach(), alpha=1 - decay)
+        for e, b in zip(ema.buffers(), model.buffers()):
+            e.copy_(b)
+
+
+def _summary(config: TrainConfig, data: TrainData, losses: list, wall: float, data_dir: Path) -> dict:
+    final = float(np.mean([row[1] for row in losses[-50:]])) if losses else float("nan")
+    return {
+        "data_dir": str(data_dir),
+        "data_shots": int(data.caption_ids.shape[0]),
+        "data_frames": data.num_frames,
+        "steps": int(losses[-1][0]) if losses else 0,
+        "batch": config.batch,
+        "frames_seen": (int(losses[-1][0]) if losses else 0) * config.batch,
+        "wall_time_s": round(wall, 1),
+        "final_loss": final,
+        "final_loss_definition": "mean MSE on v over the last 50 steps",
+        "first_loss": float(np.mean([row[1] for row in losses[:50]])) if losses else float("nan"),
+        "train_config": asdict(config),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _checkpoint(out_dir: Path, config: TrainConfig, model, ema, optimizer, step: int, losses: list, wall: float,
+                summary: dict) -> None:
+    """Write the checkpoint (weights, EMA, optimiser moments as safetensors; state JSON), logs and the EMA model."""
+    from safetensors.torch import save_file
+
+    from sim.files import atomic_path, write_json
+
+    with atomic_path(out_dir / "checkpoint") as tmp:
+        tmp.mkdir()
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_file({k: v.contiguous() for k, v in ema.state_dict().items()}, str(tmp / "ema.safetensors"))
+        names = {id(p): n for n, p in model.named_parameters()}
+        moments = {}
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                state = optimizer.state.get(p)
+                if state:
+                    moments[f"exp_avg/{names[id(p)]}"] = state["exp_avg"].contiguous()
+                    moments[f"exp_avg_sq/{names[id(p)]}"] = state["exp_avg_sq"].contiguous()
+                    moments[f"step/{names[id(p)]}"] = torch.as_tensor(state["step"]).reshape(1).float()
+        save_file(moments, str(tmp / "optimizer.safetensors"))
+        (tmp / "state.json").write_text(json.dumps({"step": step, "wall_time_s": wall, "config": asdict(config)}, indent=2))
+    with atomic_path(out_dir / "loss.csv") as tmp:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["step", "loss", "lr", "wall_time_s"])
+            writer.writerows(losses)
+    plot_losses(losses, out_dir / "loss.png")
+    save_model(ema, out_dir, extra=summary)
+    write_json(out_dir / "train.json", summary)
+
+
+def _restore(out_dir: Path, config: TrainConfig, model, ema, optimizer) -> tuple[int, list, float]:
+    from safetensors.torch import load_file
+
+    checkpoint = out_dir / "checkpoint"
+    if not (checkpoint / "state.json").exists():
+        raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint}; start without --resume")
+    state = json.loads((checkpoint / "state.json").read_text())
+    saved = dict(state["config"])
+    mismatched = {k: (saved[k], v) for k, v in asdict(config).items()
+                  if k not in ("steps", "checkpoint_every", "threads") and saved.get(k) != v}
+    if mismatched:
+        detail = ", ".join(f"{k}: {a} (checkpoint) vs {b}" for k, (a, b) in mismatched.items())
+        raise ValueError(f"--resume with different settings ({detail}); use the checkpoint's settings")
+    model.load_state_dict(load_file(str(checkpoint / "model.safetensors")), strict=True)
+    ema.load_state_dict(load_file(str(checkpoint / "ema.safetensors")), strict=True)
+    moments = load_file(str(checkpoint / "optimizer.safetensors"))
+    for name, p in model.named_parameters():
+        if f"exp_avg/{name}" in moments:
+            optimizer.state[p] = {"exp_avg": moments[f"exp_avg/{name}"], "exp_avg_sq": moments[f"exp_avg_sq/{name}"],
+                                  "step": torch.tensor(float(moments[f"step/{name}"][0]))}
+    step = int(state["step"])
+    with open(out_dir / "loss.csv", newline="") as fh:
+        rows = [(int(r["step"]), float(r["loss"]), float(r["lr"]), float(r["wall_time_s"])) for r in csv.DictReader(fh)]
+    return step, [r for r in rows if r[0] <= step], float(state["wall_time_s"])
+
+
+def plot_losses(losses: list, path: Path) -> None:
+    """loss.png: per-step loss (light) and its 50-step running mean, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.files import atomic_path
+
+    steps = np.array([r[0] for r in losses])
+    values = np.array([r[1] for r in losses])
+    window = min(50, len(values))
+    smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=80)
+    ax.plot(steps, values, color="0.8", lw=0.6, label="per step")
+    ax.plot(steps[window - 1:], smooth, color="C0", lw=1.5, label=f"mean of {window}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("MSE on v")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
