@@ -12,7 +12,7 @@ The procedure (`build_request`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -122,6 +122,9 @@ def build_request(
     settings = resolve_settings(spec, overrides)
     if settings.backend != backend.name:
         raise BackendError(f"settings ask for backend {settings.backend!r} but {backend.name!r} was given")
+    if guided and not settings.controls:
+        raise BackendError("a guided run needs at least one entry in generate.controls (e.g. - kind: depth); "
+                           "for no controls use --unguided")
     # 2. shape
     pass_w, pass_h = passes.size
     wished_w, wished_h = settings.resolution or backend.default_size((pass_w, pass_h))
@@ -230,7 +233,3 @@ def resize_frames(frames: np.ndarray, width: int, height: int, kind: str = "") -
     interpolation = cv2.INTER_AREA if width * height < w * h else cv2.INTER_LINEAR
     return np.stack([cv2.resize(f, (width, height), interpolation=interpolation) for f in frames])
 
-
-def settings_fields() -> tuple[str, ...]:
-    """Names of the override fields (for the CLI's help and tests)."""
-    return tuple(f.name for f in fields(Overrides))

@@ -216,6 +216,12 @@ def test_noise_warp_without_flow_passes_is_a_clear_error(scene, passes, animated
         _request(scene, replace(passes, flow_fwd=None), animatediff)
 
 
+def test_a_guided_run_without_controls_is_a_clear_error(scene, passes, animatediff):
+    spec = _scene_with(scene, backend="animatediff", controls=[]).spec
+    with pytest.raises(BackendError, match="--unguided"):
+        build_request(spec, passes, animatediff, guided=True)
+
+
 def test_unknown_backend_is_a_loud_error():
     with pytest.raises(BackendError, match="choose one of builtin, animatediff, wan-vace"):
         get_backend("sora")
