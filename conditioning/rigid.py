@@ -120,10 +120,26 @@ class RigidSource:
                 # camera t -> part-local (inverse of frame t's map) -> camera `other`, composed per part.
                 motion_r = np.einsum("bij,bkj->bik", other_r, to_camera_r)
                 motion_t = other_t - np.einsum("bij,bj->bi", motion_r, to_camera_t)
-                moved = groups.apply(motion_r, motion_t, camera_point)
-                flat(flow)[pixel] = _pinhole(view.K, moved) - centres
-                flat(moved_depth)[pixel] = moved[:, 2]
+                still = self._still_parts(frame, other, view.world_to_camera)
+                hit_flow = np.zeros((len(pixel), 2))
+                hit_depth = depth.copy()
+                for part, start, end in groups.slices:
+                    if still[part]:
+                        continue  # neither the part nor the camera moved: flow exactly 0, same depth
+                    moved = camera_point[start:end] @ motion_r[part].T + motion_t[part]
+                    hit_flow[start:end] = _pinhole(view.K, moved) - centres[start:end]
+                    hit_depth[start:end] = moved[:, 2]
+                flat(flow)[pixel] = hit_flow
+                flat(moved_depth)[pixel] = hit_depth
         return layer
+
+    def _still_parts(self, frame: int, other: int, world_to_camera: np.ndarray) -> np.ndarray:
+        """bool [B]: the part's pose and the camera are bit-identical in both frames (its flow is exactly 0)."""
+        if not np.array_equal(world_to_camera[frame], world_to_camera[other]):
+            return np.zeros(len(self.positions[frame]), bool)
+        same_rotation = (self.rotations[frame] == self.rotations[other]).all(axis=(1, 2))
+        same_position = (self.positions[frame] == self.positions[other]).all(axis=1)
+        return same_rotation & same_position
 
     def _local_to_camera(self, frame: int, world_to_camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-part rigid maps part-local -> camera axes at `frame`: rotations [B, 3, 3], translations [B, 3]."""
@@ -165,8 +181,9 @@ class RigidSource:
             textured = [m for m in meshes if geometry.mesh_texture[m] is not None]
             if not textured:
                 continue
-            # camera -> part-local: R^T (p - t), written for row vectors as (p - t) @ R.
-            local = (camera_point[start:end] - to_camera_t[part]) @ to_camera_r[part]
+            # camera -> part-local: R^T (p - t), written for row vectors as (p - t) @ R; float32 is
+            # ample for texture lookups (micrometres at 10 m against features of centimetres).
+            local = ((camera_point[start:end] - to_camera_t[part]).astype(np.float32) @ to_camera_r[part].astype(np.float32))
             first_block = albedo[start:end]
             for mesh_index in textured:
                 rows = slice(None) if mesh_of is None else np.flatnonzero(mesh_of == mesh_index)

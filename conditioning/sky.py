@@ -27,7 +27,7 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
         return layer
     width = view.width
     directions = view.directions.reshape(-1, 3)[sky]
-    elevation = directions[:, 2] / np.linalg.norm(directions, axis=1)
+    elevation = directions[:, 2] / np.sqrt(np.einsum("ki,ki->k", directions, directions))
     flat = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731 (views into the layer)
     flat(layer.albedo)[sky] = sky_color(elevation)
     flat(layer.emissive)[sky] = True
@@ -39,6 +39,8 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
             other = view.frame + step
             if not 0 <= other < view.world_to_camera.shape[0]:
                 continue
+            if np.array_equal(view.world_to_camera[other, :3, :3], view.world_to_camera[view.frame, :3, :3]):
+                continue  # the camera did not turn: points at infinity stay put (flow 0, depth inf as set)
             camera = directions @ view.world_to_camera[other, :3, :3].T
             ahead = camera[:, 2] > 0
             z = np.where(ahead, camera[:, 2], 1.0)
@@ -52,7 +54,7 @@ def sky_color(elevation_sine: np.ndarray) -> np.ndarray:
     """Linear-light sky colour float32 [..., 3] for the sine of a ray's elevation above the horizon."""
     s = np.asarray(elevation_sine, np.float32)[..., None]
     zenith, horizon, below = (srgb_to_linear(np.array(c)) for c in (ZENITH_SRGB, HORIZON_SRGB, BELOW_HORIZON_SRGB))
-    up = np.clip(s, 0.0, 1.0) ** 0.6
+    up = np.sqrt(np.clip(s, 0.0, 1.0))
     down = np.clip(-s * 4.0, 0.0, 1.0)
     return np.where(s >= 0, horizon + (zenith - horizon) * up, horizon + (below - horizon) * down).astype(np.float32)
 

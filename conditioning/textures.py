@@ -19,11 +19,12 @@ LATTICE_OFFSET = 0.2371
 
 def texture_weight(texture, points_local: np.ndarray) -> np.ndarray:
     """float32 [K] in [0, 1]: 0 = the object's colour, 1 = texture.color2, at part-local points [K, 3] (m)."""
-    cells = points_local / float(texture.scale) + LATTICE_OFFSET
+    cells = points_local * np.float32(1.0 / texture.scale) + np.float32(LATTICE_OFFSET)
     if texture.kind == "checker":
-        return (np.floor(cells).astype(np.int64).sum(axis=1) & 1).astype(np.float32)
+        # The parity of the summed cell indices; floats hold these small integers exactly.
+        return np.mod(np.floor(cells).sum(axis=1), 2.0).astype(np.float32)
     if texture.kind == "stripes":
-        return (np.floor(cells[:, 0]).astype(np.int64) & 1).astype(np.float32)
+        return np.mod(np.floor(cells[:, 0]), 2.0).astype(np.float32)
     if texture.kind == "noise":
         return value_noise(cells)
     raise ValueError(f"unknown texture kind {texture.kind!r}; use checker, stripes or noise")
@@ -31,6 +32,7 @@ def texture_weight(texture, points_local: np.ndarray) -> np.ndarray:
 
 def value_noise(cells: np.ndarray) -> np.ndarray:
     """Smooth value noise float32 [K] in [0, 1] at lattice coordinates [K, 3]."""
+    cells = cells.astype(np.float64)
     base = np.floor(cells)
     frac = cells - base
     fade = frac * frac * (3.0 - 2.0 * frac)

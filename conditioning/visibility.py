@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sky import pixel_centres
 
 DEPTH_REL_TOL = 1e-3
 """Relative depth agreement required beyond the sampling slack (float32 storage is ~1e-7)."""
@@ -47,11 +46,12 @@ def flow_visibility(flow: np.ndarray, moved_depth: np.ndarray, seg: np.ndarray, 
     target_seg [H, W] the target frame's rendered depth and ids.
     """
     height, width = seg.shape
-    landing = pixel_centres(height, width) + flow
-    inside = (landing[..., 0] >= 0) & (landing[..., 0] < width) & (landing[..., 1] >= 0) & (landing[..., 1] < height)
-    inside &= np.isfinite(landing).all(axis=-1)
-    column = np.clip(np.floor(np.nan_to_num(landing[..., 0])), 0, width - 1).astype(np.intp)
-    row = np.clip(np.floor(np.nan_to_num(landing[..., 1])), 0, height - 1).astype(np.intp)
+    landing_x = flow[..., 0] + (np.arange(width) + 0.5)[None, :]
+    landing_y = flow[..., 1] + (np.arange(height) + 0.5)[:, None]
+    # NaN compares false, so a non-finite landing is never inside.
+    inside = (landing_x >= 0) & (landing_x < width) & (landing_y >= 0) & (landing_y < height)
+    column = np.where(inside, landing_x, 0).astype(np.intp)  # floor == truncation for x >= 0
+    row = np.where(inside, landing_y, 0).astype(np.intp)
     seen_depth = target_depth[row, column]
     seen_seg = target_seg[row, column]
     if target_slack is None:
