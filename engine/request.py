@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .backends.base import Backend, BackendError, ControlInput, GenerationRequest, NoiseFlow
+from .backends.base import Backend, BackendError, ControlInput, GenerationRequest, NoiseFlow, ShapePlan
 
 if TYPE_CHECKING:
     from conditioning.records import Passes
@@ -94,6 +94,14 @@ def resolve_settings(spec: "SceneSpec", overrides: Overrides | None = None) -> S
     )
 
 
+def generation_shape(settings: Settings, backend: Backend, num_frames: int, shot_size: tuple[int, int]) -> ShapePlan:
+    """What `backend` will generate for a shot of `num_frames` frames at `shot_size` (width, height):
+    `settings.resolution` if given, else the backend's native size at the shot's aspect ratio,
+    then adjusted to what the backend can make (with a note per change)."""
+    wished_w, wished_h = settings.resolution or backend.default_size(shot_size)
+    return backend.plan_shape(num_frames, wished_w, wished_h)
+
+
 ControlSource = Callable[["Passes", str], np.ndarray]
 
 
@@ -127,13 +135,15 @@ def build_request(
                            "for no controls use --unguided")
     # 2. shape
     pass_w, pass_h = passes.size
-    wished_w, wished_h = settings.resolution or backend.default_size((pass_w, pass_h))
-    plan = backend.plan_shape(passes.num_frames, wished_w, wished_h)
+    plan = generation_shape(settings, backend, passes.num_frames, (pass_w, pass_h))
     notes = list(plan.notes)
-    if abs(plan.width / plan.height - pass_w / pass_h) > 0.01 * pass_w / pass_h:
+    # The shot's own aspect ratio (tan of the half field of view across / down): the passes may
+    # already have been rendered stretched to the video's size (then fx != fy).
+    shot_aspect = pass_w * passes.K[1, 1] / (pass_h * passes.K[0, 0])
+    if abs(plan.width / plan.height - shot_aspect) > 0.01 * shot_aspect:
         notes.append(
-            f"the shot is {pass_w}x{pass_h} and the video {plan.width}x{plan.height}: the controls and "
-            f"flow are stretched to the video's aspect ratio"
+            f"the shot's aspect ratio is {shot_aspect:.3g} and the video's {plan.width}x{plan.height}: "
+            f"the controls and flow are stretched to the video's"
         )
     # 3. controls and noise flow (guided only)
     controls: tuple[ControlInput, ...] = ()

@@ -86,7 +86,7 @@ def _scene_with(scene, **generate):
 
 
 def _request(scene, passes, backend, guided=True, **overrides) -> GenerationRequest:
-    spec = _scene_with(scene, backend=backend.name, model=backend.model_path, steps=2,
+    spec = _scene_with(scene, backend=backend.name, model=backend.model_path, steps=2, resolution=[32, 32],
                        controls=[{"kind": "depth"}]).spec
     return build_request(spec, passes, backend, guided=guided, overrides=Overrides(**overrides))
 
@@ -310,7 +310,7 @@ def test_animatediff_control_scale_zero_matches_unguided(scene, passes, animated
 
 def test_animatediff_multi_controlnet_applies_each_scale_and_window(scene, passes, animatediff):
     spec = _scene_with(scene, backend="animatediff", model=animatediff.model_path, steps=2, noise_warp=False,
-                       controls=[{"kind": "depth"}, {"kind": "edges", "scale": 0.0}]).spec
+                       resolution=[32, 32], controls=[{"kind": "depth"}, {"kind": "edges", "scale": 0.0}]).spec
     both = build_request(spec, passes, animatediff, guided=True)
     depth_only = both.with_changes(controls=both.controls[:1])
     # edges at scale 0 adds nothing: the same as depth alone through one ControlNet
@@ -329,6 +329,14 @@ def test_animatediff_runs_more_frames_than_its_context_through_free_noise(animat
     video = animatediff.generate(request)
     assert video.frames.shape == (frames, 16, 16, 3)
     assert video.meta["free_noise"] == {"context_length": 16, "context_stride": 4}
+
+
+def test_default_size_is_the_native_size_at_the_shots_aspect(animatediff, wan):
+    # SD 1.5: 512 px on the shorter side; Wan 2.1 VACE: 480 px; both at the shot's aspect ratio,
+    # rounded to sizes each can make (tiny VAE: multiples of 2; Wan: 16)
+    assert animatediff.default_size((256, 256)) == (512, 512)
+    assert animatediff.default_size((320, 240)) == (682, 512)
+    assert wan.default_size((320, 180)) == (848, 480)
 
 
 def test_animatediff_rounds_an_odd_size_down_with_a_note(animatediff):
@@ -433,7 +441,8 @@ def test_render_cli_writes_a_playable_mp4_png_frames_and_meta(tmp_path, animated
     from conditioning.video import read_video
     from engine.cli import main
 
-    scene_path = _write_scene(tmp_path, generate={"backend": "animatediff", "model": str(animatediff_dir), "steps": 2})
+    scene_path = _write_scene(tmp_path, generate={"backend": "animatediff", "model": str(animatediff_dir), "steps": 2,
+                                                     "resolution": [32, 32]})
     out = tmp_path / "out"
     assert main(["--quiet", "render", str(scene_path), "-o", str(out)]) == 0
     assert main(["--quiet", "render", str(scene_path), "-o", str(out), "--unguided", "--seed", "5"]) == 0
@@ -453,7 +462,7 @@ def test_render_cli_adjusts_the_shot_for_wan_and_says_so(tmp_path, wan_dir, caps
     from engine.cli import main
 
     scene_path = _write_scene(tmp_path, shot={"duration": 0.75}, camera={"resolution": [40, 36]},
-                              generate={"backend": "wan-vace", "model": str(wan_dir), "steps": 2})
+                              generate={"backend": "wan-vace", "model": str(wan_dir), "steps": 2, "resolution": [40, 36]})
     out = tmp_path / "out"
     assert main(["render", str(scene_path), "-o", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -27,7 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from .base import Backend, BackendError, BackendInfo, GeneratedVideo, GenerationRequest, ModelRequirement, ShapePlan
+from .base import (
+    Backend,
+    BackendError,
+    BackendInfo,
+    GeneratedVideo,
+    GenerationRequest,
+    ModelRequirement,
+    ShapePlan,
+    native_size,
+)
 from .runtime import (
     dtype_kwargs,
     fetch_command,
@@ -53,6 +62,8 @@ CONTEXT_LENGTH = 16
 """Frames the v1-5-2 motion module was trained on: FreeNoise windows are this long."""
 CONTEXT_STRIDE = 4
 DEFAULT_VAE_SCALE_FACTOR = 8
+NATIVE_SHORT_SIDE = 512
+"""Stable Diffusion 1.5 was trained at 512x512."""
 
 
 class AnimateDiffBackend(Backend):
@@ -121,6 +132,10 @@ class AnimateDiffBackend(Backend):
             return DEFAULT_VAE_SCALE_FACTOR
         config = json.loads((base / "vae" / "config.json").read_text())
         return 2 ** (len(config.get("block_out_channels", [0] * 4)) - 1)
+
+    def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
+        """SD 1.5's native 512 px on the shorter side, at the shot's aspect ratio."""
+        return native_size(pass_size, NATIVE_SHORT_SIDE, self.vae_scale_factor())
 
     def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:
         """Sizes rounded down to multiples of the VAE scale factor (SD's latent grid); any frame count."""

@@ -188,6 +188,14 @@ class ShapePlan:
     notes: tuple[str, ...] = ()
 
 
+def native_size(pass_size: tuple[int, int], short_side: int, multiple: int) -> tuple[int, int]:
+    """The shot's aspect ratio scaled so its shorter side is `short_side`, each side rounded to
+    the nearest multiple of `multiple` (at least `multiple`)."""
+    width, height = pass_size
+    scale = short_side / min(width, height)
+    return tuple(max(multiple, int(round(side * scale / multiple)) * multiple) for side in (width, height))
+
+
 class Backend(ABC):
     """A video generator. Subclasses set `name`, and implement `describe` and `generate`.
 
@@ -215,7 +223,8 @@ class Backend(ABC):
         for these control kinds (empty: unguided) are absent. The base class needs nothing."""
 
     def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
-        """(width, height) generated when the spec gives no `generate.resolution`: the shot's size."""
+        """(width, height) generated when the spec gives no `generate.resolution`: the backend's
+        native size at the shot's aspect ratio. The base class keeps the shot's size."""
         return pass_size
 
     def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:

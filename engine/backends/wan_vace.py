@@ -24,7 +24,16 @@ from typing import Any
 import numpy as np
 
 from .animatediff import model_records
-from .base import Backend, BackendError, BackendInfo, GeneratedVideo, GenerationRequest, ModelRequirement, ShapePlan
+from .base import (
+    Backend,
+    BackendError,
+    BackendInfo,
+    GeneratedVideo,
+    GenerationRequest,
+    ModelRequirement,
+    ShapePlan,
+    native_size,
+)
 from .runtime import dtype_kwargs, fetch_command, locate_model, missing_model_error, offline, quiet_loading, resolve_device, resolve_dtype
 
 MODEL_ID = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
@@ -33,6 +42,8 @@ TEMPORAL_FACTOR = 4
 SIZE_MULTIPLE = 16
 """VAE 8x8 cells x transformer 2x2 patches."""
 SPATIAL_FACTOR = 8
+NATIVE_SHORT_SIDE = 480
+"""Wan 2.1 VACE 1.3B makes 480p (480x832) video."""
 MAX_SEQUENCE_LENGTH = 226
 """T5 tokens of the prompt (Wan's default for its pipelines)."""
 
@@ -79,6 +90,10 @@ class WanVaceBackend(Backend):
         if len(control_kinds) > 1:
             raise BackendError(f"{self.name} takes one control video, got {', '.join(control_kinds)}; keep one in generate.controls")
         self._locate()
+
+    def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
+        """Wan's native 480 px on the shorter side, at the shot's aspect ratio."""
+        return native_size(pass_size, NATIVE_SHORT_SIDE, SIZE_MULTIPLE)
 
     def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:
         """The largest 4k+1 frames the shot has; sizes rounded down to multiples of 16."""

@@ -104,7 +104,7 @@ def render(scene_path: str, out: Path, overrides, *, guided: bool, quiet: bool =
     """simulate -> passes -> request -> generate -> files. Returns the run's `generate` meta."""
     from conditioning.render import render_passes
     from engine.backends import get_backend
-    from engine.request import build_request, resolve_settings
+    from engine.request import build_request, generation_shape, resolve_settings
     from sim.simulate import simulate
     from sim.spec import load_scene
 
@@ -115,10 +115,12 @@ def render(scene_path: str, out: Path, overrides, *, guided: bool, quiet: bool =
     settings = resolve_settings(scene.spec, overrides)
     backend = get_backend(settings.backend, settings.model)
     backend.preflight(tuple(c[0] for c in settings.controls) if guided else ())
-    # 2. simulate and render the passes (in memory)
+    # 2. simulate and render the passes (in memory) at the size the video will have, so the
+    # controls and the flow are exact there rather than resampled
     started = time.perf_counter()
     shot = simulate(scene, progress=not quiet)
-    passes = render_passes(shot, progress=not quiet)
+    plan = generation_shape(settings, backend, shot.num_frames, tuple(scene.spec.camera.resolution))
+    passes = render_passes(shot, resolution=(plan.width, plan.height), progress=not quiet)
     stage_s = {"simulate_and_passes": time.perf_counter() - started}
     # 3. the request
     started = time.perf_counter()
