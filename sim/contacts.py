@@ -5,9 +5,15 @@ their contact points is closer than TOUCH_DISTANCE. A pair that touches now and 
 after the previous step starts a contact: one row, stamped with the time of the first frame
 recorded after that step, the world position of its first contact point (on part a), and the
 normal impulse: normal force x dt summed over the steps of that frame in which the pair touches.
+
+This runs every physics step, so the common case (the same pairs touch as one step before) costs
+a few C-level passes over the manifold; pairs are decoded into parts only when the set changes.
 """
 
 from __future__ import annotations
+
+from itertools import compress
+from operator import itemgetter
 
 import numpy as np
 import pybullet as p
@@ -18,71 +24,92 @@ from .world import World
 TOUCH_DISTANCE = 1e-3
 """m: contact points closer than this (pybullet keeps points up to contactBreakingThreshold apart)."""
 
+# Fields of a pybullet contact point.
+_BODY_A, _BODY_B, _LINK_A, _LINK_B, _POSITION_ON_A, _DISTANCE, _NORMAL_FORCE = 1, 2, 3, 4, 5, 8, 9
+_identity = itemgetter(_BODY_A, _LINK_A, _BODY_B, _LINK_B)
+_distance = itemgetter(_DISTANCE)
+
 
 class ContactTracker:
-    """Follows touching pairs step by step; also reports the deepest penetration of each step."""
+    """Follows touching part pairs step by step; also keeps each step's deepest contact point."""
 
     def __init__(self, world: World, dt: float):
         self.client = world.client
         self.dt = dt
-        self._first_part = {h.body_id: h.first_part for h in world.bodies}
-        self._touching: set[tuple[int, int]] = set()
-        self._open: dict[tuple[int, int], int] = {}
+        self.num_parts = len(world.parts)
+        # body id -> index of its link 0's part (base part + 1), so part = this + link index.
+        self._link0_part = {h.body_id: h.first_part + 1 for h in world.bodies}
+        self._points: tuple = ()
+        self._now: set[tuple[int, int, int, int]] = set()
+        self._raw: set[tuple[int, int, int, int]] = set()
+        self._touching: set[int] = set()
+        self._open: dict[int, int] = {}
         self._t: list[float] = []
         self._a: list[int] = []
         self._b: list[int] = []
         self._impulse: list[float] = []
         self._position: list[tuple[float, float, float]] = []
-        self.deepest: tuple[float, int, int] = (0.0, -1, -1)
-        """(signed distance, part a, part b) of the deepest contact point seen by the last `observe`."""
+        self.deepest_distance = 0.0
+        """Signed distance of the deepest point in the last manifold read, m (negative: penetration)."""
 
-    def pairs_now(self) -> dict[tuple[int, int], tuple[float, float, tuple]]:
-        """Touching part pairs in the current manifold: (a, b) -> (summed normal force N, min distance m, first point)."""
-        first = self._first_part
-        pairs: dict[tuple[int, int], list] = {}
-        for point in p.getContactPoints(physicsClientId=self.client):
-            distance = point[8]
-            if distance > TOUCH_DISTANCE:
-                continue
-            a = first[point[1]] + 1 + point[3]
-            b = first[point[2]] + 1 + point[4]
-            key = (a, b) if a < b else (b, a)
-            entry = pairs.get(key)
-            if entry is None:
-                pairs[key] = [point[9], distance, point[5]]
-            else:
-                entry[0] += point[9]
-                entry[1] = min(entry[1], distance)
-        return {k: (v[0], v[1], v[2]) for k, v in pairs.items()}
+    # ---------------------------------------------------------------- reading the manifold
+    def read(self) -> None:
+        """Read the current manifold (after a step, or after performCollisionDetection)."""
+        points = p.getContactPoints(physicsClientId=self.client)
+        self._points = points
+        if not points:
+            self._now, self.deepest_distance = set(), 0.0
+            return
+        # C-level passes (map + itemgetter): raw pair identities (body a, link a, body b, link b).
+        distances = list(map(_distance, points))
+        if max(distances) <= TOUCH_DISTANCE:
+            self._now = set(map(_identity, points))
+        else:
+            self._now = set(compress(map(_identity, points), [d <= TOUCH_DISTANCE for d in distances]))
+        self.deepest_distance = min(distances)
 
+    def pairs(self) -> dict[tuple[int, int], float]:
+        """(part a, part b) with a < b -> deepest signed distance (m), of the pairs touching now."""
+        deepest: dict[tuple[int, int], float] = {}
+        for q in self._points:
+            if q[_DISTANCE] <= TOUCH_DISTANCE:
+                pair = self._pair_of(q)
+                deepest[pair] = min(deepest.get(pair, np.inf), q[_DISTANCE])
+        return deepest
+
+    def deepest(self) -> tuple[float, int, int]:
+        """(signed distance, part a, part b) of the deepest point of the last manifold read."""
+        if not self._points:
+            return (0.0, -1, -1)
+        q = min(self._points, key=itemgetter(_DISTANCE))
+        return (q[_DISTANCE], *self._pair_of(q))
+
+    # -------------------------------------------------------------------- onsets
     def start(self) -> None:
-        """Take the pairs touching at t = 0 as already touching (they are not onsets)."""
-        self._touching = set(self.pairs_now())
+        """Take the pairs touching now (t = 0) as already touching: they are not onsets."""
+        self._raw = self._now
+        self._touching = {self._key(identity) for identity in self._now}
 
     def begin_frame(self) -> None:
-        """A new frame interval starts: onsets now open are closed."""
+        """A new frame interval starts: the onsets of the last one are closed."""
         self._open = {}
 
     def observe(self, frame_time: float) -> None:
         """Read the manifold after one physics step; `frame_time` stamps onsets (the next recorded frame)."""
-        pairs = self.pairs_now()
-        deepest = (0.0, -1, -1)
-        for key, (force, distance, point) in pairs.items():
-            if distance < deepest[0]:
-                deepest = (distance, key[0], key[1])
-            row = self._open.get(key)
-            if row is None and key not in self._touching:
-                row = len(self._t)
-                self._open[key] = row
-                self._t.append(frame_time)
-                self._a.append(key[0])
-                self._b.append(key[1])
-                self._impulse.append(0.0)
-                self._position.append(point)
-            if row is not None:
-                self._impulse[row] += force * self.dt
-        self._touching = set(pairs)
-        self.deepest = deepest
+        self.read()
+        if self._now != self._raw:
+            touching = {self._key(identity) for identity in self._now}
+            for key in sorted(touching - self._touching):
+                if key not in self._open:  # touched, parted, touched again in one frame: one onset
+                    self._open_onset(key, frame_time)
+            self._raw, self._touching = self._now, touching
+        if self._open:
+            for q in self._points:
+                if q[_DISTANCE] <= TOUCH_DISTANCE:
+                    a, b = self._pair_of(q)
+                    row = self._open.get(a * self.num_parts + b)
+                    if row is not None:
+                        self._impulse[row] += q[_NORMAL_FORCE] * self.dt
 
     def events(self) -> ContactEvents:
         return ContactEvents(
@@ -92,3 +119,25 @@ class ContactTracker:
             impulse=np.asarray(self._impulse, dtype=np.float64),
             position=np.asarray(self._position, dtype=np.float64).reshape(-1, 3),
         )
+
+    # ------------------------------------------------------------------- helpers
+    def _open_onset(self, key: int, frame_time: float) -> None:
+        a, b = divmod(key, self.num_parts)
+        first = next(q for q in self._points if q[_DISTANCE] <= TOUCH_DISTANCE and self._pair_of(q) == (a, b))
+        self._open[key] = len(self._t)
+        self._t.append(frame_time)
+        self._a.append(a)
+        self._b.append(b)
+        self._impulse.append(0.0)
+        self._position.append(tuple(first[_POSITION_ON_A]))
+
+    def _pair_of(self, q) -> tuple[int, int]:
+        a = self._link0_part[q[_BODY_A]] + q[_LINK_A]
+        b = self._link0_part[q[_BODY_B]] + q[_LINK_B]
+        return (a, b) if a < b else (b, a)
+
+    def _key(self, identity: tuple[int, int, int, int]) -> int:
+        """(body a, link a, body b, link b) -> a * num_parts + b with part a < part b."""
+        a = self._link0_part[identity[0]] + identity[1]
+        b = self._link0_part[identity[2]] + identity[3]
+        return a * self.num_parts + b if a < b else b * self.num_parts + a

@@ -20,7 +20,7 @@ from .events import EventPlayer, compile_events
 from .particles import with_particles
 from .records import Part, Shot, Trajectory
 from .spec import Scene
-from .stability import check_frame, check_initial_overlap, check_penetration
+from .stability import MAX_PENETRATION_M, check_frame, check_initial_overlap, check_penetration
 from .state import PartStateReader
 from .world import World, build_world
 
@@ -62,7 +62,8 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
         # 2. Reject bodies that start inside each other; contacts at t = 0 are not onsets.
         p.performCollisionDetection(physicsClientId=world.client)
         tracker = ContactTracker(world, dt)
-        check_initial_overlap(world.parts, tracker.pairs_now())
+        tracker.read()
+        check_initial_overlap(world.parts, tracker.pairs())
         tracker.start()
         # 3. Record frame 0, then step and record frames 1..N.
         t = np.arange(frames + 1, dtype=np.float64) / spec.fps
@@ -70,15 +71,18 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
         states = _allocate(frames + 1, len(world.parts))
         _record(reader, states, 0, first=True)
         check_frame(world.parts, 0.0, *(a[0] for a in states))
+        last_event_step = player.last_step
         for frame in tqdm(range(frames), desc="simulate", unit="frame", disable=not progress, leave=False):
             tracker.begin_frame()
+            frame_time = float(t[frame + 1])
             for sub in range(substeps):
                 step = frame * substeps + sub
-                if step <= player.last_step:
+                if step <= last_event_step:
                     player.before_step(step)
                 p.stepSimulation(physicsClientId=world.client)
-                tracker.observe(float(t[frame + 1]))
-                check_penetration(world.parts, (step + 1) * dt, tracker.deepest)
+                tracker.observe(frame_time)
+                if tracker.deepest_distance < -MAX_PENETRATION_M:
+                    check_penetration(world.parts, (step + 1) * dt, tracker.deepest())
                 if step_hooks:
                     view = StepView(step=step, t=(step + 1) * dt, dt=dt, parts=world.parts, reader=reader)
                     for hook in step_hooks:

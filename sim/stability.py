@@ -28,6 +28,11 @@ def describe(part: Part) -> str:
 
 def check_frame(parts: tuple[Part, ...], t: float, position, orientation, linear, angular) -> None:
     """Raise SimulationError if any part's state at time `t` (arrays [B, ...]) is unstable."""
+    # Fast path (runs every frame): a NaN or inf anywhere makes the sums non-finite.
+    speed2, spin2 = np.einsum("ij,ij->i", linear, linear), np.einsum("ij,ij->i", angular, angular)
+    total = position.sum() + orientation.sum() + speed2.sum() + spin2.sum()
+    if np.isfinite(total) and speed2.max(initial=0.0) <= MAX_SPEED_M_S**2 and spin2.max(initial=0.0) <= MAX_SPIN_RAD_S**2:
+        return
     finite = np.isfinite(position).all(axis=1) & np.isfinite(orientation).all(axis=1)
     finite &= np.isfinite(linear).all(axis=1) & np.isfinite(angular).all(axis=1)
     if not finite.all():
@@ -53,10 +58,13 @@ def check_penetration(parts: tuple[Part, ...], t: float, deepest: tuple[float, i
         )
 
 
-def check_initial_overlap(parts: tuple[Part, ...], pairs: dict[tuple[int, int], tuple[float, float, tuple]]) -> None:
-    """Raise SimulationError for two bodies overlapping at t = 0 (parts of one body excepted)."""
+def check_initial_overlap(parts: tuple[Part, ...], pairs: dict[tuple[int, int], float]) -> None:
+    """Raise SimulationError for two bodies overlapping at t = 0 (parts of one body excepted).
+
+    pairs: (part a, part b) -> signed distance of their deepest contact point, m.
+    """
     worst = None
-    for (a, b), (_, distance, _) in sorted(pairs.items()):
+    for (a, b), distance in sorted(pairs.items()):
         if parts[a].object_name == parts[b].object_name:
             continue
         if -distance > MAX_INITIAL_OVERLAP_M and (worst is None or distance < worst[0]):

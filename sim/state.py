@@ -32,19 +32,25 @@ class PartStateReader:
         self._read(self._moving, out)
 
     def _read(self, handles, out) -> None:
+        """Bases of all `handles` first (one row list per array, one numpy write each), then links."""
         position, orientation, linear, angular = out
         client = self.client
+        rows = [h.first_part for h in handles]
+        poses = [p.getBasePositionAndOrientation(h.body_id, physicsClientId=client) for h in handles]
+        velocities = [p.getBaseVelocity(h.body_id, physicsClientId=client) for h in handles]
+        if rows:
+            position[rows] = [pose[0] for pose in poses]
+            orientation[rows] = [pose[1] for pose in poses]
+            linear[rows] = [velocity[0] for velocity in velocities]
+            angular[rows] = [velocity[1] for velocity in velocities]
         for handle in handles:
-            body, row = handle.body_id, handle.first_part
-            position[row], orientation[row] = p.getBasePositionAndOrientation(body, physicsClientId=client)
-            linear[row], angular[row] = p.getBaseVelocity(body, physicsClientId=client)
             if handle.links:
-                states = p.getLinkStates(body, handle.links, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=client)
-                rows = slice(row + 1, row + 1 + len(handle.links))
-                position[rows] = [s[0] for s in states]
-                orientation[rows] = [s[1] for s in states]
-                linear[rows] = [s[6] for s in states]
-                angular[rows] = [s[7] for s in states]
+                states = p.getLinkStates(handle.body_id, handle.links, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=client)
+                links = slice(handle.first_part + 1, handle.first_part + 1 + len(handle.links))
+                position[links] = [s[0] for s in states]
+                orientation[links] = [s[1] for s in states]
+                linear[links] = [s[6] for s in states]
+                angular[links] = [s[7] for s in states]
 
 
 def _empty(num_parts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ import pybullet as p
 from .bodies import CreatedBody, apply_material
 from .expand import PlacedBody
 from .geometry import link_frame_origin, urdf_link_meshes
+from .quiet import c_output_silenced
 from .records import Part
 from .spec import Scene, SpecError
 from .spec.model import UrdfObject
@@ -29,15 +30,16 @@ def create_urdf_body(client: int, scene: Scene, placed: PlacedBody, first_seg_id
     flags = p.URDF_USE_INERTIA_FROM_FILE
     if obj.self_collision:
         flags |= p.URDF_USE_SELF_COLLISION | p.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT
-    body_id = p.loadURDF(
-        str(path),
-        basePosition=list(placed.position),
-        baseOrientation=list(placed.quaternion),
-        useFixedBase=bool(obj.fixed_base or obj.static),
-        globalScaling=obj.scale,
-        flags=flags,
-        physicsClientId=client,
-    )
+    with c_output_silenced():  # the URDF importer prints warnings (e.g. missing joint axes) to the C stderr
+        body_id = p.loadURDF(
+            str(path),
+            basePosition=list(placed.position),
+            baseOrientation=list(placed.quaternion),
+            useFixedBase=bool(obj.fixed_base or obj.static),
+            globalScaling=obj.scale,
+            flags=flags,
+            physicsClientId=client,
+        )
     num_joints = p.getNumJoints(body_id, physicsClientId=client)
     infos = [p.getJointInfo(body_id, j, physicsClientId=client) for j in range(num_joints)]
     joints = {info[1].decode(): (j, info[2]) for j, info in enumerate(infos)}

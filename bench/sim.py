@@ -1,0 +1,98 @@
+"""Simulation speed: frames simulated per second, and the cost of recording over a bare pybullet loop.
+
+For each scene, in the same run:
+- recorded: `simulate(scene)` (world build, events, contact onsets, instability checks, state
+  recording, camera track);
+- bare: `build_world(scene)` and the same number of `stepSimulation` calls, nothing read.
+ratio = recorded time / bare time (goal <= 1.2). Each is the best of --repeats runs.
+
+Run: python bench/sim.py [--seconds 4] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+# This file is bench/sim.py: drop its folder from the path so `sim` is the package, not this script.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+from sim.quiet import c_output_silenced  # noqa: E402
+
+with c_output_silenced():  # pybullet prints its build time on import
+    import pybullet as p
+
+from sim.simulate import simulate  # noqa: E402
+from sim.spec import scene_from_data  # noqa: E402
+from sim.world import build_world  # noqa: E402
+
+SOURCE = Path(__file__).resolve().parent / "bench_scene.yaml"  # pseudo path; nothing is read from it
+
+
+def twenty_bodies(seconds: float) -> dict:
+    """A floor and 20 boxes dropped in a loose 5 x 4 tower that topples and settles."""
+    return {
+        "shot": {"duration": seconds, "fps": 24, "physics_hz": 240},
+        "camera": {"resolution": [64, 64]},
+        "objects": [
+            {"name": "floor", "shape": "plane"},
+            {"name": "box", "shape": "box", "size": [0.2, 0.2, 0.2], "position": [0, 0, 0.11], "euler_deg": [0, 0, 5],
+             "grid": {"counts": [5, 1, 4], "spacing": [0.205, 0.3, 0.21]}},
+        ],
+        "events": [{"at": 0.5, "object": "box_0_0_3", "impulse": [2.0, 0, 0]}],
+    }
+
+
+def humanoid(seconds: float) -> dict:
+    """A floor and a ragdoll humanoid (16 parts) falling from standing."""
+    return {
+        "shot": {"duration": seconds, "fps": 24, "physics_hz": 240},
+        "camera": {"resolution": [64, 64]},
+        "objects": [
+            {"name": "floor", "shape": "plane"},
+            {"name": "man", "shape": "urdf", "file": "humanoid/humanoid.urdf", "scale": 0.25, "position": [0, 0, 0.95],
+             "euler_deg": [90, 0, 0], "angular_velocity": [0.5, 0, 0]},
+        ],
+    }
+
+
+def time_recorded(scene) -> float:
+    started = time.perf_counter()
+    simulate(scene)
+    return time.perf_counter() - started
+
+
+def time_bare(scene) -> float:
+    steps = scene.spec.shot.num_frames * scene.spec.shot.substeps
+    started = time.perf_counter()
+    with build_world(scene) as world:
+        client = world.client
+        for _ in range(steps):
+            p.stepSimulation(physicsClientId=client)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=4.0, help="shot duration of each scene")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    args = parser.parse_args()
+    for name, build in (("20 bodies", twenty_bodies), ("humanoid", humanoid)):
+        scene = scene_from_data(build(args.seconds), SOURCE)
+        frames = scene.spec.shot.num_frames
+        recorded, bare = [], []
+        for _ in range(args.repeats):  # interleaved, so load changes hit both alike
+            recorded.append(time_recorded(scene))
+            bare.append(time_bare(scene))
+        best_recorded, best_bare = min(recorded), min(bare)
+        print(
+            f"{name:10s}: {frames} frames x {scene.spec.shot.substeps} steps, {len(simulate(scene).parts)} parts | "
+            f"recorded {frames / best_recorded:8.1f} frames/s | bare pybullet {frames / best_bare:8.1f} frames/s | "
+            f"ratio {best_recorded / best_bare:.3f} (goal <= 1.2)"
+        )
+
+
+if __name__ == "__main__":
+    main()
