@@ -16,7 +16,7 @@ def add_parser(subparsers):
         description="Simulate SCENE, render its passes and generate a video with a diffusion backend: guided by "
         "the control images of generate.controls and with the initial noise warped along the simulated flow, or "
         "with --unguided from the same prompt, seed and model without either. Writes OUT/video/guided.mp4 (or "
-        "unguided.mp4), the frames as OUT/video/guided/%%05d.png, OUT/trajectory.npz, and OUT/meta.json with a "
+        "unguided.mp4), the frames as OUT/video/guided/%05d.png, OUT/trajectory.npz, and OUT/meta.json with a "
         "`generate` section holding model ids and weight hashes, settings and seeds. Settings come from the "
         "spec's generate: section; each flag given overrides its field. Weights are read from --model or the "
         "local Hugging Face cache, never downloaded (`physreel models` lists what is found).",
@@ -32,7 +32,8 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int, help="generation seed (default: generate.seed, else shot.seed)")
     p.add_argument("--noise-warp", action=argparse.BooleanOptionalAction, default=None,
                    help="warp the initial noise along the simulated flow (guided runs; default: generate.noise_warp)")
-    p.add_argument("--resolution", help="WIDTHxHEIGHT of the video (default: generate.resolution, else the shot's)")
+    p.add_argument("--resolution", help="WIDTHxHEIGHT of the video (default: generate.resolution, else the "
+                   "backend's native size at the shot's aspect ratio)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="default: generate.device (auto: cuda, mps, cpu)")
     p.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"),
                    help="default: generate.dtype (auto: float16 on cuda, float32 elsewhere)")
