@@ -3,7 +3,8 @@
 The procedure (`run_compare`), as numbered steps:
 1. check the inputs (scene, seeds, --video path) before any work;
 2. simulate the scene -> Shot (written to OUT as trajectory.npz / meta.json);
-3. render the passes -> Passes (passes.npz, control images, previews);
+3. render the passes -> Passes (passes.npz, control images, previews), at the generation size
+   when generating (as `physreel render` does), at the camera's size when scoring a --video;
 4. get the videos: guided and unguided per seed, same prompt and seed (or read --video);
 5. score every video, and the RGB preview as the ground-truth reference, with engine.metrics;
 6. write video/guided.mp4, video/unguided.mp4 (first seed), video/preview.mp4, video/compare.mp4;
@@ -62,7 +63,8 @@ class Stages:
 
     simulate: Callable[[Any], Any]
     write_shot: Callable[[Path, Any], None]
-    render_passes: Callable[[Any], Any]
+    render_passes: Callable[[Any, tuple[int, int] | None], Any]
+    """(shot, (width, height) or None for the camera's) -> Passes."""
     write_passes: Callable[[Path, Any, Any], None]
     control_image: Callable[[Any, str], np.ndarray]
     """(passes, kind) -> uint8 [T, H, W, 3] control images."""
@@ -78,7 +80,7 @@ def default_stages() -> Stages:
     return Stages(
         simulate=simulate,
         write_shot=write_shot,
-        render_passes=render_passes,
+        render_passes=lambda shot, resolution: render_passes(shot, resolution=resolution),
         write_passes=write_passes,
         control_image=control_image,
     )
@@ -142,9 +144,11 @@ def _run_stages(scene, out, settings, stages, progress, user_video, backend, see
     progress.stage(f"simulate {scene.spec.shot.num_frames} frames")
     shot = stages.simulate(scene)
     stages.write_shot(out, shot)
-    # 3. passes
-    progress.stage("render passes")
-    passes = stages.render_passes(shot)
+    # 3. passes, at the size the videos are generated at (as `physreel render` does), so the
+    # controls, the noise flow and the metrics are exact on the video's own pixel grid
+    resolution = None if backend is None else _generation_size(scene.spec, settings, backend, shot.num_frames)
+    progress.stage("render passes" + ("" if resolution is None else f" at the generation size {resolution[0]}x{resolution[1]}"))
+    passes = stages.render_passes(shot, resolution)
     stages.write_passes(out, shot, passes)
     if passes.rgb is None:
         raise RuntimeError("the renderer returned no rgb preview; compare needs it as the reference")
@@ -260,6 +264,15 @@ def _backend(spec, settings: CompareSettings):
     backend.preflight(tuple(c.kind for c in spec.generate.controls))
     backend.preflight(())
     return backend
+
+
+def _generation_size(spec, settings: CompareSettings, backend, num_frames: int) -> tuple[int, int]:
+    """(width, height) the backend will generate for this shot (engine.request.generation_shape)."""
+    from engine.request import Overrides, generation_shape, resolve_settings
+
+    resolved = resolve_settings(spec, Overrides(backend=backend.name, model=settings.model, steps=settings.steps))
+    plan = generation_shape(resolved, backend, num_frames, tuple(spec.camera.resolution))
+    return plan.width, plan.height
 
 
 def _generate_all(scene, passes, settings: CompareSettings, backend, seeds, control_image, progress: Progress):

@@ -43,6 +43,12 @@ def synthetic_shot(scene) -> Shot:
     )
 
 
+def _render(shot, resolution) -> Passes:
+    if resolution not in (None, (sv.SIZE, sv.SIZE)):
+        raise ValueError(f"the synthetic shot exists at {sv.SIZE}x{sv.SIZE} only, asked for {resolution}")
+    return sv.make_passes()
+
+
 def synthetic_stages() -> Stages:
     def write_passes(out: Path, shot, passes: Passes) -> None:
         write_npz(Path(out) / "passes.npz", flow_fwd=passes.flow_fwd, seg=passes.seg)
@@ -51,7 +57,7 @@ def synthetic_stages() -> Stages:
     return Stages(
         simulate=synthetic_shot,
         write_shot=lambda out, shot: write_npz(Path(out) / "trajectory.npz", t=shot.trajectory.t),
-        render_passes=lambda shot: sv.make_passes(),
+        render_passes=_render,
         write_passes=write_passes,
         control_image=lambda passes, kind: passes.rgb,  # the 'control' is the ground-truth render
     )
@@ -85,3 +91,12 @@ class ShortEchoBackend(EchoBackend):
         frames = min(num_frames, 8)
         notes = (f"short-echo: using the first {frames} of the shot's {num_frames} frames",) if frames < num_frames else ()
         return ShapePlan(frames, width, height, notes)
+
+
+class HalfSizeEchoBackend(EchoBackend):
+    """Like EchoBackend, but its native size is half the shot's."""
+
+    name = "half-echo"
+
+    def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
+        return pass_size[0] // 2, pass_size[1] // 2

@@ -209,7 +209,7 @@ def test_output_path_that_is_a_file_exits_2(tmp_path):
 def test_a_failing_stage_leaves_nothing_behind(tmp_path, echo_backend):
     import dataclasses
 
-    def broken_render(shot):
+    def broken_render(shot, resolution):
         raise RuntimeError("renderer failed")
 
     stages = dataclasses.replace(cd.synthetic_stages(), render_passes=broken_render)
@@ -293,3 +293,23 @@ def test_cli_scores_a_video_made_elsewhere_against_a_real_shot(tmp_path):
     assert video["flow_epe_object"]["value"] > preview["flow_epe_object"]["value"]
     assert video["background_flicker"]["value"] > 10 * max(preview["background_flicker"]["value"], 1.0)
     assert (tmp_path / "out/report.html").is_file() and (tmp_path / "out/passes.npz").is_file()
+
+
+def test_passes_are_rendered_at_the_generation_size(tmp_path):
+    import dataclasses
+
+    asked = []
+
+    def recording_render(shot, resolution):
+        asked.append(resolution)
+        return sv.make_passes()
+
+    BACKENDS["half-echo"] = "compare_doubles:HalfSizeEchoBackend"
+    try:
+        stages = dataclasses.replace(cd.synthetic_stages(), render_passes=recording_render)
+        run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(backend="half-echo", quiet=True), stages)
+        write_png_sequence(tmp_path / "frames", sv.make_passes().rgb)
+        run_compare(cd.write_scene(tmp_path), tmp_path / "scored", CompareSettings(video=tmp_path / "frames", quiet=True), stages)
+    finally:
+        BACKENDS.pop("half-echo")
+    assert asked == [(sv.SIZE // 2, sv.SIZE // 2), None]  # generating: the backend's size; --video: the camera's
