@@ -351,7 +351,8 @@ def _settings_record(scene, settings: CompareSettings, seeds, passes, backend_me
         "frames": passes.num_frames,
         "fps": passes.fps,
         "size": [width, height],
-        "metric_size": "generated frames resized to the shot's size (area when shrinking, bilinear when enlarging)",
+        "metric_size": "videos resized to the passes' size (area when shrinking, bilinear when enlarging); "
+                       "the passes are rendered at the generation size when generating",
         "optical_flow": "OpenCV DIS, preset MEDIUM, finest scale 0, on BT.601 luma",
         "outlier_px": OUTLIER_PX,
         "sim_motion_px": masks.SIM_MOTION_PX,
