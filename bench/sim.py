@@ -4,7 +4,9 @@ For each scene, in the same run:
 - recorded: `simulate(scene)` (world build, events, contact onsets, instability checks, state
   recording, camera track);
 - bare: `build_world(scene)` and the same number of `stepSimulation` calls, nothing read.
-ratio = recorded time / bare time (goal <= 1.2). Each is the best of --repeats runs.
+ratio = recorded time / bare time (goal <= 1.2). Each is the best of --repeats runs. For scale,
+it also times the bare loop plus one getContactPoints call per step (what contact-onset tracking
+cannot avoid reading).
 
 Run: python bench/sim.py [--seconds 4] [--repeats 3]
 """
@@ -74,6 +76,18 @@ def time_bare(scene) -> float:
     return time.perf_counter() - started
 
 
+def time_bare_with_contacts(scene) -> float:
+    """The bare loop plus one getContactPoints call per step: the floor of per-step contact tracking."""
+    steps = scene.spec.shot.num_frames * scene.spec.shot.substeps
+    started = time.perf_counter()
+    with build_world(scene) as world:
+        client = world.client
+        for _ in range(steps):
+            p.stepSimulation(physicsClientId=client)
+            p.getContactPoints(physicsClientId=client)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="shot duration of each scene")
@@ -82,15 +96,17 @@ def main() -> None:
     for name, build in (("20 bodies", twenty_bodies), ("humanoid", humanoid)):
         scene = scene_from_data(build(args.seconds), SOURCE)
         frames = scene.spec.shot.num_frames
-        recorded, bare = [], []
-        for _ in range(args.repeats):  # interleaved, so load changes hit both alike
+        recorded, bare, contacts = [], [], []
+        for _ in range(args.repeats):  # interleaved, so load changes hit all alike
             recorded.append(time_recorded(scene))
             bare.append(time_bare(scene))
-        best_recorded, best_bare = min(recorded), min(bare)
+            contacts.append(time_bare_with_contacts(scene))
+        best_recorded, best_bare, best_contacts = min(recorded), min(bare), min(contacts)
         print(
             f"{name:10s}: {frames} frames x {scene.spec.shot.substeps} steps, {len(simulate(scene).parts)} parts | "
-            f"recorded {frames / best_recorded:8.1f} frames/s | bare pybullet {frames / best_bare:8.1f} frames/s | "
-            f"ratio {best_recorded / best_bare:.3f} (goal <= 1.2)"
+            f"recorded {frames / best_recorded:7.1f} frames/s | bare pybullet {frames / best_bare:7.1f} frames/s | "
+            f"ratio {best_recorded / best_bare:.3f} (goal <= 1.2) | bare + getContactPoints each step: "
+            f"ratio {best_contacts / best_bare:.3f}"
         )
 
 
