@@ -67,12 +67,12 @@ class Clock:
         self.wall = (time.perf_counter() - self.wall) * 1000.0
 
 
-def time_passes(shot, resolution=None, repeats: int = 2) -> tuple[float, float]:
-    """(cpu, wall) ms per frame of render_passes with every pass, best of `repeats`."""
+def time_passes(shot, resolution=None, repeats: int = 2, **options) -> tuple[float, float]:
+    """(cpu, wall) ms per frame of render_passes (every pass unless `passes=` says), best of `repeats`."""
     best = (np.inf, np.inf)
     for _ in range(repeats):
         with Clock() as clock:
-            render_passes(shot, resolution=resolution)
+            render_passes(shot, resolution=resolution, **options)
         best = min(best, (clock.cpu / shot.num_frames, clock.wall / shot.num_frames))
     return best
 
@@ -128,6 +128,11 @@ def main() -> None:
     print("            pose, rgb preview with shadow rays)")
     print(f"pybullet getCameraImage ER_TINY_RENDERER (rgb, depth, seg) {pybullet_cpu:8.1f}  {pybullet_wall:8.1f}")
     print(f"ratio passes / pybullet (CPU time): {passes_cpu / pybullet_cpu:.2f}   (wall: {passes_wall / pybullet_wall:.2f}; goal <= 1.0, aim 0.5)")
+    core = ["depth", "flow_fwd", "flow_bwd", "flow_valid", "seg", "normal", "pose"]
+    core_cpu, _ = time_passes(shot, passes=core)
+    no_shadow_cpu, _ = time_passes(shot, shadows=False)
+    print(f"without shadow rays: {no_shadow_cpu:.1f} (ratio {no_shadow_cpu / pybullet_cpu:.2f}); "
+          f"without the RGB preview: {core_cpu:.1f} (ratio {core_cpu / pybullet_cpu:.2f})")
     if args.no_scaling:
         return
     print("\nresolution sweep (CPU ms per frame):")

@@ -6,6 +6,7 @@ matrix product; triangle -> part / mesh tables map a ray hit back to what it hit
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,6 +93,7 @@ def pack_geometry(parts: tuple[Part, ...]) -> RigidGeometry:
     vertices, vertex_part, faces, face_part, face_mesh, normals = [], [], [], [], [], []
     mesh_part, mesh_color, mesh_texture = [], [], []
     offset = 0
+    normals_by_content: dict[bytes, np.ndarray] = {}  # copies of one object share their normals
     for part_index, part in enumerate(parts):
         for mesh in part.meshes:
             mesh_vertices = np.asarray(mesh.vertices, np.float64).reshape(-1, 3)
@@ -106,7 +108,10 @@ def pack_geometry(parts: tuple[Part, ...]) -> RigidGeometry:
             faces.append(mesh_faces + offset)
             face_part.append(np.full(len(mesh_faces), part_index, np.int32))
             face_mesh.append(np.full(len(mesh_faces), mesh_index, np.int32))
-            normals.append(crease_corner_normals(mesh_vertices, mesh_faces))
+            key = hashlib.blake2b(mesh_vertices.tobytes() + mesh_faces.tobytes(), digest_size=16).digest()
+            if key not in normals_by_content:
+                normals_by_content[key] = crease_corner_normals(mesh_vertices, mesh_faces)
+            normals.append(normals_by_content[key])
             mesh_part.append(part_index)
             mesh_color.append(mesh.color)
             mesh_texture.append(mesh.texture)

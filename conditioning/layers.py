@@ -41,6 +41,8 @@ class FrameView:
     """float64 [H, W, 3] world ray directions, camera-z = 1."""
     need_flow: bool = True
     """Whether flow_fwd/flow_bwd/depth_fwd/depth_bwd are wanted (sources may leave them zero if not)."""
+    need_shading: bool = True
+    """Whether normal and albedo are wanted (sources may leave them zero if not)."""
 
     @property
     def has_next(self) -> bool:

@@ -64,6 +64,7 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
     wanted = check_pass_names(passes)
     width, height, K = scaled_camera(shot, resolution)
     need_flow = bool(wanted & {"flow_fwd", "flow_bwd", "flow_valid"})
+    need_shading = bool(wanted & {"normal", "rgb"})
     # 2. prepare the sources and the outputs
     sources = geometry_sources(shot)
     rigid = sources[0]
@@ -73,7 +74,9 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
     # 3. render every row; flow_valid of row t needs row t + 1, so keep one composite back
     previous: SurfaceLayer | None = None
     for frame in _progress(range(rows), progress, "passes"):
-        view = frame_view(shot, frame, width, height, K, need_flow)
+        # Row N (one past the end) only serves flow_valid of row N - 1: its depth and ids suffice.
+        extra_row = frame == num_frames
+        view = frame_view(shot, frame, width, height, K, need_flow and not extra_row, need_shading and not extra_row)
         surface = render_frame(sources, view)
         if previous is not None and "flow_valid" in out:
             out["flow_valid"][frame - 1] = flow_visibility(previous.flow_fwd, previous.depth_fwd, previous.seg,
@@ -162,7 +165,8 @@ def geometry_sources(shot: Shot) -> list:
     return sources
 
 
-def frame_view(shot: Shot, frame: int, width: int, height: int, K: np.ndarray, need_flow: bool) -> FrameView:
+def frame_view(shot: Shot, frame: int, width: int, height: int, K: np.ndarray, need_flow: bool,
+               need_shading: bool = True) -> FrameView:
     """The FrameView of one row: camera centre and the world directions through every pixel centre."""
     world_to_camera = np.asarray(shot.camera.world_to_camera, np.float64)
     rotation = world_to_camera[frame, :3, :3]
@@ -174,7 +178,7 @@ def frame_view(shot: Shot, frame: int, width: int, height: int, K: np.ndarray, n
     camera_dirs[..., 1] = ys[:, None]
     camera_dirs[..., 2] = 1.0
     return FrameView(frame=frame, width=width, height=height, K=K, world_to_camera=world_to_camera,
-                     origin=origin, directions=camera_dirs @ rotation, need_flow=need_flow)
+                     origin=origin, directions=camera_dirs @ rotation, need_flow=need_flow, need_shading=need_shading)
 
 
 def forward_validity(layers: list[SurfaceLayer], num_frames: int) -> np.ndarray:

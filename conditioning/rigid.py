@@ -51,6 +51,8 @@ class RigidSource:
     # -- 1. the frame's BVH
     def scene(self, frame: int):
         """The Embree scene of `frame` (cached for the latest frame, which shadow rays reuse)."""
+        if self._scene_frame >= 0 and self._scene_frame != frame and self._same_poses(self._scene_frame, frame):
+            self._scene_frame = frame  # nothing moved: the previous frame's BVH is this frame's
         if self._scene_frame != frame:
             from embreex import rtcore_scene
             from embreex.mesh_construction import TriangleMesh
@@ -63,6 +65,9 @@ class RigidSource:
                 self._scene = scene
             self._scene_frame = frame
         return self._scene
+
+    def _same_poses(self, frame: int, other: int) -> bool:
+        return bool(np.array_equal(self.rotations[frame], self.rotations[other]) and np.array_equal(self.positions[frame], self.positions[other]))
 
     def occluded(self, frame: int, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
         """bool [K]: the ray origin + s direction (s > 0) hits any part in `frame` (shadow rays)."""
@@ -107,10 +112,11 @@ class RigidSource:
         flat = lambda a: a.reshape((height * width,) + a.shape[2:])  # noqa: E731 (views into the layer)
         flat(layer.depth)[pixel] = depth
         flat(layer.seg)[pixel] = geometry.part_seg[groups.part]
-        u = hits["u"][pixel][:, None]
-        v = hits["v"][pixel][:, None]
-        flat(layer.normal)[pixel] = self._camera_normals(face, u, v, groups, to_camera_r, camera_point)
-        flat(layer.albedo)[pixel] = self._albedo(face, groups, to_camera_r, to_camera_t, camera_point)
+        if view.need_shading:
+            u = hits["u"][pixel][:, None]
+            v = hits["v"][pixel][:, None]
+            flat(layer.normal)[pixel] = self._camera_normals(face, u, v, groups, to_camera_r, camera_point)
+            flat(layer.albedo)[pixel] = self._albedo(face, groups, to_camera_r, to_camera_t, camera_point)
         if view.need_flow:
             for step, flow, moved_depth in ((1, layer.flow_fwd, layer.depth_fwd), (-1, layer.flow_bwd, layer.depth_bwd)):
                 other = frame + step

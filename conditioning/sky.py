@@ -27,9 +27,10 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
         return layer
     width = view.width
     directions = view.directions.reshape(-1, 3)[sky]
-    elevation = directions[:, 2] / np.sqrt(np.einsum("ki,ki->k", directions, directions))
     flat = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731 (views into the layer)
-    flat(layer.albedo)[sky] = sky_color(elevation)
+    if view.need_shading:
+        elevation = directions[:, 2] / np.sqrt(np.einsum("ki,ki->k", directions, directions))
+        flat(layer.albedo)[sky] = sky_color(elevation)
     flat(layer.emissive)[sky] = True
     flat(layer.seg)[sky] = 0
     flat(layer.normal)[sky] = 0.0
