@@ -88,7 +88,6 @@ MARTIN_MOYCE_T = np.array([0.832, 1.219, 1.997, 2.547, 3.345])
 MARTIN_MOYCE_Z = np.array([1.217, 1.474, 2.292, 2.995, 4.134])
 
 
-@pytest.mark.slow
 def test_dam_break_surge_front_follows_martin_and_moyce():
     a = 0.05715
     columns = 12  # particles across the column's width

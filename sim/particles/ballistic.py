@@ -16,53 +16,37 @@ import numpy as np
 
 @dataclass(frozen=True)
 class AirParams:
-    """Per-particle air parameters (n particles)."""
+    """The air one source's particles fly through."""
 
-    drag: np.ndarray
-    """float64 [n]: 1/s for linear drag, 1/m for quadratic drag."""
-    quadratic: np.ndarray
-    """bool [n]: the particle's drag is quadratic in its speed relative to the air."""
+    drag: float
+    """1/s for linear drag, 1/m for quadratic drag; 0: no drag."""
+    quadratic: bool
+    """The drag is quadratic in the speed relative to the air (else linear)."""
     wind: np.ndarray
-    """float64 [n, 3], m/s."""
-
-    def take(self, index: np.ndarray) -> "AirParams":
-        return AirParams(self.drag[index], self.quadratic[index], self.wind[index])
-
-    @property
-    def any_drag(self) -> bool:
-        return bool(np.any(self.drag > 0))
+    """float64 [3], m/s."""
 
 
 def fly(x: np.ndarray, v: np.ndarray, dt: float, gravity: np.ndarray, air: AirParams) -> None:
-    """Advance positions x and velocities v (float64 [n, 3], m and m/s) by dt seconds, in place."""
-    if not air.any_drag:
+    """Advance positions x and velocities v (float64 [n, 3], m and m/s) by dt seconds, in place.
+
+    x and v may be views into larger arrays (they are only updated in place).
+    """
+    if air.drag == 0:
         x += v * dt + 0.5 * dt * dt * gravity
         v += gravity * dt
-        return
-    drag = air.drag
-    linear = (~air.quadratic) & (drag > 0)
-    quadratic = air.quadratic & (drag > 0)
-    free = drag == 0
-    if free.any():
-        x[free] += v[free] * dt + 0.5 * dt * dt * gravity
-        v[free] += gravity * dt
-    if linear.any():
-        k = drag[linear][:, None]
-        terminal = air.wind[linear] + gravity / k
+    elif not air.quadratic:
+        k = air.drag
+        terminal = air.wind + gravity / k
         decay = np.exp(-k * dt)
-        rel = v[linear] - terminal
-        x[linear] += terminal * dt + rel * (1 - decay) / k
-        v[linear] = terminal + rel * decay
-    if quadratic.any():
-        c = drag[quadratic][:, None]
-        wind = air.wind[quadratic]
-        v_old = v[quadratic]
-        rel = v_old - wind
-        speed = np.linalg.norm(rel, axis=1, keepdims=True)
-        rel_new = (rel + gravity * dt) / (1 + c * speed * dt)
-        v_new = wind + rel_new
-        x[quadratic] += 0.5 * (v_old + v_new) * dt
-        v[quadratic] = v_new
+        rel = v - terminal
+        x += terminal * dt + rel * ((1 - decay) / k)
+        v[...] = terminal + rel * decay
+    else:
+        rel = v - air.wind
+        speed = np.sqrt(np.einsum("ij,ij->i", rel, rel))[:, None]
+        rel_new = (rel + gravity * dt) / (1 + air.drag * speed * dt)
+        x += 0.5 * (v + air.wind + rel_new) * dt  # the mean of the old and new velocity
+        v[...] = air.wind + rel_new
 
 
 def advance_newborn(x: np.ndarray, v: np.ndarray, age: np.ndarray, gravity: np.ndarray) -> None:

@@ -10,8 +10,6 @@ particles; the only Python loop runs over parts, after a bounding-sphere cull.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
 from ..records import Part, Shot
@@ -19,19 +17,24 @@ from ..spec.model import BoxObject, CapsuleObject, CylinderObject, SphereObject,
 from . import sdf
 from .poses import PartPoses
 
-SdfFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-
 @dataclass(frozen=True)
 class Collider:
     """The signed distance of one part in its own frame."""
 
     part_index: int
     name: str
-    distance: SdfFunction
-    """points [n, 3] in the part frame -> (distance [n], unit gradient [n, 3])."""
+    shape: object
+    """A shape of sdf.py: distance(p) [n], gradient(p) [n, 3] of part-frame points, bounds."""
     bound_radius: float
     """Radius of a sphere about the part frame's origin holding the whole part (inf for planes)."""
+
+    @property
+    def distance(self):
+        return self.shape.distance
+
+    @property
+    def gradient(self):
+        return self.shape.gradient
 
 
 def build_colliders(shot: Shot, max_radius: float, max_step: float) -> list[Collider]:
@@ -50,19 +53,18 @@ def build_colliders(shot: Shot, max_radius: float, max_step: float) -> list[Coll
 
 def _collider(index: int, part: Part, spec, max_radius: float, max_step: float) -> Collider:
     if part.shape == "plane":
-        return Collider(index, part.name, sdf.plane_sdf, np.inf)
+        return Collider(index, part.name, sdf.PlaneSDF(), np.inf)
     if isinstance(spec, BoxObject) and part.shape == "box":
         half = np.asarray(spec.size, float) / 2
-        return Collider(index, part.name, lambda p: sdf.box_sdf(p, half), float(np.linalg.norm(half)))
+        return Collider(index, part.name, sdf.BoxSDF(half), float(np.linalg.norm(half)))
     if isinstance(spec, SphereObject) and part.shape == "sphere":
-        r = spec.radius
-        return Collider(index, part.name, lambda p: sdf.sphere_sdf(p, r), r)
+        return Collider(index, part.name, sdf.SphereSDF(spec.radius), spec.radius)
     if isinstance(spec, CapsuleObject) and part.shape == "capsule":
         r, length = spec.radius, spec.length
-        return Collider(index, part.name, lambda p: sdf.capsule_sdf(p, r, length), r + length / 2)
+        return Collider(index, part.name, sdf.CapsuleSDF(r, length), r + length / 2)
     if isinstance(spec, CylinderObject) and part.shape == "cylinder":
         r, length = spec.radius, spec.length
-        return Collider(index, part.name, lambda p: sdf.cylinder_sdf(p, r, length), float(np.hypot(r, length / 2)))
+        return Collider(index, part.name, sdf.CylinderSDF(r, length), float(np.hypot(r, length / 2)))
     return _mesh_collider(index, part, max_radius, max_step)
 
 
@@ -85,91 +87,108 @@ def _mesh_collider(index: int, part: Part, max_radius: float, max_step: float) -
     return Collider(index, part.name, grid, bound)
 
 
+def broadphase(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
+    """Per collider, the indices of the particles x [n, 3] that may be within `reach` (m) of it.
+
+    Planes: the exact distance to the plane (one matrix-vector product). Other parts: their
+    world-axis bounding box, tested first along its thinnest axis (one column of x), then along
+    the other two for the survivors only.
+    """
+    out = []
+    for collider in colliders:
+        rotation = poses.rotation[collider.part_index]
+        position = poses.position[collider.part_index]
+        bounds = collider.shape.bounds
+        if bounds is None:
+            normal = rotation[:, 2]
+            out.append(np.flatnonzero(x @ normal < normal @ position + reach))
+            continue
+        lo, hi = bounds
+        centre = position + rotation @ ((lo + hi) / 2)
+        half = np.abs(rotation) @ ((hi - lo) / 2) + reach
+        axes = np.argsort(half)
+        near = np.flatnonzero(np.abs(x[:, axes[0]] - centre[axes[0]]) <= half[axes[0]])
+        for axis in axes[1:]:
+            near = near[np.abs(x[near, axis] - centre[axis]) <= half[axis]]
+        out.append(near)
+    return out
+
+
 def collide(
     x: np.ndarray,
     v: np.ndarray,
-    radius: np.ndarray,
-    restitution: np.ndarray,
-    friction: np.ndarray,
+    radius: float | np.ndarray,
+    restitution: float | np.ndarray,
+    friction: float | np.ndarray,
     poses: PartPoses,
     colliders: list[Collider],
-    candidates: list[np.ndarray | None] | None = None,
-) -> np.ndarray:
-    """Resolve contacts of particles with every part, in place. Returns bool [n], touched a part.
+    candidates: list[np.ndarray] | None = None,
+) -> None:
+    """Resolve contacts of particles with every part, in place.
 
-    x, v: float64 [n, 3] positions (m) and velocities (m/s), modified in place.
-    radius, restitution, friction: float64 [n] per particle.
+    x, v: float64 [n, 3] positions (m) and velocities (m/s), updated in place (they may be views).
+    radius, restitution, friction: a number for all particles, or float64 [n] per particle.
+    candidates: per collider, the only particles that may touch it (from `broadphase` or
+    `near_candidates`); default: `broadphase` with the largest radius.
     A particle closer to a part than its radius is pushed out along the distance gradient; if it
     was approaching, its penetration is mirrored with the restitution (x += (1 + e) depth n, so
     the bounce height does not depend on where in the substep the contact happened), its normal
     speed relative to the surface becomes -e times itself, and its tangential speed drops by up
     to friction x (1 + e) x |normal speed| (Coulomb), never reversing.
     """
-    touched = np.zeros(len(x), dtype=bool)
-    if len(x) == 0:
-        return touched
-    r_max = float(radius.max())
-    for number, collider in enumerate(colliders):
-        centre = poses.position[collider.part_index]
-        rotation = poses.rotation[collider.part_index]
-        # 1. Cull by the given candidates, or by the part's bounding sphere (planes test every particle).
-        if candidates is not None:
-            near = candidates[number]
-            if len(near) == 0:
-                continue
-            rel = x[near] - centre
-        elif np.isfinite(collider.bound_radius):
-            reach = collider.bound_radius + r_max
-            rel = x - centre
-            near = np.flatnonzero(np.einsum("ij,ij->i", rel, rel) < reach * reach)
-            if len(near) == 0:
-                continue
-            rel = rel[near]
-        else:
-            near = None
-            rel = x - centre
-        # 2. Signed distance in the part frame (world -> part: R^T (x - c) = (x - c) @ R).
-        distance, grad_local = collider.distance(rel @ rotation)
-        r = radius if near is None else radius[near]
-        depth = r - distance
-        hit = np.flatnonzero(depth > 0)
-        if len(hit) == 0:
-            continue
-        idx = hit if near is None else near[hit]
-        normal = grad_local[hit] @ rotation.T
-        # 3. Velocity of the part's surface at the particle.
-        surface_v = poses.linear_velocity[collider.part_index] + np.cross(poses.angular_velocity[collider.part_index], rel[hit])
-        v_rel = v[idx] - surface_v
-        vn = np.einsum("ij,ij->i", v_rel, normal)
-        approaching = vn < 0
-        e = restitution[idx]
-        v_t = v_rel - vn[:, None] * normal
-        speed_t = np.linalg.norm(v_t, axis=1)
-        loss = np.where(approaching, friction[idx] * (1 + e) * -vn, 0.0)
-        keep = np.where(speed_t > 1e-12, np.maximum(0.0, 1.0 - loss / np.maximum(speed_t, 1e-12)), 0.0)
-        vn_new = np.where(approaching, -e * vn, vn)
-        v[idx] = surface_v + v_t * keep[:, None] + vn_new[:, None] * normal
-        push = np.where(approaching, (1 + e) * depth[hit], depth[hit])
-        x[idx] += push[:, None] * normal
-        touched[idx] = True
-    return touched
+    n = len(x)
+    if n == 0:
+        return
+    radius, restitution, friction = (np.broadcast_to(np.asarray(a, np.float64), (n,)) for a in (radius, restitution, friction))
+    if candidates is None:
+        candidates = broadphase(x, float(radius.max()), poses, colliders)
+    for collider, near in zip(colliders, candidates):
+        _collide_one(x, v, radius, restitution, friction, poses, collider, near)
 
 
-def near_candidates(x: np.ndarray, reach: np.ndarray | float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
-    """Per collider, the indices of particles closer to it than `reach` (m, scalar or [n])."""
+def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider: Collider, near: np.ndarray) -> None:
+    """`collide` against one part, for the candidate particles `near`."""
+    if len(near) == 0:
+        return
+    centre = poses.position[collider.part_index]
+    rotation = poses.rotation[collider.part_index]
+    rel = x[near] - centre
+    # 1. Signed distance in the part frame (world -> part: R^T (x - c) = (x - c) @ R).
+    local = rel @ rotation
+    depth = radius[near] - collider.distance(local)
+    hit = np.flatnonzero(depth > 0)
+    if len(hit) == 0:
+        return
+    idx = near[hit]
+    depth = depth[hit]
+    normal = collider.gradient(local[hit]) @ rotation.T
+    # 2. Velocity of the part's surface at the particle, and the particle's relative to it.
+    linear, angular = poses.linear_velocity[collider.part_index], poses.angular_velocity[collider.part_index]
+    if linear.any() or angular.any():
+        surface_v = linear + np.cross(angular, rel[hit])
+    else:
+        surface_v = np.zeros(3)  # a part at rest (static parts always)
+    v_rel = v[idx] - surface_v
+    vn = np.einsum("ij,ij->i", v_rel, normal)
+    approaching = vn < 0
+    e = restitution[idx]
+    # 3. Restitution on the normal speed, Coulomb friction on the tangential speed.
+    v_t = v_rel - vn[:, None] * normal
+    speed_t = np.sqrt(np.einsum("ij,ij->i", v_t, v_t))
+    loss = np.where(approaching, friction[idx] * (1 + e) * -vn, 0.0)
+    keep = np.where(speed_t > 1e-12, np.maximum(0.0, 1.0 - loss / np.maximum(speed_t, 1e-12)), 0.0)
+    vn_new = np.where(approaching, -e * vn, vn)
+    v[idx] = surface_v + v_t * keep[:, None] + vn_new[:, None] * normal
+    # 4. Out of the part (mirrored by the restitution when approaching).
+    push = np.where(approaching, (1 + e) * depth, depth)
+    x[idx] += push[:, None] * normal
+
+
+def near_candidates(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
+    """Per collider, the indices of particles whose signed distance to it is below `reach` (m)."""
     out = []
     for collider in colliders:
         rel = x - poses.position[collider.part_index]
-        distance, _ = collider.distance(rel @ poses.rotation[collider.part_index])
+        distance = collider.distance(rel @ poses.rotation[collider.part_index])
         out.append(np.flatnonzero(distance < reach))
     return out
-
-
-def max_penetration(x: np.ndarray, radius: np.ndarray, poses: PartPoses, colliders: list[Collider]) -> np.ndarray:
-    """float64 [n]: how far each particle's centre lies inside any part (0 when outside all)."""
-    worst = np.zeros(len(x))
-    for collider in colliders:
-        rel = x - poses.position[collider.part_index]
-        distance, _ = collider.distance(rel @ poses.rotation[collider.part_index])
-        worst = np.maximum(worst, np.where(np.isfinite(distance), -distance, 0.0))
-    return worst

@@ -14,7 +14,8 @@ Each substep (dt):
    -C_i / (sum_k |grad_k C_i|^2 + eps), position correction
    dx_i = (m / rho0) sum_j (lambda_i + lambda_j) grad W(x*_i - x*_j) (spiky gradient), then
    push out of every rigid part (one-way coupling: moving parts carry the liquid with them);
-4. velocity v = (x* - x) / dt, then XSPH viscosity v_i += c sum_j (m / rho_j)(v_j - v_i) W_ij.
+4. velocity v = (x* - x) / dt, then XSPH viscosity v_i += c sum_j (m / rho_j)(v_j - v_i) W_ij
+   (with the weights of the last iteration, one small correction earlier).
 The particle mass m = rho0 / sum_lattice W makes a filled cubic lattice of spacing 2 r exactly
 rest density, so a block starts at rest (C = 0) instead of jumping.
 """
@@ -32,6 +33,13 @@ from .poses import RigidMotion
 RELAXATION = 1e-6
 """eps of lambda's denominator, relative to the full-neighbourhood sum |grad C|^2 (avoids 0/0)."""
 MAX_SUBSTEPS = 64
+CFL = 1.0
+"""Largest move of any particle in one substep, in particle spacings (2 r). Neighbour lists are
+built once per substep from the predicted positions, so a spacing keeps them valid."""
+GRAVITY_SAG = 0.05
+"""Largest fall under gravity from rest in one substep (g dt^2), in particle spacings: the
+density constraint has that much compression to undo each substep, which a few iterations do
+to within about a percent."""
 
 
 def poly6(r2: np.ndarray, h: float) -> np.ndarray:
@@ -112,42 +120,49 @@ class FluidKernel:
     def w_self(self) -> float:
         return 315.0 / (64.0 * math.pi * self.h**3)
 
-    def solve_density(self, x: np.ndarray, pairs: "Pairs", wall_rho: np.ndarray | None = None, wall_grad: np.ndarray | None = None) -> None:
+    def solve_density(self, x: np.ndarray, pairs: "Pairs", wall_rho: np.ndarray | None = None,
+                      wall_grad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One Jacobi iteration of the density constraint, correcting positions x [n, 3] in place.
 
         wall_rho [n] (kg/m^3) and wall_grad [n, 3] (its gradient w.r.t. the particle's position,
-        kg/m^4) add the density of nearby solid walls (see `wall_density`).
+        kg/m^4) add the density of nearby solid walls (see `wall_density`). Pair arithmetic runs
+        in float32 (relative error 1e-7 of a kernel radius), positions stay float64.
+        Returns (w [M] kernel weights of the pairs, rho [n] densities) before the correction.
         """
-        d = x[pairs.i] - x[pairs.j]
+        h = np.float32(self.h)
+        x32 = x.astype(np.float32)
+        d = x32[pairs.i] - x32[pairs.j]
         r2 = np.einsum("ij,ij->i", d, d)
         r = np.sqrt(r2)
-        w = poly6(r2, self.h)
+        gap = np.maximum(h - r, np.float32(0.0))
+        gap2 = np.maximum(h * h - r2, np.float32(0.0))
+        w = np.float32(315.0 / (64.0 * math.pi * self.h**9)) * gap2 * gap2 * gap2
         rho = self.mass * (self.w_self + pairs.sum_both(w))
         if wall_rho is not None:
             rho = rho + wall_rho
         constraint = np.maximum(rho / self.rest_density - 1.0, 0.0)
         # grad W(x_i - x_j) = -scale * (x_i - x_j) / r: pointing from i towards j.
-        grad = (-(self.mass / self.rest_density) * spiky_gradient_scale(r, self.h) / np.where(r > 0, r, 1.0))[:, None] * d
-        grad_sq = np.einsum("ij,ij->i", grad, grad)
+        scale = np.float32(-(self.mass / self.rest_density) * 45.0 / (math.pi * self.h**6)) * gap * gap / np.maximum(r, np.float32(1e-12))
+        grad = scale[:, None] * d
+        grad_sq = scale * scale * r2
         grad_i = pairs.sum_antisymmetric(grad)
         if wall_grad is not None:
             grad_i = grad_i + wall_grad / self.rest_density
         sum_sq = pairs.sum_both(grad_sq) + np.einsum("ij,ij->i", grad_i, grad_i)
-        lam = -constraint / (sum_sq + self.epsilon)
+        lam = (-constraint / (sum_sq + self.epsilon)).astype(np.float32)
         dx = pairs.sum_antisymmetric((lam[pairs.i] + lam[pairs.j])[:, None] * grad)
         if wall_grad is not None:
             dx += lam[:, None] * wall_grad / self.rest_density
         x += dx
+        return w, rho
 
-    def xsph(self, x: np.ndarray, v: np.ndarray, pairs: "Pairs") -> None:
-        """XSPH viscosity on velocities v [n, 3], in place."""
+    def xsph(self, v: np.ndarray, pairs: "Pairs", w: np.ndarray, rho: np.ndarray) -> None:
+        """XSPH viscosity on velocities v [n, 3], in place, with the pairs' kernel weights w [M]
+        and the densities rho [n] of the last constraint iteration (one correction earlier)."""
         if self.viscosity == 0 or len(pairs.i) == 0:
             return
         i, j = pairs.i, pairs.j
-        d = x[i] - x[j]
-        w = poly6(np.einsum("ij,ij->i", d, d), self.h)
-        rho = self.mass * (self.w_self + pairs.sum_both(w))
-        dv = v[j] - v[i]
+        dv = (v[j] - v[i]).astype(np.float32)
         change = pairs.scatter_i((self.mass / rho[j] * w)[:, None] * dv) - pairs.scatter_j((self.mass / rho[i] * w)[:, None] * dv)
         v += self.viscosity * change
 
@@ -180,54 +195,58 @@ class Pairs:
 class FluidGroup:
     """The liquid particles of a shot (one kernel: every fluid source shares one material)."""
 
-    def __init__(self, columns: np.ndarray, sources, gravity: np.ndarray, colliders: list[Collider], spec, fps: int):
+    def __init__(self, segments: list, gravity: np.ndarray, colliders: list[Collider], spec, fps: int):
         materials = [(e.particle_radius, e.fluid) for e in spec.emitters if e.kind == "fluid"]
         materials += [(b.particle_radius, b.fluid) for b in spec.fluid_blocks]
         radius, fluid = materials[0]  # the spec check makes every fluid source agree
         self.kernel = FluidKernel(radius, fluid.rest_density, fluid.viscosity, fluid.iterations)
         self.fixed_substeps = fluid.substeps
-        self.columns = columns
+        self.segments = segments
         self.gravity = gravity
         self.colliders = colliders
-        self.src = sources
         self.fps = fps
         self.substep_counts: list[int] = []
         """Substeps taken in each frame (for the record and the benchmark)."""
 
+    def live(self) -> np.ndarray:
+        """int64 [n] columns of the live liquid particles."""
+        ranges = [np.arange(seg.live.start, seg.live.stop) for seg in self.segments]
+        return np.concatenate(ranges) if ranges else np.zeros(0, np.int64)
+
     def begin(self, state, poses) -> None:
-        state.give_birth(self.columns, 0.0, poses, self.gravity, advance=True)
-        live = state.live(self.columns)
-        if len(live):
-            x, v = state.x[live], state.v[live]
-            self._push_out(x, v, poses)
-            state.x[live], state.v[live] = x, v
+        for seg in self.segments:
+            self._born(state, state.give_birth(seg, 0.0, poses, self.gravity), poses)
 
     def substeps_for(self, v: np.ndarray) -> int:
-        """Substeps for the next frame: no particle moves more than one radius in a substep."""
+        """Substeps for the next frame: no particle moves more than CFL spacings in a substep, and
+        gravity sags no more than GRAVITY_SAG spacings (at least 2, at most MAX_SUBSTEPS)."""
         if self.fixed_substeps is not None:
             return self.fixed_substeps
         frame_dt = 1.0 / self.fps
-        v_max = (float(np.sqrt(np.einsum("ij,ij->i", v, v).max(initial=0.0))) + float(np.linalg.norm(self.gravity)) * frame_dt)
-        return int(min(MAX_SUBSTEPS, max(2, math.ceil(v_max * frame_dt / self.kernel.radius))))
+        g = float(np.linalg.norm(self.gravity))
+        v_max = float(np.sqrt(np.einsum("ij,ij->i", v, v).max(initial=0.0))) + g * frame_dt
+        by_speed = v_max * frame_dt / (CFL * self.kernel.spacing)
+        by_gravity = frame_dt * math.sqrt(g / (GRAVITY_SAG * self.kernel.spacing))
+        return int(min(MAX_SUBSTEPS, max(2, math.ceil(by_speed), math.ceil(by_gravity))))
 
     def advance_frame(self, state, motion: RigidMotion, t0: float, t1: float) -> None:
-        live = state.live(self.columns)
-        n_sub = self.substeps_for(state.v[live])
+        n_sub = self.substeps_for(state.v[self.live()])
         self.substep_counts.append(n_sub)
         dt = (t1 - t0) / n_sub
         for k in range(n_sub):
             t_end = t0 + (k + 1) * dt if k + 1 < n_sub else t1
             poses = motion.at(t_end)
-            live = state.live(self.columns)
+            live = self.live()
             if len(live):
                 state.x[live], state.v[live] = self._substep(state.x[live], state.v[live], dt, poses)
-            state.give_birth(self.columns, t_end, poses, self.gravity, advance=True)
-            state.bury(self.columns, t_end)
-            newborn = state.live(self.columns)
-            if len(newborn):
-                x, v = state.x[newborn], state.v[newborn]
-                self._push_out(x, v, poses)
-                state.x[newborn], state.v[newborn] = x, v
+            for seg in self.segments:
+                self._born(state, state.give_birth(seg, t_end, poses, self.gravity), poses)
+                state.bury(seg, t_end)
+
+    def _born(self, state, columns: slice, poses) -> None:
+        """Newborn liquid starts outside every part."""
+        if columns.stop > columns.start:
+            self._push_out(state.x[columns], state.v[columns], poses)
 
     def _substep(self, x: np.ndarray, v: np.ndarray, dt: float, poses) -> tuple[np.ndarray, np.ndarray]:
         kernel = self.kernel
@@ -237,16 +256,15 @@ class FluidGroup:
         # 2. Neighbours (reused by every iteration of this substep).
         pairs = kernel.pairs(predicted)
         # 3. Density constraint and contacts; contact candidates found once (corrections are small).
-        scratch_v = np.zeros_like(v)
-        radius = np.full(len(x), kernel.radius)
+        scratch_v = np.zeros_like(v)  # velocities come from positions below; contacts only move positions
         candidates = near_candidates(predicted, kernel.radius + kernel.h, poses, self.colliders)
         for _ in range(kernel.iterations):
             wall_rho, wall_grad = self._walls(predicted, poses, candidates)
-            kernel.solve_density(predicted, pairs, wall_rho, wall_grad)
-            collide(predicted, scratch_v, radius, np.zeros(len(x)), np.zeros(len(x)), poses, self.colliders, candidates)
+            w, rho = kernel.solve_density(predicted, pairs, wall_rho, wall_grad)
+            collide(predicted, scratch_v, kernel.radius, 0.0, 0.0, poses, self.colliders, candidates)
         # 4. Velocity from the corrected positions, then viscosity.
         v = (predicted - x) / dt
-        kernel.xsph(predicted, v, pairs)
+        kernel.xsph(v, pairs, w, rho)
         return predicted, v
 
     def _walls(self, x: np.ndarray, poses, candidates: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -257,16 +275,16 @@ class FluidGroup:
             if len(near) == 0:
                 continue
             rotation = poses.rotation[collider.part_index]
-            distance, normal_local = collider.distance((x[near] - poses.position[collider.part_index]) @ rotation)
+            local = (x[near] - poses.position[collider.part_index]) @ rotation
+            distance = collider.distance(local)
+            normal_local = collider.gradient(local)
             density, slope = self.kernel.wall_density(distance)
             rho[near] += density
             grad[near] += slope[:, None] * (normal_local @ rotation.T)
         return rho, grad
 
     def _push_out(self, x: np.ndarray, v: np.ndarray, poses) -> None:
-        n = len(x)
-        if n == 0 or not self.colliders:
+        """Project positions x [n, 3] (a view, updated in place) out of every part."""
+        if len(x) == 0 or not self.colliders:
             return
-        radius = np.full(n, self.kernel.radius)
-        zero = np.zeros(n)
-        collide(x, v, radius, zero, zero, poses, self.colliders)
+        collide(x, v, self.kernel.radius, 0.0, 0.0, poses, self.colliders)

@@ -1,8 +1,9 @@
 """Signed distances to rigid parts, in each part's own frame, with their gradients.
 
-Every function takes points float64 [n, 3] in the part frame (metres) and returns
-(distance float64 [n], gradient float64 [n, 3]): distance > 0 outside, < 0 inside; the gradient
-is the unit outward direction of steepest increase (the contact normal). Primitives are exact
+Every shape has `distance(p)` and `gradient(p)` of points float64 [n, 3] in the part frame
+(metres): distance float64 [n], > 0 outside, < 0 inside; gradient float64 [n, 3], the unit
+outward direction of steepest increase (the contact normal), asked only where a contact is
+found; and `bounds` (local min and max corners, None when unbounded). Primitives are exact
 (box, sphere, capsule and cylinder along local Z, centred on the part frame, as pybullet builds
 them; the plane z = 0 with normal +Z). Meshes (mesh objects and URDF links) use `GridSDF`, a
 signed distance sampled on a grid around the part's visual meshes and interpolated trilinearly.
@@ -14,7 +15,7 @@ import numpy as np
 
 
 def _unit_or(vectors: np.ndarray, norms: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """vectors / norms where norms > 0, else `fallback` (a unit [3] vector)."""
+    """vectors / norms where norms > 0, else `fallback` (a unit vector)."""
     safe = np.where(norms > 1e-12, norms, 1.0)[:, None]
     return np.where((norms > 1e-12)[:, None], vectors / safe, fallback)
 
@@ -22,59 +23,104 @@ def _unit_or(vectors: np.ndarray, norms: np.ndarray, fallback: np.ndarray) -> np
 _UP = np.array([0.0, 0.0, 1.0])
 
 
-def plane_sdf(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+class PlaneSDF:
     """The plane z = 0 (pybullet's GEOM_PLANE), solid below."""
-    return p[:, 2].copy(), np.broadcast_to(_UP, p.shape).copy()
+
+    bounds = None
+    """Unbounded."""
+
+    def distance(self, p: np.ndarray) -> np.ndarray:
+        return p[:, 2].copy()
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(_UP, p.shape).copy()
 
 
-def sphere_sdf(p: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    norm = np.linalg.norm(p, axis=1)
-    return norm - radius, _unit_or(p, norm, _UP)
+class SphereSDF:
+    def __init__(self, radius: float):
+        self.radius = radius
+        self.bounds = (np.full(3, -radius), np.full(3, radius))
+
+    def distance(self, p: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.einsum("ij,ij->i", p, p)) - self.radius
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        return _unit_or(p, np.linalg.norm(p, axis=1), _UP)
 
 
-def box_sdf(p: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+class BoxSDF:
     """Box of half extents `half` [3]."""
-    sign = np.where(p >= 0, 1.0, -1.0)
-    q = np.abs(p) - half
-    outside = np.maximum(q, 0.0)
-    out_norm = np.linalg.norm(outside, axis=1)
-    q_max = q.max(axis=1)
-    distance = out_norm + np.minimum(q_max, 0.0)
-    # Inside: the nearest face is the axis of the largest q.
-    axis = np.argmax(q, axis=1)
-    inside_grad = np.zeros_like(p)
-    inside_grad[np.arange(len(p)), axis] = sign[np.arange(len(p)), axis]
-    safe = np.where(out_norm > 0, out_norm, 1.0)[:, None]
-    gradient = np.where((out_norm > 0)[:, None], outside * sign / safe, inside_grad)
-    return distance, gradient
+
+    def __init__(self, half: np.ndarray):
+        self.half = np.asarray(half, float)
+        self.bounds = (-self.half, self.half)
+
+    def distance(self, p: np.ndarray) -> np.ndarray:
+        q = np.abs(p) - self.half
+        outside = np.maximum(q, 0.0)
+        return np.sqrt(np.einsum("ij,ij->i", outside, outside)) + np.minimum(q.max(axis=1), 0.0)
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        sign = np.where(p >= 0, 1.0, -1.0)
+        q = np.abs(p) - self.half
+        outside = np.maximum(q, 0.0)
+        out_norm = np.linalg.norm(outside, axis=1)
+        # Inside: the nearest face is the axis of the largest q.
+        rows = np.arange(len(p))
+        axis = np.argmax(q, axis=1)
+        inside_grad = np.zeros_like(p)
+        inside_grad[rows, axis] = sign[rows, axis]
+        safe = np.where(out_norm > 0, out_norm, 1.0)[:, None]
+        return np.where((out_norm > 0)[:, None], outside * sign / safe, inside_grad)
 
 
-def capsule_sdf(p: np.ndarray, radius: float, length: float) -> tuple[np.ndarray, np.ndarray]:
+class CapsuleSDF:
     """Capsule along Z: a segment of `length` from z = -length/2 to +length/2, swept by `radius`."""
-    v = p.copy()
-    v[:, 2] -= np.clip(p[:, 2], -length / 2, length / 2)
-    norm = np.linalg.norm(v, axis=1)
-    return norm - radius, _unit_or(v, norm, np.array([1.0, 0.0, 0.0]))
+
+    def __init__(self, radius: float, length: float):
+        self.radius, self.length = radius, length
+        self.bounds = (np.array([-radius, -radius, -radius - length / 2]), np.array([radius, radius, radius + length / 2]))
+
+    def _offset(self, p: np.ndarray) -> np.ndarray:
+        v = p.copy()
+        v[:, 2] -= np.clip(p[:, 2], -self.length / 2, self.length / 2)
+        return v
+
+    def distance(self, p: np.ndarray) -> np.ndarray:
+        v = self._offset(p)
+        return np.sqrt(np.einsum("ij,ij->i", v, v)) - self.radius
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        v = self._offset(p)
+        return _unit_or(v, np.linalg.norm(v, axis=1), np.array([1.0, 0.0, 0.0]))
 
 
-def cylinder_sdf(p: np.ndarray, radius: float, length: float) -> tuple[np.ndarray, np.ndarray]:
+class CylinderSDF:
     """Cylinder along Z of `radius` and height `length`, centred on the origin."""
-    rxy = np.linalg.norm(p[:, :2], axis=1)
-    radial = np.zeros_like(p)
-    radial[:, :2] = _unit_or(p[:, :2], rxy, np.array([1.0, 0.0]))
-    z_sign = np.where(p[:, 2] >= 0, 1.0, -1.0)
-    dr = rxy - radius
-    dz = np.abs(p[:, 2]) - length / 2
-    out_r, out_z = np.maximum(dr, 0.0), np.maximum(dz, 0.0)
-    out_norm = np.hypot(out_r, out_z)
-    distance = out_norm + np.minimum(np.maximum(dr, dz), 0.0)
-    cap = np.zeros_like(p)
-    cap[:, 2] = z_sign
-    inside_grad = np.where((dr > dz)[:, None], radial, cap)
-    safe = np.where(out_norm > 0, out_norm, 1.0)[:, None]
-    outside_grad = (radial * out_r[:, None] + cap * out_z[:, None]) / safe
-    gradient = np.where((out_norm > 0)[:, None], outside_grad, inside_grad)
-    return distance, gradient
+
+    def __init__(self, radius: float, length: float):
+        self.radius, self.length = radius, length
+        self.bounds = (np.array([-radius, -radius, -length / 2]), np.array([radius, radius, length / 2]))
+
+    def distance(self, p: np.ndarray) -> np.ndarray:
+        dr = np.hypot(p[:, 0], p[:, 1]) - self.radius
+        dz = np.abs(p[:, 2]) - self.length / 2
+        return np.hypot(np.maximum(dr, 0.0), np.maximum(dz, 0.0)) + np.minimum(np.maximum(dr, dz), 0.0)
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        rxy = np.hypot(p[:, 0], p[:, 1])
+        radial = np.zeros_like(p)
+        radial[:, :2] = _unit_or(p[:, :2], rxy, np.array([1.0, 0.0]))
+        cap = np.zeros_like(p)
+        cap[:, 2] = np.where(p[:, 2] >= 0, 1.0, -1.0)
+        dr = rxy - self.radius
+        dz = np.abs(p[:, 2]) - self.length / 2
+        out_r, out_z = np.maximum(dr, 0.0), np.maximum(dz, 0.0)
+        out_norm = np.hypot(out_r, out_z)
+        inside_grad = np.where((dr > dz)[:, None], radial, cap)
+        safe = np.where(out_norm > 0, out_norm, 1.0)[:, None]
+        outside_grad = (radial * out_r[:, None] + cap * out_z[:, None]) / safe
+        return np.where((out_norm > 0)[:, None], outside_grad, inside_grad)
 
 
 class GridSDF:
@@ -102,6 +148,7 @@ class GridSDF:
         cell = max(cell, float((hi - lo).max()) / (self.MAX_CELLS_PER_AXIS - 1))
         counts = np.maximum(2, np.ceil((hi - lo) / cell).astype(int) + 1)
         self.origin, self.cell, self.counts = lo, cell, counts
+        self.bounds = (mesh.bounds[0].copy(), mesh.bounds[1].copy())
         axes = [lo[k] + cell * np.arange(counts[k]) for k in range(3)]
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
 
@@ -132,26 +179,38 @@ class GridSDF:
         self.values = np.where(inside, -unsigned, unsigned).reshape(tuple(counts))
         self.gradients = np.stack(np.gradient(self.values, cell), axis=-1)
 
-    def __call__(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _corners(self, p: np.ndarray):
+        """Points inside the grid, their cell corners and trilinear weights."""
         u = (p - self.origin) / self.cell
         inside_grid = np.all((u >= 0) & (u <= self.counts - 1), axis=1)
-        distance = np.full(len(p), np.inf)
-        gradient = np.zeros_like(p)
-        if not inside_grid.any():
-            return distance, np.broadcast_to(_UP, p.shape).copy()
         ui = u[inside_grid]
         i0 = np.minimum(np.floor(ui).astype(np.int64), self.counts - 2)
         f = ui - i0
-        d = np.zeros(len(ui))
-        g = np.zeros((len(ui), 3))
         for corner in range(8):  # the 8 corners of the cell (a fixed loop, vectorised over points)
             dx, dy, dz = corner & 1, (corner >> 1) & 1, (corner >> 2) & 1
             weight = (f[:, 0] if dx else 1 - f[:, 0]) * (f[:, 1] if dy else 1 - f[:, 1]) * (f[:, 2] if dz else 1 - f[:, 2])
-            ix, iy, iz = i0[:, 0] + dx, i0[:, 1] + dy, i0[:, 2] + dz
-            d += weight * self.values[ix, iy, iz]
-            g += weight[:, None] * self.gradients[ix, iy, iz]
-        distance[inside_grid] = d
-        norm = np.linalg.norm(g, axis=1)
-        gradient[inside_grid] = _unit_or(g, norm, _UP)
-        gradient[~inside_grid] = _UP
-        return distance, gradient
+            yield inside_grid, (i0[:, 0] + dx, i0[:, 1] + dy, i0[:, 2] + dz), weight
+
+    def distance(self, p: np.ndarray) -> np.ndarray:
+        """float64 [n]: +inf outside the grid."""
+        distance = np.full(len(p), np.inf)
+        total = None
+        for inside_grid, index, weight in self._corners(p):
+            term = weight * self.values[index]
+            total = term if total is None else total + term
+        if total is not None:
+            distance[inside_grid] = total
+        return distance
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        """float64 [n, 3] unit outward direction (+Z outside the grid)."""
+        gradient = np.broadcast_to(_UP, p.shape).copy()
+        total = None
+        inside = None
+        for inside_grid, index, weight in self._corners(p):
+            term = weight[:, None] * self.gradients[index]
+            total = term if total is None else total + term
+            inside = inside_grid
+        if total is not None and len(total):
+            gradient[inside] = _unit_or(total, np.linalg.norm(total, axis=1), _UP)
+        return gradient

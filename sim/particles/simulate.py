@@ -18,8 +18,8 @@ Procedure (`simulate_particles`):
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ..records import ParticleTrack, Shot
 from ..spec.errors import SimulationError
 from ..spec.particles import EmitterSpec
 from .ballistic import AirParams, advance_newborn, fly
-from .colliders import Collider, build_colliders, collide
+from .colliders import Collider, broadphase, build_colliders, collide
 from .emit import SourceSchedule, block_schedule, emitter_schedule, load_surface_file
 from .poses import PartPoses, RigidMotion
 
@@ -48,50 +48,61 @@ def simulate_particles(shot: Shot) -> ParticleTrack | None:
     spec = shot.scene.spec
     if not spec.emitters and not spec.fluid_blocks:
         return None
-    # 1. Schedules, concatenated into columns.
+    from threadpoolctl import threadpool_limits
+
+    # The matrix products here are [n, 3] @ [3, 3]: BLAS threads only add hand-off cost to them
+    # (several times slower on a busy 2-core machine), so BLAS runs single-threaded.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _simulate(shot)
+
+
+def _simulate(shot: Shot) -> ParticleTrack:
+    spec = shot.scene.spec
+    # 1. Schedules: one segment of columns per emitter or block.
     schedules = _schedules(shot)
-    sources = _Sources.build(schedules, spec.emitters, spec.fluid_blocks)
+    state = _State.build(schedules, list(spec.emitters) + list(spec.fluid_blocks))
     fps = spec.shot.fps
     frames = shot.num_frames
     gravity = np.asarray(spec.shot.gravity, float)
     motion = RigidMotion(shot.trajectory, fps)
     ballistic_substeps = spec.shot.substeps
     # 2. Colliders: the grid margin covers a particle's farthest move in a substep.
-    max_speed = float(np.linalg.norm(sources.birth_velocity, axis=1).max(initial=0.0)) + abs(gravity).max() * spec.shot.duration
-    max_step = min(max_speed / (fps * ballistic_substeps), 1.0)
-    colliders = build_colliders(shot, float(sources.radius.max()), max_step)
-    state = _State.start(sources)
+    birth_speed = max((float(np.linalg.norm(s.velocity, axis=1).max(initial=0.0)) for s in schedules), default=0.0)
+    max_speed = birth_speed + float(np.linalg.norm(gravity)) * spec.shot.duration
+    max_step = max_speed / (fps * ballistic_substeps)
+    max_radius = max(seg.radius for seg in state.segments)
+    colliders = build_colliders(shot, max_radius, max_step)
     # 3. The solvers, one per kind present.
     groups: list[_Group] = []
-    ballistic_cols = np.flatnonzero(sources.kind_is_fluid == 0)
-    fluid_cols = np.flatnonzero(sources.kind_is_fluid == 1)
-    if len(ballistic_cols):
-        groups.append(_BallisticGroup(ballistic_cols, sources, gravity, colliders, ballistic_substeps))
-    if len(fluid_cols):
+    ballistic = [seg for seg in state.segments if seg.kind == "ballistic"]
+    fluid = [seg for seg in state.segments if seg.kind == "fluid"]
+    if ballistic:
+        groups.append(_BallisticGroup(ballistic, gravity, colliders, ballistic_substeps))
+    if fluid:
         from .fluid import FluidGroup
 
-        groups.append(FluidGroup(fluid_cols, sources, gravity, colliders, spec, fps))
+        groups.append(FluidGroup(fluid, gravity, colliders, spec, fps))
     # 4. Frame 0, then every frame.
-    position = np.zeros((frames + 1, sources.count, 3), np.float32)
-    velocity = np.zeros((frames + 1, sources.count, 3), np.float32)
-    alive = np.zeros((frames + 1, sources.count), bool)
+    position = np.zeros((frames + 1, state.count, 3), np.float32)
+    velocity = np.zeros((frames + 1, state.count, 3), np.float32)
+    alive = np.zeros((frames + 1, state.count), bool)
     for group in groups:
         group.begin(state, motion.at(0.0))
-    _record(state, 0, 0.0, position, velocity, alive)
+    state.record(0, position, velocity, alive)
     for frame in range(frames):
         for group in groups:
             group.advance_frame(state, motion, frame / fps, (frame + 1) / fps)
-        _check_stable(state, sources, (frame + 1) / fps)
-        _record(state, frame + 1, (frame + 1) / fps, position, velocity, alive)
+        state.check_stable((frame + 1) / fps)
+        state.record(frame + 1, position, velocity, alive)
     # 5. The record.
     first_seg = max((p.seg_id for p in shot.parts), default=0) + 1
     return ParticleTrack(
         emitter_names=tuple(s.name for s in schedules),
         emitter_kinds=tuple(s.kind for s in schedules),
         emitter_seg_ids=np.arange(first_seg, first_seg + len(schedules), dtype=np.int32),
-        emitter_colors=np.asarray(sources.colors, np.float32),
-        emitter=sources.emitter.astype(np.int32),
-        radius=sources.radius.astype(np.float32),
+        emitter_colors=np.asarray([seg.color for seg in state.segments], np.float32).reshape(-1, 3),
+        emitter=np.repeat(np.arange(len(schedules), dtype=np.int32), [seg.end - seg.begin for seg in state.segments]),
+        radius=np.repeat(np.asarray([seg.radius for seg in state.segments], np.float32), [seg.end - seg.begin for seg in state.segments]),
         position=position,
         velocity=velocity,
         alive=alive,
@@ -124,174 +135,184 @@ def _part_mesh(shot: Shot, part: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(vertices), np.concatenate(faces)
 
 
-@dataclass(frozen=True)
-class _Sources:
-    """Every particle's fixed properties, one column each (P columns)."""
+@dataclass
+class _Segment:
+    """The particles of one emitter or fluid block: columns begin..end, born and dying in column order.
 
-    count: int
-    names: tuple[str, ...]
-    colors: list
-    emitter: np.ndarray
-    kind_is_fluid: np.ndarray
+    Birth times never decrease along the columns (a burst, then one every 1/rate), and every
+    particle of a source has the same lifetime, so the live particles are always the contiguous
+    columns begin + dead .. begin + born: solvers work on array views, never on masks.
+    """
+
+    name: str
+    kind: str
+    begin: int
+    end: int
     spawn_time: np.ndarray
+    """float64 [n], non-decreasing."""
     death_time: np.ndarray
+    """float64 [n], non-decreasing (inf: never dies)."""
     birth_position: np.ndarray
     birth_velocity: np.ndarray
-    surface_part: np.ndarray
-    radius: np.ndarray
-    restitution: np.ndarray
-    friction: np.ndarray
+    surface_part: int
+    radius: float
+    restitution: float
+    friction: float
     air: AirParams
+    color: tuple[float, float, float]
+    born: int = 0
+    dead: int = 0
 
-    @classmethod
-    def build(cls, schedules: list[SourceSchedule], emitters, blocks) -> "_Sources":
-        specs = list(emitters) + list(blocks)
-        counts = [len(s.spawn_time) for s in schedules]
-        emitter = np.repeat(np.arange(len(schedules)), counts)
+    @property
+    def live(self) -> slice:
+        """The columns alive now."""
+        return slice(self.begin + self.dead, self.begin + self.born)
 
-        def per_particle(values) -> np.ndarray:
-            return np.asarray(values, float)[emitter] if len(emitter) else np.zeros((0,) + np.shape(values)[1:])
-
-        is_emitter = [isinstance(s, EmitterSpec) for s in specs]
-        return cls(
-            count=int(sum(counts)),
-            names=tuple(s.name for s in schedules),
-            colors=[s.color for s in specs],
-            emitter=emitter,
-            kind_is_fluid=np.asarray([s.kind == "fluid" for s in schedules], np.int8)[emitter] if len(emitter) else np.zeros(0, np.int8),
-            spawn_time=np.concatenate([s.spawn_time for s in schedules]),
-            death_time=np.concatenate([s.death_time for s in schedules]),
-            birth_position=np.concatenate([s.position for s in schedules]).reshape(-1, 3),
-            birth_velocity=np.concatenate([s.velocity for s in schedules]).reshape(-1, 3),
-            surface_part=np.repeat([s.surface_part for s in schedules], counts),
-            radius=per_particle([s.particle_radius for s in specs]),
-            restitution=per_particle([s.restitution if e else 0.0 for s, e in zip(specs, is_emitter)]),
-            friction=per_particle([s.friction if e else 0.0 for s, e in zip(specs, is_emitter)]),
-            air=AirParams(
-                drag=per_particle([s.drag if e else 0.0 for s, e in zip(specs, is_emitter)]),
-                quadratic=per_particle([(s.drag_model == "quadratic") if e else False for s, e in zip(specs, is_emitter)]).astype(bool),
-                wind=per_particle([s.wind if e else (0.0, 0.0, 0.0) for s, e in zip(specs, is_emitter)]).reshape(-1, 3),
-            ),
-        )
+    @property
+    def any_live(self) -> bool:
+        return self.born > self.dead
 
 
 @dataclass
 class _State:
-    """The moving state of every particle (P columns)."""
+    """Every particle's position and velocity (P columns), and the segments they belong to."""
 
-    sources: _Sources
+    segments: list[_Segment]
     x: np.ndarray
     """float64 [P, 3], m."""
     v: np.ndarray
     """float64 [P, 3], m/s."""
-    born: np.ndarray
-    """bool [P]."""
-    dead: np.ndarray
-    """bool [P]."""
+    count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.count = len(self.x)
 
     @classmethod
-    def start(cls, sources: _Sources) -> "_State":
-        n = sources.count
-        return cls(sources, np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n, bool), np.zeros(n, bool))
+    def build(cls, schedules: list[SourceSchedule], specs: list) -> "_State":
+        segments, begin = [], 0
+        for schedule, spec in zip(schedules, specs):
+            n = len(schedule.spawn_time)
+            ballistic = isinstance(spec, EmitterSpec) and spec.kind == "ballistic"
+            segments.append(
+                _Segment(
+                    name=schedule.name,
+                    kind=schedule.kind,
+                    begin=begin,
+                    end=begin + n,
+                    spawn_time=schedule.spawn_time,
+                    death_time=schedule.death_time,
+                    birth_position=schedule.position,
+                    birth_velocity=schedule.velocity,
+                    surface_part=schedule.surface_part,
+                    radius=float(spec.particle_radius),
+                    restitution=float(spec.restitution) if ballistic else 0.0,
+                    friction=float(spec.friction) if ballistic else 0.0,
+                    air=AirParams(spec.drag, spec.drag_model == "quadratic", np.asarray(spec.wind, float))
+                    if ballistic
+                    else AirParams(0.0, False, np.zeros(3)),
+                    color=tuple(spec.color),
+                )
+            )
+            begin += n
+        return cls(segments, np.zeros((begin, 3)), np.zeros((begin, 3)))
 
-    def live(self, columns: np.ndarray) -> np.ndarray:
-        """The columns (of `columns`) that are born and not dead."""
-        return columns[self.born[columns] & ~self.dead[columns]]
-
-    def give_birth(self, columns: np.ndarray, t: float, poses: PartPoses, gravity: np.ndarray, advance: bool) -> np.ndarray:
-        """Bring to life the particles of `columns` born by time t; returns their columns.
+    def give_birth(self, seg: _Segment, t: float, poses: PartPoses, gravity: np.ndarray) -> slice:
+        """Bring to life the particles of `seg` born by time t; returns their columns.
 
         Surface-emitted particles are placed with their part's pose at t and inherit its surface
-        velocity. With `advance`, each newborn flies freely for its age (t - birth time).
+        velocity. Each newborn then flies freely for its age (t - birth time), so emission is
+        smooth in time rather than bunched at substeps.
         """
-        src = self.sources
-        new = columns[~self.born[columns] & (src.spawn_time[columns] <= t + 1e-12)]
-        if len(new) == 0:
-            return new
-        x = src.birth_position[new].copy()
-        v = src.birth_velocity[new].copy()
-        on_part = src.surface_part[new] >= 0
-        if on_part.any():
-            part = src.surface_part[new][on_part]
-            offset = np.einsum("nij,nj->ni", poses.rotation[part], x[on_part])
-            x[on_part] = poses.position[part] + offset
-            v[on_part] += poses.linear_velocity[part] + np.cross(poses.angular_velocity[part], offset)
-        if advance:
-            advance_newborn(x, v, t - src.spawn_time[new], gravity)
-        self.x[new], self.v[new] = x, v
-        self.born[new] = True
-        return new
+        born = int(np.searchsorted(seg.spawn_time, t + 1e-12, side="right"))
+        new = slice(seg.born, born)
+        columns = slice(seg.begin + seg.born, seg.begin + born)
+        if born <= seg.born:
+            return columns
+        x = seg.birth_position[new].copy()
+        v = seg.birth_velocity[new].copy()
+        if seg.surface_part >= 0:
+            rotation = poses.rotation[seg.surface_part]
+            offset = x @ rotation.T
+            x = poses.position[seg.surface_part] + offset
+            v += poses.linear_velocity[seg.surface_part] + np.cross(poses.angular_velocity[seg.surface_part], offset)
+        advance_newborn(x, v, t - seg.spawn_time[new], gravity)
+        self.x[columns], self.v[columns] = x, v
+        seg.born = born
+        return columns
 
-    def bury(self, columns: np.ndarray, t: float) -> None:
-        """Particles of `columns` whose lifetime ended by time t stop moving."""
-        ended = columns[self.born[columns] & (self.sources.death_time[columns] <= t + 1e-12)]
-        self.dead[ended] = True
+    def bury(self, seg: _Segment, t: float) -> None:
+        """Particles of `seg` whose lifetime ended by time t stop moving (and are no longer alive)."""
+        seg.dead = min(seg.born, max(seg.dead, int(np.searchsorted(seg.death_time, t + 1e-12, side="right"))))
+
+    def record(self, row: int, position: np.ndarray, velocity: np.ndarray, alive: np.ndarray) -> None:
+        for seg in self.segments:
+            live = seg.live
+            alive[row, live] = True
+            position[row, live] = self.x[live]
+            velocity[row, live] = self.v[live]
+
+    def check_stable(self, t: float) -> None:
+        for seg in self.segments:
+            x, v = self.x[seg.live], self.v[seg.live]
+            if len(x) == 0:
+                continue
+            speed2 = np.einsum("ij,ij->i", v, v)
+            if not (np.isfinite(x).all() and np.isfinite(speed2).all() and speed2.max() <= MAX_SPEED**2):
+                raise SimulationError(
+                    f"particles of {seg.name!r} became unstable at t={t:.3f} s (speed over {MAX_SPEED:g} m/s or not finite); "
+                    "lower the emitter's speed or raise shot.physics_hz"
+                )
 
 
-class _Group:
+class _Group(ABC):
     """The particles of one kind and the solver that moves them."""
 
+    @abstractmethod
     def begin(self, state: _State, poses: PartPoses) -> None:
-        raise NotImplementedError
+        """Birth of the particles that exist at t = 0, and their contacts."""
 
+    @abstractmethod
     def advance_frame(self, state: _State, motion: RigidMotion, t0: float, t1: float) -> None:
-        raise NotImplementedError
+        """Step from frame time t0 to t1 (seconds) with this kind's substeps."""
 
 
 class _BallisticGroup(_Group):
-    def __init__(self, columns: np.ndarray, sources: _Sources, gravity: np.ndarray, colliders: list[Collider], substeps: int):
-        self.columns = columns
+    def __init__(self, segments: list[_Segment], gravity: np.ndarray, colliders: list[Collider], substeps: int):
+        self.segments = segments
         self.gravity = gravity
         self.colliders = colliders
         self.substeps = substeps
-        self.src = sources
 
     def begin(self, state: _State, poses: PartPoses) -> None:
-        state.give_birth(self.columns, 0.0, poses, self.gravity, advance=True)
-        self._collide(state, state.live(self.columns), poses)
+        for seg in self.segments:
+            state.give_birth(seg, 0.0, poses, self.gravity)
+            self._collide(state, seg, poses)
 
     def advance_frame(self, state: _State, motion: RigidMotion, t0: float, t1: float) -> None:
         dt = (t1 - t0) / self.substeps
         for k in range(self.substeps):
             t_end = t0 + (k + 1) * dt if k + 1 < self.substeps else t1
-            live = state.live(self.columns)
-            if len(live):
-                x, v = state.x[live], state.v[live]
-                fly(x, v, dt, self.gravity, self.src.air.take(live))
-                state.x[live], state.v[live] = x, v
             poses = motion.at(t_end)
-            state.give_birth(self.columns, t_end, poses, self.gravity, advance=True)
-            state.bury(self.columns, t_end)
-            self._collide(state, state.live(self.columns), poses)
+            for seg in self.segments:
+                if seg.any_live:
+                    # Views into the state: fly and collide update it in place.
+                    fly(state.x[seg.live], state.v[seg.live], dt, self.gravity, seg.air)
+                state.give_birth(seg, t_end, poses, self.gravity)
+                state.bury(seg, t_end)
+                self._collide(state, seg, poses)
 
-    def _collide(self, state: _State, live: np.ndarray, poses: PartPoses) -> None:
-        if len(live) == 0 or not self.colliders:
+    def _collide(self, state: _State, seg: _Segment, poses: PartPoses) -> None:
+        if not seg.any_live or not self.colliders:
             return
-        x, v = state.x[live], state.v[live]
-        src = self.src
-        radius, e, mu = src.radius[live], src.restitution[live], src.friction[live]
-        for _ in range(COLLISION_PASSES):
-            collide(x, v, radius, e, mu, poses, self.colliders)
-        state.x[live], state.v[live] = x, v
-
-
-def _record(state: _State, row: int, t: float, position, velocity, alive) -> None:
-    live = state.born & ~state.dead
-    alive[row] = live
-    position[row][live] = state.x[live]
-    velocity[row][live] = state.v[live]
-
-
-def _check_stable(state: _State, sources: _Sources, t: float) -> None:
-    live = np.flatnonzero(state.born & ~state.dead)
-    if len(live) == 0:
-        return
-    bad = ~np.isfinite(state.x[live]).all(axis=1) | ~np.isfinite(state.v[live]).all(axis=1)
-    bad |= np.einsum("ij,ij->i", state.v[live], state.v[live]) > MAX_SPEED**2
-    if bad.any():
-        first = live[np.flatnonzero(bad)[0]]
-        name = sources.names[sources.emitter[first]]
-        raise SimulationError(
-            f"particles of {name!r} became unstable at t={t:.3f} s (speed over {MAX_SPEED:g} m/s or not finite); "
-            "lower the emitter's speed or raise shot.physics_hz"
-        )
+        x, v = state.x[seg.live], state.v[seg.live]
+        # Candidates once per substep, with room for the pushes of the passes.
+        candidates = broadphase(x, seg.radius * 3, poses, self.colliders)
+        collide(x, v, seg.radius, seg.restitution, seg.friction, poses, self.colliders, candidates)
+        # Later passes only for particles near two or more parts: only those can be pushed from
+        # one part into another.
+        counts = np.bincount(np.concatenate(candidates), minlength=len(x)) if candidates else np.zeros(len(x), int)
+        shared = counts >= 2
+        if shared.any():
+            candidates = [near[shared[near]] for near in candidates]
+            for _ in range(COLLISION_PASSES - 1):
+                collide(x, v, seg.radius, seg.restitution, seg.friction, poses, self.colliders, candidates)

@@ -89,7 +89,8 @@ class FluidSpec(Strict):
     """Density-constraint iterations per substep (more: stiffer, slower)."""
     substeps: Annotated[int, Field(ge=1, le=64)] | None = None
     """Solver substeps per frame; default: the smallest count (at least 2) that keeps every
-    particle's move per substep under 0.8 x its radius (a CFL rule, see docs/particles.md)."""
+    particle's move per substep under one particle spacing (2 x radius, a CFL rule) and the sag
+    under gravity per substep under 5 % of a spacing (see docs/particles.md)."""
 
 
 class EmitterSpec(Strict):
