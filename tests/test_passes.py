@@ -255,3 +255,75 @@ def test_composite_keeps_the_nearest_layer_per_pixel():
     np.testing.assert_array_equal(result.depth, [[1.0, 3.0], [3.0, 2.0]])
     np.testing.assert_array_equal(result.seg, [[1, 2], [2, 1]])
     np.testing.assert_array_equal(result.flow_fwd[..., 0], [[0, 9], [9, 0]])
+
+
+def test_a_shot_with_nothing_in_view_is_all_sky_with_rotation_flow():
+    rows, width, height = 2, 48, 36
+    matrices = [look_at_matrix(np.zeros(3), np.array([np.sin(a), np.cos(a), 0.3]), np.array([0.0, 0.0, 1.0]))
+                for a in np.radians([0.0, 2.0])]
+    track = shots.track_from_matrices(matrices, width, height, 60.0)
+    shot = shots.shot([shots.part("far", 1, shots.box((1.0, 1.0, 1.0)))], [[[0.0, -50.0, 0.0]]] * rows, camera=track)
+    passes = render_passes(shot, passes=["depth", "seg", "flow_fwd", "flow_valid", "rgb"])
+    assert np.isinf(passes.depth).all() and (passes.seg == 0).all()
+    relative = track.world_to_camera[1, :3, :3] @ track.world_to_camera[0, :3, :3].T
+    homography = track.K @ relative @ np.linalg.inv(track.K)
+    grid = pixel_grid(height, width)
+    mapped = np.concatenate([grid, np.ones((height, width, 1))], axis=-1) @ homography.T
+    np.testing.assert_allclose(passes.flow_fwd[0], mapped[..., :2] / mapped[..., 2:] - grid, atol=FLOW_TOL_PX)
+    landing = grid + passes.flow_fwd[0]
+    inside = (landing[..., 0] >= 0) & (landing[..., 0] < width) & (landing[..., 1] >= 0) & (landing[..., 1] < height)
+    assert 0.5 < inside.mean() < 1.0
+    np.testing.assert_array_equal(passes.flow_valid[0], inside)  # the sky stays visible wherever it lands inside
+
+
+def test_still_parts_under_a_still_camera_have_exactly_zero_flow():
+    parts = [shots.part("floor", 1, shots.box((8.0, 8.0, 0.2))), shots.part("mover", 2, shots.box((0.6, 0.6, 0.6)))]
+    positions = np.array([[[0, 0, -0.1], [0, 0, 0.3]], [[0, 0, -0.1], [0.2, 0, 0.3]]])
+    passes = render_passes(shots.shot(parts, positions), passes=["seg", "flow_fwd"])
+    assert (passes.flow_fwd[0][passes.seg[0] != 2] == 0).all()
+    assert np.abs(passes.flow_fwd[0][passes.seg[0] == 2]).max() > 0.5
+
+
+def test_shadow_rays_darken_the_floor_under_a_box():
+    floor = shots.part("floor", 1, shots.box((8.0, 8.0, 0.2)))
+    block = shots.part("block", 2, shots.box((0.6, 0.6, 0.6)))
+    shot = shots.shot([floor, block], [[[0, 0, -0.1], [0, 0, 1.0]]] * 2, width=96, height=72, camera_position=(0.0, -4.0, 3.0))
+    lit = render_passes(shot, passes=["rgb", "seg"], shadows=False)
+    shaded = render_passes(shot, passes=["rgb"], shadows=True)
+    on_floor = lit.seg[0] == 1
+    darker = shaded.rgb[0].astype(int).sum(-1) < lit.rgb[0].astype(int).sum(-1)
+    assert darker[on_floor].sum() > 30  # the block's shadow falls on the floor
+    assert not darker[~on_floor].any()  # nothing else changes (the sky and the block's lit faces)
+
+
+class _NearSquare:
+    """A test geometry source: a camera-facing square 2 m from the camera, covering a fixed pixel window from frame 1 on."""
+
+    def layer(self, view):
+        if view.frame < 1:
+            return None
+        layer = SurfaceLayer.empty(view.height, view.width)
+        window = (slice(10, 20), slice(10, 20))
+        layer.depth[window] = 2.0
+        layer.seg[window] = 99
+        layer.normal[window] = (0.0, 0.0, -1.0)
+        layer.depth_fwd[window] = 2.0
+        layer.depth_bwd[window] = 2.0
+        return layer
+
+
+def test_a_new_geometry_source_composites_by_depth_and_hides_what_is_behind_it():
+    from conditioning.render import frame_view, geometry_sources, render_frame
+    from conditioning.visibility import flow_visibility
+
+    wall = shots.part("wall", 1, shots.box((6.0, 0.2, 4.0)))
+    shot = shots.shot([wall], [[[0.0, 2.0, 0.0]]] * 3, width=48, height=36)
+    sources = geometry_sources(shot) + [_NearSquare()]
+    views = [frame_view(shot, frame, 48, 36, shot.camera.K, True) for frame in range(2)]
+    frames = [render_frame(sources, view) for view in views]
+    assert (frames[0].seg[10:20, 10:20] == 1).all()  # frame 0: the wall
+    assert (frames[1].seg[10:20, 10:20] == 99).all() and (frames[1].depth[10:20, 10:20] == 2.0).all()
+    valid = flow_visibility(frames[0].flow_fwd, frames[0].depth_fwd, frames[0].seg, frames[1].depth, frames[1].seg)
+    hidden = np.zeros(valid.shape, bool)
+    hidden[10:20, 10:20] = True
+    np.testing.assert_array_equal(valid[frames[0].seg == 1], ~hidden[frames[0].seg == 1])
