@@ -233,3 +233,19 @@ def test_particle_arrays_round_trip_through_an_npz(tmp_path):
     for name in ("emitter_seg_ids", "emitter", "radius", "position", "velocity", "alive"):
         np.testing.assert_array_equal(getattr(back, name), getattr(track, name))
     assert particle_arrays(None) == {}
+
+
+def test_mesh_file_surface_emitter_spawns_on_the_scaled_placed_mesh(tmp_path):
+    import trimesh
+
+    trimesh.creation.box(extents=(0.2, 0.2, 0.2)).export(tmp_path / "cube.obj")
+    data = {"shot": {"duration": 0.25, "fps": 24, "gravity": [0, 0, 0]}, "camera": {"resolution": [64, 64]},
+            "emitters": [{"name": "dust", "shape": "surface", "file": "cube.obj", "scale": 2.0, "position": [1, 0, 0],
+                          "euler_deg": [0, 0, 45], "burst": 500, "velocity": {"speed": [0, 0]}}]}
+    track = simulate_particles(shot_from_data(data, source=tmp_path / "scene.yaml"))
+    p = track.position[0].astype(float) - [1, 0, 0]
+    c, s = math.cos(math.radians(45)), math.sin(math.radians(45))
+    local = p @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])  # undo the yaw: R^T p
+    # On the surface of the 0.4 m cube (scale 2): the largest |coordinate| is 0.2 (float32: 1e-6).
+    np.testing.assert_allclose(np.abs(local).max(axis=1), 0.2, atol=1e-6)
+    assert (np.abs(local) < 0.2 - 1e-3).all(axis=1).sum() == 0
