@@ -1,10 +1,12 @@
 """Rigid parts as a geometry source: one Embree ray per pixel centre against the frame's triangles.
 
 Per frame: (1) move every part's local triangles to the world with the frame's poses and build
-an Embree BVH, (2) cast one ray per pixel centre, (3) decode each hit (triangle, barycentrics)
-back to a PART-LOCAL point, from which depth, normal, texture and the exact motion of that
-material point into frames t + 1 and t - 1 follow in float64. Embree's float32 only chooses
-the triangle and the barycentrics; the geometry after that is exact rigid motion.
+an Embree BVH (reused while nothing moves), (2) cast one ray per pixel centre, with directions
+of camera-z 1 so the hit distance is the planar depth, (3) decode each hit: the point in camera
+axes, depth * (x_n, y_n, 1), is carried by its part's rigid motion (camera t -> part-local ->
+camera t +- 1, composed per part in float64) for exact flow; the triangle gives the part, seg id
+and mesh; the barycentrics the interpolated normal; the part-local point the solid texture.
+Embree's float32 only chooses the triangle, barycentrics and distance (relative error ~1e-7).
 """
 
 from __future__ import annotations
@@ -199,7 +201,10 @@ class RigidSource:
         return albedo
 
 class _PartGroups:
-    """Hits sorted by part (a linear-time radix sort), so each part's rigid map applies to one slice."""
+    """Hits sorted by part (a linear-time radix sort), so each part's rigid map applies to one slice.
+
+    `order` sorts the hits; `part` is the sorted part index per hit; `slices` lists
+    (part, start, end) of each part's contiguous block."""
 
     def __init__(self, part: np.ndarray):
         key = part.astype(np.int16) if part.size and part.max() < 32767 else part
@@ -207,15 +212,6 @@ class _PartGroups:
         self.part = part[self.order]
         starts = np.flatnonzero(np.r_[True, self.part[1:] != self.part[:-1]])
         self.slices = [(int(self.part[s]), s, e) for s, e in zip(starts, np.r_[starts[1:], len(part)])]
-
-    def apply(self, rotation: np.ndarray, translation: np.ndarray | None, vectors: np.ndarray) -> np.ndarray:
-        """rotation[part] @ v (+ translation[part]) for rows already in part order, float64 [K, 3]."""
-        out = np.empty_like(vectors)
-        for index, start, end in self.slices:
-            np.matmul(vectors[start:end], rotation[index].T, out=out[start:end])
-            if translation is not None:
-                out[start:end] += translation[index]
-        return out
 
 
 def _pinhole(K: np.ndarray, camera_points: np.ndarray) -> np.ndarray:
