@@ -85,7 +85,10 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
             for name in ("depth", "seg", "normal", "flow_fwd", "flow_bwd"):
                 if name in out:
                     out[name][frame] = getattr(surface, name)
-            out["_depth"][frame], out["_seg"][frame] = surface.depth, surface.seg
+            if "depth" not in out:
+                out["_depth"][frame] = surface.depth
+            if "seg" not in out:
+                out["_seg"][frame] = surface.seg
             if "rgb" in out:
                 occluded = (lambda o, d, f=frame: rigid.occluded(f, o, d)) if shadows else None
                 out["rgb"][frame] = shade(surface, view, occluded)

@@ -232,6 +232,8 @@ def test_unknown_pass_and_bad_resolution_are_clear_errors():
     shot = shots.shot([shots.part("a", 1, shots.box((1.0, 1.0, 1.0)))], [[[0.0, 0, 0]]] * 2)
     with pytest.raises(ValueError, match="unknown pass 'dpeth'; choose from depth"):
         render_passes(shot, passes=["dpeth"])
+    with pytest.raises(ValueError, match="no pass asked for"):
+        render_passes(shot, passes=[])
     with pytest.raises(ValueError, match="resolution must be positive"):
         render_passes(shot, passes=["depth"], resolution=(0, 10))
 
