@@ -88,3 +88,23 @@ def test_bad_scene_exits_2_with_a_located_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.yaml:1:" in err and "fov_deg" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_flow_scope_previews_and_shadow_flags_take_effect(scene_file, tmp_path):
+    from conditioning.control import control_image
+    from conditioning.records import Passes
+
+    shaded, plain = tmp_path / "shaded", tmp_path / "plain"
+    assert main(["-q", "passes", str(scene_file), "-o", str(shaded), "--passes", "rgb,flow_fwd", "--flow-scope", "frame"]) == 0
+    assert main(["-q", "passes", str(scene_file), "-o", str(plain), "--passes", "rgb,flow_fwd", "--no-shadows", "--no-previews"]) == 0
+    meta = json.loads((shaded / "meta.json").read_text())
+    assert meta["passes"]["controls"]["flow"] == {"scope": "frame"}
+    with np.load(shaded / "passes.npz") as npz:
+        flow, rgb_shaded = npz["flow_fwd"], npz["rgb"]
+    passes = Passes(fps=12, K=np.array(meta["passes"]["K"]), world_to_camera=np.array(meta["passes"]["world_to_camera"]),
+                    id_table=(), flow_fwd=flow)
+    np.testing.assert_array_equal(read_png_sequence(shaded / "control" / "flow"), control_image(passes, "flow", scope="frame"))
+    with np.load(plain / "passes.npz") as npz:
+        rgb_plain = npz["rgb"]
+    assert (rgb_shaded.astype(int).sum(-1) < rgb_plain.astype(int).sum(-1)).any()  # shadows darken something
+    assert (shaded / "preview" / "overview.mp4").exists() and not (plain / "preview").exists()
