@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from sim.expand import expand_objects
 from sim.output import write_shot
 from sim.simulate import simulate
 from sim.spec import SimulationError, SpecError, scene_from_data
-from sim.stability import check_frame
+from sim.stability import check_frame, check_initial_overlap
 from sim.state import PartStateReader
 from sim.world import build_world
 
@@ -407,6 +408,15 @@ def test_bodies_that_start_overlapping_are_reported_with_both_names_and_the_dept
     objects = [{"name": "a", "shape": "box", "size": [0.2, 0.2, 0.2]}, {"name": "b", "shape": "box", "size": [0.2, 0.2, 0.2], "position": [0.15, 0, 0]}]
     with pytest.raises(SimulationError, match=r"object 'a' and object 'b' overlap by 5\.0 cm at t=0.000 s \(limit 1 cm\); move them apart"):
         simulate(make_scene(tmp_path, objects, gravity=[0, 0, 0]))
+
+
+def test_overlapping_parts_of_one_articulated_body_are_not_an_initial_overlap(tmp_path):
+    shot = simulate(arm_scene(tmp_path))
+    # Parts 0 and 1 are the base and forearm of 'arm'; a 5 cm overlap between them is the URDF's business.
+    check_initial_overlap(shot.parts, {(0, 1): -0.05})
+    other = replace(shot.parts[1], object_name="other")
+    with pytest.raises(SimulationError, match="object 'arm' and object 'other' .link 'forearm'. overlap by 5.0 cm"):
+        check_initial_overlap((shot.parts[0], other), {(0, 1): -0.05})
 
 
 def test_a_body_sunk_into_a_static_one_at_the_start_is_reported(tmp_path):
