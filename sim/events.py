@@ -79,15 +79,21 @@ class EventPlayer:
 def compile_events(world: World) -> list[StepAction]:
     """Check each event against the world (links, joints) and turn it into a StepAction.
 
-    Raises SpecError at `events[i]...` for a link or joint the body lacks, or a push on a static body.
+    Raises SpecError at `events[i]...` for a link or joint the body lacks, a push that cannot move
+    its body (static, or the base of a fixed-base URDF), or an event after the last physics step.
     """
     scene = world.scene
     hz = scene.spec.shot.physics_hz
+    total_steps = scene.spec.shot.num_frames * scene.spec.shot.substeps
     source = str(scene.source)
     actions = []
     for i, event in enumerate(scene.spec.events):
         handle = world.body(event.object)
         first = int(round(event.at * hz))
+        if first >= total_steps:
+            last_time = (total_steps - 1) / hz
+            raise SpecError.single(source, f"an event at t={event.at:g} s would act after the last frame", field=f"events[{i}].at",
+                                   hint=f"use at <= {last_time:.4g} s (the last physics step of the shot)")
         link = _event_link(handle, event.link, source, f"events[{i}].link")
         if event.joint_targets is not None:
             if not isinstance(handle.spec, UrdfObject):
@@ -100,6 +106,9 @@ def compile_events(world: World) -> list[StepAction]:
             continue
         if handle.spec.static:
             raise SpecError.single(source, f"{event.object!r} is static, so a push cannot move it", field=f"events[{i}].object", hint="push a dynamic object or set static: false")
+        if link == -1 and isinstance(handle.spec, UrdfObject) and handle.spec.fixed_base:
+            raise SpecError.single(source, f"the base of {event.object!r} is fixed, so a push on it cannot move it", field=f"events[{i}].link",
+                                   hint=f"push one of its links: {', '.join(handle.link_names)}")
         if event.impulse is not None:
             force = tuple(float(j) * hz for j in event.impulse)
             last = first

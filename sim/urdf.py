@@ -45,6 +45,10 @@ def create_urdf_body(client: int, scene: Scene, placed: PlacedBody, first_seg_id
     joints = {info[1].decode(): (j, info[2]) for j, info in enumerate(infos)}
     link_names = tuple(info[12].decode() for info in infos)
     base_link_name = p.getBodyInfo(body_id, physicsClientId=client)[0].decode()
+    if obj.fixed_base and not obj.static and (any(obj.velocity) or any(obj.angular_velocity)):
+        field = "velocity" if any(obj.velocity) else "angular_velocity"
+        raise SpecError.single(str(scene.source), f"{obj.name!r} has a fixed base, which cannot move", field=f"objects[{placed.object_index}].{field}",
+                               hint="remove the initial velocity or set fixed_base: false")
     # 2. Initial joint positions, checked against the file's joints.
     for name, value in obj.joint_positions.items():
         index = one_dof_joint(str(scene.source), obj.name, joints, name, f"objects[{placed.object_index}].joint_positions.{name}")

@@ -282,6 +282,27 @@ def test_events_naming_missing_urdf_parts_are_spec_errors(tmp_path, event, field
     assert f"{field}: {message}" in str(err.value)
 
 
+def test_a_fixed_base_urdf_with_an_initial_velocity_is_a_spec_error(tmp_path):
+    with pytest.raises(SpecError) as err:
+        simulate(arm_scene(tmp_path, velocity=[1, 0, 0]))
+    assert "objects[0].velocity: 'arm' has a fixed base, which cannot move (remove the initial velocity or set fixed_base: false)" in str(err.value)
+
+
+def test_a_push_on_a_fixed_base_is_a_spec_error(tmp_path):
+    scene = arm_scene(tmp_path)
+    data = scene.resolved_dict()
+    data["events"] = [{"at": 0.1, "object": "arm", "impulse": [1, 0, 0]}]
+    with pytest.raises(SpecError, match=r"events\[0\]\.link: the base of 'arm' is fixed, so a push on it cannot move it \(push one of its links: forearm\)"):
+        simulate(scene_from_data(data, tmp_path / "scene.yaml"))
+
+
+def test_an_event_after_the_last_physics_step_is_a_spec_error(tmp_path):
+    # 0.499 s rounds to physics step 120 of a 0.5 s shot, whose steps are 0..119.
+    scene = make_scene(tmp_path, [{"name": "ball", "shape": "sphere"}], events=[{"at": 0.499, "object": "ball", "impulse": [1, 0, 0]}], duration=0.5)
+    with pytest.raises(SpecError, match=r"events\[0\]\.at: an event at t=0.499 s would act after the last frame \(use at <= 0.4958 s"):
+        simulate(scene)
+
+
 def test_joint_positions_naming_a_missing_joint_is_a_spec_error(tmp_path):
     with pytest.raises(SpecError) as err:
         simulate(arm_scene(tmp_path, joint_positions={"knee": 0.3}))
