@@ -98,6 +98,9 @@ def compile_events(world: World) -> list[StepAction]:
         if event.joint_targets is not None:
             if not isinstance(handle.spec, UrdfObject):
                 raise SpecError.single(source, f"{event.object!r} is a {handle.spec.shape}, which has no joints", field=f"events[{i}].joint_targets", hint="joint_targets need a urdf object")
+            for name in ("point", "link"):
+                if getattr(event, name) is not None:
+                    raise SpecError.single(source, f"{name} does not apply to joint_targets", field=f"events[{i}].{name}", hint=f"remove {name}; it places an impulse or force")
             targets = tuple(
                 (one_dof_joint(source, handle.name, handle.joints, name, f"events[{i}].joint_targets.{name}"), float(value))
                 for name, value in event.joint_targets.items()

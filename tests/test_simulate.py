@@ -270,6 +270,7 @@ def test_joint_targets_drive_a_revolute_joint_to_its_target(tmp_path):
     [
         ({"joint_targets": {"wrist": 1.0}}, "events[0].joint_targets.wrist", "'arm' has no joint 'wrist' (revolute/prismatic joints: elbow)"),
         ({"impulse": [1, 0, 0], "link": "hand"}, "events[0].link", "'arm' has no link 'hand' (links: base, forearm)"),
+        ({"joint_targets": {"elbow": 1.0}, "point": [0, 0, 1]}, "events[0].point", "point does not apply to joint_targets (remove point"),
     ],
 )
 def test_events_naming_missing_urdf_parts_are_spec_errors(tmp_path, event, field, message):
