@@ -15,7 +15,7 @@ def add_parser(subparsers):
         description="Validate and simulate SCENE (as `physreel simulate`), then render its conditioning passes at "
         "pixel centres by ray casting the simulated geometry: depth (planar, m), flow_fwd/flow_bwd (exact motion "
         "vectors, px), flow_valid, seg (instance ids), normal (camera axes), pose (OpenPose COCO-18) and an RGB "
-        "preview. Writes OUT/trajectory.npz, OUT/meta.json, OUT/passes.npz, OUT/control/<kind>/%%05d.png and "
+        "preview. Writes OUT/trajectory.npz, OUT/meta.json, OUT/passes.npz, OUT/control/<kind>/%05d.png and "
         "OUT/preview/*.mp4 (see docs/passes.md for every convention).",
     )
     p.add_argument("scene", help="scene YAML file")
