@@ -116,7 +116,7 @@ class OrbitPath(Strict):
     start_deg: FiniteFloat = -90.0
     """Azimuth at t=0, degrees counter-clockwise from +X about +Z (-90 puts the camera on -Y)."""
     end_deg: FiniteFloat = 0.0
-    """Azimuth at the last frame."""
+    """Azimuth at t = shot.duration (trajectory row N, one past the last frame of the passes)."""
 
 
 class DollyPath(Strict):
