@@ -42,11 +42,17 @@ def fly(x: np.ndarray, v: np.ndarray, dt: float, gravity: np.ndarray, air: AirPa
         x += terminal * dt + rel * ((1 - decay) / k)
         v[...] = terminal + rel * decay
     else:
-        rel = v - air.wind
-        speed = np.sqrt(np.einsum("ij,ij->i", rel, rel))[:, None]
-        rel_new = (rel + gravity * dt) / (1 + air.drag * speed * dt)
-        x += 0.5 * (v + air.wind + rel_new) * dt  # the mean of the old and new velocity
-        v[...] = air.wind + rel_new
+        windy = bool(np.any(air.wind))
+        rel = v - air.wind if windy else v
+        drag_factor = 1.0 / (1.0 + (air.drag * dt) * np.sqrt(np.einsum("ij,ij->i", rel, rel)))
+        new_rel = rel + gravity * dt
+        new_rel *= drag_factor[:, None]
+        # x moves by the mean of the old and new velocity: half a step with each.
+        x += v * (0.5 * dt)
+        if windy:
+            new_rel += air.wind
+        v[...] = new_rel
+        x += v * (0.5 * dt)
 
 
 def advance_newborn(x: np.ndarray, v: np.ndarray, age: np.ndarray, gravity: np.ndarray) -> None:
