@@ -45,3 +45,13 @@ def unguided_control(batch: int, size: int) -> torch.Tensor:
     """float32 [B, 16, size, size]: every kind absent (what the unguided run feeds)."""
     return control_from_packed(torch.zeros(batch, size, size, IMAGE_CHANNELS, dtype=torch.uint8),
                                torch.zeros(batch, len(CONTROL_KINDS)))
+
+
+def unpack_images(packed: np.ndarray) -> dict[str, np.ndarray]:
+    """uint8 [T, S, S, 11] packed channels -> {kind: uint8 [T, S, S, 3]} (grey kinds repeated to RGB)."""
+    images, first = {}, 0
+    for kind in CONTROL_KINDS:
+        part = packed[..., first : first + KIND_CHANNELS[kind]]
+        images[kind] = np.repeat(part, 3, axis=-1) if part.shape[-1] == 1 else np.ascontiguousarray(part)
+        first += KIND_CHANNELS[kind]
+    return images
