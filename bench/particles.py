@@ -11,7 +11,7 @@ liquid particles, each with its substeps, against a plain numpy reference in the
 The rigid world is simulated once by pybullet beforehand and not timed. Each figure is the best
 of --repeats runs; printed with the ratio to its reference.
 
-Run: python bench/particles.py [--frames 12] [--repeats 2]
+Run: python bench/particles.py [--frames 24] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def time_reference(count: int, steps: int, repeats: int) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
     frames = args.frames

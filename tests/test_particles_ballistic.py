@@ -151,8 +151,6 @@ def test_no_particle_ends_a_frame_inside_a_rigid_body():
         pos = np.stack([-0.8 + 1.0 * t, np.zeros_like(t), np.full_like(t, 0.15)], 1)
         return pos, np.tile([1.0, 0.0, 0.0], (len(t), 1))
 
-    from _particle_shots import shot_from_data
-
     data = {"shot": {"duration": 1.5, "fps": 24, "seed": 1}, "objects": objects,
             "emitters": [{"name": "rain", "shape": "disc", "disc_radius": 0.6, "position": [0, 0, 1.4], "rate": 3000,
                           "particle_radius": 0.004, "restitution": 0.3, "friction": 0.4,
@@ -182,8 +180,9 @@ def test_no_particle_ends_a_frame_inside_a_rigid_body():
 def test_surface_emitter_spawns_on_its_moving_object_and_inherits_its_velocity():
     from sim.geometry import primitive_trimesh
     from sim.records import VisualMesh
-    from sim.spec.load import scene_from_data
     from pathlib import Path
+
+    from sim.spec.load import scene_from_data
 
     ball_spec = {"name": "ball", "shape": "sphere", "radius": 0.2, "position": [0, 0, 1]}
     data = {"shot": {"duration": 0.5, "fps": 24, "gravity": [0, 0, 0]}, "objects": [ball_spec],
@@ -249,3 +248,35 @@ def test_mesh_file_surface_emitter_spawns_on_the_scaled_placed_mesh(tmp_path):
     # On the surface of the 0.4 m cube (scale 2): the largest |coordinate| is 0.2 (float32: 1e-6).
     np.testing.assert_allclose(np.abs(local).max(axis=1), 0.2, atol=1e-6)
     assert (np.abs(local) < 0.2 - 1e-3).all(axis=1).sum() == 0
+
+
+def test_box_and_disc_emitters_fill_their_turned_shapes():
+    box = {"name": "box", "burst": 2000, "shape": "box", "size": [0.4, 0.2, 0.1], "position": [1, 2, 3],
+           "euler_deg": [0, 0, 90], "velocity": {"speed": [0, 0]}}
+    disc = {"name": "disc", "burst": 2000, "shape": "disc", "disc_radius": 0.3, "position": [0, 0, 1],
+            "euler_deg": [90, 0, 0], "velocity": {"speed": [0, 0]}}
+    track = simulate_particles(shot([box, disc], gravity=(0, 0, 0)))
+    p = track.position[0].astype(float)
+    in_box = p[track.emitter == 0] - [1, 2, 3]
+    # Yaw 90: the box's 0.4 m side lies along world y, its 0.2 m side along x (float32: 1e-6).
+    assert (np.abs(in_box) <= np.array([0.1, 0.2, 0.05]) + 1e-6).all()
+    assert np.abs(in_box).max(axis=0) == pytest.approx([0.1, 0.2, 0.05], abs=0.005)
+    on_disc = p[track.emitter == 1] - [0, 0, 1]
+    # Roll 90: the disc's plane is world XZ; uniform by area: half the particles within r / sqrt(2).
+    np.testing.assert_allclose(on_disc[:, 1], 0.0, atol=1e-6)
+    radial = np.hypot(on_disc[:, 0], on_disc[:, 2])
+    assert radial.max() <= 0.3 + 1e-6
+    assert np.mean(radial < 0.3 / np.sqrt(2)) == pytest.approx(0.5, abs=0.03)
+
+
+def test_emitter_colour_and_radius_reach_the_track():
+    track = simulate_particles(shot([{"name": "e", "burst": 2, "color": "#ff8000", "particle_radius": 0.02}]))
+    np.testing.assert_allclose(track.emitter_colors[0], [1.0, 128 / 255, 0.0], atol=1e-6)
+    np.testing.assert_allclose(track.radius, 0.02)
+
+
+def test_unstable_particles_stop_the_simulation_with_the_emitter_named():
+    from sim.spec.errors import SimulationError
+
+    with pytest.raises(SimulationError, match="'fast'.*t=0.042"):
+        simulate_particles(shot([{"name": "fast", "burst": 1, "velocity": {"speed": [600, 600]}}], gravity=(0, 0, 0)))

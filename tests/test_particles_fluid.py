@@ -147,3 +147,62 @@ def test_fluid_emitter_pours_rate_times_time_and_is_deterministic():
     np.testing.assert_array_equal(a.alive.sum(axis=1), np.minimum(np.floor(t * 600 + 1e-9) + 1, 300).astype(int))
     final = a.position[-1].astype(float)
     assert final[:, 2].min() >= -1e-6 and final[:, 2].max() < 0.25
+
+
+def _small_tank(fluid: dict, duration: float = 0.5, velocity=(0.0, 0.0, 0.0)):
+    data = {
+        "shot": {"duration": duration, "fps": 24},
+        "camera": {"resolution": [64, 64]},
+        "objects": tank(0.2, 0.2, 0.4),
+        "fluid_blocks": [{"name": "w", "min": [0, 0, 0], "max": [0.2, 0.2, 0.1], "particle_radius": 0.01,
+                          "velocity": list(velocity), "fluid": fluid}],
+    }
+    return shot_from_data(data)
+
+
+def test_fixed_fluid_substeps_are_used():
+    from sim.particles.fluid import FluidGroup
+
+    counts = []
+    original = FluidGroup.advance_frame
+
+    def spy(self, *args):
+        original(self, *args)
+        counts.append(self.substep_counts[-1])
+
+    FluidGroup.advance_frame = spy
+    try:
+        simulate_particles(_small_tank({"substeps": 7}, duration=0.25))
+    finally:
+        FluidGroup.advance_frame = original
+    assert counts == [7] * 6
+
+
+def test_more_iterations_compress_the_liquid_less():
+    def peak_density(iterations: int) -> float:
+        track = simulate_particles(_small_tank({"iterations": iterations, "substeps": 2}))
+        kernel = FluidKernel(0.01, 1000.0, 0.01, iterations)
+        x = track.position[-1].astype(float)
+        return float(np.percentile(kernel.density(x, kernel.pairs(x)), 95))
+
+    assert peak_density(8) < peak_density(1) - 20  # kg/m^3: a stiffer solve
+
+
+def test_rest_density_sets_the_particle_mass_and_the_settled_density():
+    track = simulate_particles(_small_tank({"rest_density": 800.0}))
+    kernel = FluidKernel(0.01, 800.0, 0.01, 4)
+    assert kernel.mass == pytest.approx(FluidKernel(0.01, 1000.0, 0.01, 4).mass * 0.8)
+    x = track.position[-1].astype(float)
+    rho = kernel.density(x, kernel.pairs(x))
+    inner = (np.abs(x[:, 0] - 0.1) < 0.05) & (np.abs(x[:, 1] - 0.1) < 0.05) & (x[:, 2] > 0.03) & (x[:, 2] < 0.05)
+    assert inner.sum() > 3
+    assert rho[inner].mean() == pytest.approx(800.0, rel=0.05)
+
+
+def test_viscosity_damps_the_sloshing_faster():
+    def energy_left(viscosity: float) -> float:
+        track = simulate_particles(_small_tank({"viscosity": viscosity}, velocity=(0.6, 0.0, 0.0)))
+        v = track.velocity.astype(float)
+        return float((v[-1] ** 2).sum() / (v[0] ** 2).sum())
+
+    assert energy_left(0.3) < 0.7 * energy_left(0.0)

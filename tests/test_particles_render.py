@@ -4,7 +4,6 @@ z-compositing with rigid parts, flow_valid at births and deaths, smooth liquid n
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from _particle_shots import shot_from_data
 
 from conditioning.render import render_passes

@@ -109,7 +109,7 @@ def broadphase(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Co
         axes = np.argsort(half)
         near = np.flatnonzero(np.abs(x[:, axes[0]] - centre[axes[0]]) <= half[axes[0]])
         for axis in axes[1:]:
-            near = near[np.abs(x[near, axis] - centre[axis]) <= half[axis]]
+            near = near[np.abs(x[:, axis].take(near) - centre[axis]) <= half[axis]]
         out.append(near)
     return out
 
@@ -152,7 +152,7 @@ def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider
         return
     centre = poses.position[collider.part_index]
     rotation = poses.rotation[collider.part_index]
-    rel = x[near] - centre
+    rel = np.take(x, near, axis=0) - centre  # np.take: several times faster than x[near] for rows
     # 1. Signed distance in the part frame (world -> part: R^T (x - c) = (x - c) @ R).
     local = rel @ rotation
     depth = radius[near] - collider.distance(local)
@@ -168,7 +168,7 @@ def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider
         surface_v = linear + np.cross(angular, rel[hit])
     else:
         surface_v = np.zeros(3)  # a part at rest (static parts always)
-    v_rel = v[idx] - surface_v
+    v_rel = np.take(v, idx, axis=0) - surface_v
     vn = np.einsum("ij,ij->i", v_rel, normal)
     approaching = vn < 0
     e = restitution[idx]

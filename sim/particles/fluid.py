@@ -29,6 +29,7 @@ from scipy.spatial import cKDTree
 
 from .colliders import Collider, collide, near_candidates
 from .poses import RigidMotion
+from .simulate import ParticleGroup
 
 RELAXATION = 1e-6
 """eps of lambda's denominator, relative to the full-neighbourhood sum |grad C|^2 (avoids 0/0)."""
@@ -194,7 +195,7 @@ class Pairs:
         return (np.bincount(self.i, values, self.n) - np.bincount(self.j, values, self.n)).astype(np.float64, copy=False)
 
 
-class FluidGroup:
+class FluidGroup(ParticleGroup):
     """The liquid particles of a shot (one kernel: every fluid source shares one material)."""
 
     def __init__(self, segments: list, gravity: np.ndarray, colliders: list[Collider], spec, fps: int):

@@ -73,7 +73,7 @@ def _simulate(shot: Shot) -> ParticleTrack:
     max_radius = max(seg.radius for seg in state.segments)
     colliders = build_colliders(shot, max_radius, max_step)
     # 3. The solvers, one per kind present.
-    groups: list[_Group] = []
+    groups: list[ParticleGroup] = []
     ballistic = [seg for seg in state.segments if seg.kind == "ballistic"]
     fluid = [seg for seg in state.segments if seg.kind == "fluid"]
     if ballistic:
@@ -264,7 +264,7 @@ class _State:
                 )
 
 
-class _Group(ABC):
+class ParticleGroup(ABC):
     """The particles of one kind and the solver that moves them."""
 
     @abstractmethod
@@ -276,7 +276,7 @@ class _Group(ABC):
         """Step from frame time t0 to t1 (seconds) with this kind's substeps."""
 
 
-class _BallisticGroup(_Group):
+class _BallisticGroup(ParticleGroup):
     def __init__(self, segments: list[_Segment], gravity: np.ndarray, colliders: list[Collider], substeps: int):
         self.segments = segments
         self.gravity = gravity
