@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.records import Shot
 
-from .layers import FrameView, SurfaceLayer, composite
+from .layers import LAYER_FIELDS, FrameView, SurfaceLayer, composite
 from .records import PASS_NAMES, Passes, SegEntry
 from .rigid import RigidSource
 from .shading import shade
@@ -71,24 +71,20 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
     num_frames = shot.num_frames
     rows = num_frames + 1 if (wanted & {"flow_fwd", "flow_valid"}) else num_frames
     out = _allocate(wanted, num_frames, height, width)
-    # 3. render every row; flow_valid of row t needs row t + 1, so keep one composite back
+    # 3. render every row; flow_valid of row t needs row t + 1, so keep one composite back. Each
+    # row is composited straight into its slices of the outputs; the fields that are not outputs
+    # live in two scratch layers used in turn (row t - 1's must survive while row t renders).
+    scratch = [SurfaceLayer.empty(height, width), SurfaceLayer.empty(height, width)]
     previous: SurfaceLayer | None = None
     for frame in _progress(range(rows), progress, "passes"):
         # Row N (one past the end) only serves flow_valid of row N - 1: its depth and ids suffice.
         extra_row = frame == num_frames
         view = frame_view(shot, frame, width, height, K, need_flow and not extra_row, need_shading and not extra_row)
-        surface = render_frame(sources, view)
+        surface = render_frame(sources, view, into=_row_layer(out, frame, scratch[frame % 2]))
         if previous is not None and "flow_valid" in out:
             out["flow_valid"][frame - 1] = flow_visibility(previous.flow_fwd, previous.depth_fwd, previous.seg,
                                                            surface.depth, surface.seg)
         if frame < num_frames:
-            for name in ("depth", "seg", "normal", "flow_fwd", "flow_bwd"):
-                if name in out:
-                    out[name][frame] = getattr(surface, name)
-            if "depth" not in out:
-                out["_depth"][frame] = surface.depth
-            if "seg" not in out:
-                out["_seg"][frame] = surface.seg
             if "rgb" in out:
                 occluded = (lambda o, d, f=frame: rigid.occluded(f, o, d)) if shadows else None
                 out["rgb"][frame] = shade(surface, view, occluded)
@@ -110,11 +106,38 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
     )
 
 
-def render_frame(sources: list, view: FrameView) -> SurfaceLayer:
-    """The composite of every source's layer for one frame, with the sky filled in where nothing is hit."""
-    layers = [layer for layer in (source.layer(view) for source in sources) if layer is not None]
-    surface = composite(layers) if layers else SurfaceLayer.empty(view.height, view.width)
+def render_frame(sources: list, view: FrameView, into: SurfaceLayer | None = None) -> SurfaceLayer:
+    """The composite of every source's layer for one frame, with the sky filled in where nothing is hit.
+
+    into: optional layer (any contents) that receives the composite and is returned; the rigid
+    parts render straight into it, sparing a copy of every field.
+    """
+    if into is not None:
+        into.clear()
+    layers = []
+    for source in sources:
+        layer = source.layer(view, into=into) if isinstance(source, RigidSource) and not layers else source.layer(view)
+        if layer is not None:
+            layers.append(layer)
+    surface = composite(layers) if layers else (into if into is not None else SurfaceLayer.empty(view.height, view.width))
+    if into is not None and surface is not into:
+        for name in LAYER_FIELDS:
+            getattr(into, name)[...] = getattr(surface, name)
+        into.emissive = surface.emissive
+        surface = into
     return fill_sky(surface, view)
+
+
+def _row_layer(out: dict[str, np.ndarray], frame: int, scratch: SurfaceLayer) -> SurfaceLayer:
+    """The layer row `frame` is composited into: views of the output arrays for the passes kept
+    (depth and seg always, for pose), `scratch`'s arrays for the rest and for row N."""
+    def field(name: str, key: str | None = None) -> np.ndarray:
+        key = key or name
+        return out[key][frame] if key in out and frame < len(out[key]) else getattr(scratch, name)
+
+    return SurfaceLayer(depth=field("depth", "_depth"), seg=field("seg", "_seg"), normal=field("normal"),
+                        albedo=scratch.albedo, flow_fwd=field("flow_fwd"), flow_bwd=field("flow_bwd"),
+                        depth_fwd=scratch.depth_fwd, depth_bwd=scratch.depth_bwd)
 
 
 def _allocate(wanted: set[str], frames: int, height: int, width: int) -> dict[str, np.ndarray]:

@@ -81,8 +81,10 @@ class RigidSource:
         return hit >= 0
 
     # -- 2./3. cast and decode
-    def layer(self, view: FrameView) -> SurfaceLayer | None:
-        """The parts seen at every pixel centre of `view.frame`, or None if no part is hit."""
+    def layer(self, view: FrameView, into: SurfaceLayer | None = None) -> SurfaceLayer | None:
+        """The parts seen at every pixel centre of `view.frame`, or None if no part is hit.
+
+        into: an empty layer (`SurfaceLayer.clear`) to write into instead of a new one."""
         scene = self.scene(view.frame)
         if scene is None:
             return None
@@ -108,7 +110,7 @@ class RigidSource:
         camera_point[:, 1] = (centres[:, 1] - view.K[1, 2]) / view.K[1, 1] * depth
         camera_point[:, 2] = depth
 
-        layer = SurfaceLayer.empty(height, width)
+        layer = into if into is not None else SurfaceLayer.empty(height, width)
         frame = view.frame
         to_camera_r, to_camera_t = self._local_to_camera(frame, view.world_to_camera[frame])
         flat = lambda a: a.reshape((height * width,) + a.shape[2:])  # noqa: E731 (views into the layer)
