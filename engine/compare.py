@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -97,14 +96,13 @@ class CompareResult:
 
 
 class Progress:
-    """Stage lines on stderr ('[3/8] render passes ... 1.2 s'); silent when quiet."""
+    """Stage lines on stderr ('[3/8] render passes ...'); silent when quiet."""
 
     def __init__(self, total: int, quiet: bool):
-        self.total, self.quiet, self.index, self.started = total, quiet, 0, 0.0
+        self.total, self.quiet, self.index = total, quiet, 0
 
     def stage(self, text: str) -> None:
         self.index += 1
-        self.started = time.perf_counter()
         if not self.quiet:
             print(f"[{self.index}/{self.total}] {text} ...", file=sys.stderr, flush=True)
 
