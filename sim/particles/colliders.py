@@ -136,18 +136,17 @@ def collide(
     speed relative to the surface becomes -e times itself, and its tangential speed drops by up
     to friction x (1 + e) x |normal speed| (Coulomb), never reversing.
     """
-    n = len(x)
-    if n == 0:
+    if len(x) == 0:
         return
-    radius, restitution, friction = (np.broadcast_to(np.asarray(a, np.float64), (n,)) for a in (radius, restitution, friction))
     if candidates is None:
-        candidates = broadphase(x, float(radius.max()), poses, colliders)
+        candidates = broadphase(x, float(np.max(radius)), poses, colliders)
     for collider, near in zip(colliders, candidates):
         _collide_one(x, v, radius, restitution, friction, poses, collider, near)
 
 
 def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider: Collider, near: np.ndarray) -> None:
-    """`collide` against one part, for the candidate particles `near`."""
+    """`collide` against one part, for the candidate particles `near` (radius, restitution and
+    friction: numbers, or arrays over all n particles)."""
     if len(near) == 0:
         return
     centre = poses.position[collider.part_index]
@@ -155,32 +154,36 @@ def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider
     rel = np.take(x, near, axis=0) - centre  # np.take: several times faster than x[near] for rows
     # 1. Signed distance in the part frame (world -> part: R^T (x - c) = (x - c) @ R).
     local = rel @ rotation
-    depth = radius[near] - collider.distance(local)
+    r = radius if np.ndim(radius) == 0 else radius[near]
+    depth = r - collider.distance(local)
     hit = np.flatnonzero(depth > 0)
     if len(hit) == 0:
         return
     idx = near[hit]
     depth = depth[hit]
     normal = collider.gradient(local[hit]) @ rotation.T
+    e = restitution if np.ndim(restitution) == 0 else restitution[idx]
+    mu = friction if np.ndim(friction) == 0 else friction[idx]
     # 2. Velocity of the part's surface at the particle, and the particle's relative to it.
     linear, angular = poses.linear_velocity[collider.part_index], poses.angular_velocity[collider.part_index]
-    if linear.any() or angular.any():
-        surface_v = linear + np.cross(angular, rel[hit])
-    else:
-        surface_v = np.zeros(3)  # a part at rest (static parts always)
-    v_rel = np.take(v, idx, axis=0) - surface_v
+    moving = bool(linear.any() or angular.any())
+    surface_v = linear + np.cross(angular, rel[hit]) if moving else None  # parts at rest (static ones always): 0
+    v_rel = np.take(v, idx, axis=0)
+    if moving:
+        v_rel -= surface_v
     vn = np.einsum("ij,ij->i", v_rel, normal)
-    approaching = vn < 0
-    e = restitution[idx]
-    # 3. Restitution on the normal speed, Coulomb friction on the tangential speed.
+    inward = np.minimum(vn, 0.0)  # the approaching part of the normal speed (<= 0)
+    # 3. Restitution on the normal speed (-e vn when approaching), Coulomb friction on the
+    #    tangential speed: it loses up to friction x the normal speed change, never reversing.
     v_t = v_rel - vn[:, None] * normal
     speed_t = np.sqrt(np.einsum("ij,ij->i", v_t, v_t))
-    loss = np.where(approaching, friction[idx] * (1 + e) * -vn, 0.0)
-    keep = np.where(speed_t > 1e-12, np.maximum(0.0, 1.0 - loss / np.maximum(speed_t, 1e-12)), 0.0)
-    vn_new = np.where(approaching, -e * vn, vn)
-    v[idx] = surface_v + v_t * keep[:, None] + vn_new[:, None] * normal
-    # 4. Out of the part (mirrored by the restitution when approaching).
-    push = np.where(approaching, (1 + e) * depth, depth)
+    keep = np.maximum(0.0, 1.0 + (mu * (1 + e)) * inward / np.maximum(speed_t, 1e-12))
+    v_new = v_t * keep[:, None] + (vn - (1 + e) * inward)[:, None] * normal
+    if moving:
+        v_new += surface_v
+    v[idx] = v_new
+    # 4. Out of the part (the penetration mirrored by the restitution when approaching).
+    push = depth * (1.0 + e * (inward < 0))
     x[idx] += push[:, None] * normal
 
 
