@@ -76,10 +76,12 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
     # live in two scratch layers used in turn (row t - 1's must survive while row t renders).
     scratch = [SurfaceLayer.empty(height, width), SurfaceLayer.empty(height, width)]
     previous: SurfaceLayer | None = None
+    view: FrameView | None = None
     for frame in _progress(range(rows), progress, "passes"):
         # Row N (one past the end) only serves flow_valid of row N - 1: its depth and ids suffice.
         extra_row = frame == num_frames
-        view = frame_view(shot, frame, width, height, K, need_flow and not extra_row, need_shading and not extra_row)
+        view = frame_view(shot, frame, width, height, K, need_flow and not extra_row, need_shading and not extra_row,
+                          previous=view if frame else None)
         surface = render_frame(sources, view, into=_row_layer(out, frame, scratch[frame % 2]))
         if previous is not None and "flow_valid" in out:
             out["flow_valid"][frame - 1] = flow_visibility(previous.flow_fwd, previous.depth_fwd, previous.seg,
@@ -192,19 +194,29 @@ def geometry_sources(shot: Shot) -> list:
 
 
 def frame_view(shot: Shot, frame: int, width: int, height: int, K: np.ndarray, need_flow: bool,
-               need_shading: bool = True) -> FrameView:
-    """The FrameView of one row: camera centre and the world directions through every pixel centre."""
+               need_shading: bool = True, previous: FrameView | None = None) -> FrameView:
+    """The FrameView of one row: camera centre and the world directions through every pixel centre.
+
+    previous: the view of an earlier row; when its camera rotation, K and size are the same
+    (a camera that did not turn), its direction array is shared rather than recomputed, which
+    also lets sources cache what they derive from it (compare with `is`)."""
     world_to_camera = np.asarray(shot.camera.world_to_camera, np.float64)
     rotation = world_to_camera[frame, :3, :3]
     origin = -rotation.T @ world_to_camera[frame, :3, 3]
-    xs = (np.arange(width) + 0.5 - K[0, 2]) / K[0, 0]
-    ys = (np.arange(height) + 0.5 - K[1, 2]) / K[1, 1]
-    camera_dirs = np.empty((height, width, 3))
-    camera_dirs[..., 0] = xs[None, :]
-    camera_dirs[..., 1] = ys[:, None]
-    camera_dirs[..., 2] = 1.0
+    if (previous is not None and (previous.width, previous.height) == (width, height) and np.array_equal(previous.K, K)
+            and np.array_equal(previous.world_to_camera[previous.frame, :3, :3], rotation)):
+        directions = previous.directions
+    else:
+        xs = (np.arange(width) + 0.5 - K[0, 2]) / K[0, 0]
+        ys = (np.arange(height) + 0.5 - K[1, 2]) / K[1, 1]
+        camera_dirs = np.empty((height, width, 3))
+        camera_dirs[..., 0] = xs[None, :]
+        camera_dirs[..., 1] = ys[:, None]
+        camera_dirs[..., 2] = 1.0
+        directions = camera_dirs @ rotation
+        directions.flags.writeable = False  # shared between rows
     return FrameView(frame=frame, width=width, height=height, K=K, world_to_camera=world_to_camera,
-                     origin=origin, directions=camera_dirs @ rotation, need_flow=need_flow, need_shading=need_shading)
+                     origin=origin, directions=directions, need_flow=need_flow, need_shading=need_shading)
 
 
 def forward_validity(layers: list[SurfaceLayer], num_frames: int) -> np.ndarray:

@@ -30,9 +30,10 @@ def shade(layer: SurfaceLayer, view: FrameView, occluded=None) -> np.ndarray:
     if occluded is not None:
         pixels = np.flatnonzero(lambert > 0)  # lit surface pixels (the sky's normal is 0)
         if len(pixels):
-            depth = layer.depth.reshape(-1)[pixels].astype(np.float64)
-            normal_world = layer.normal.reshape(-1, 3)[pixels] @ rotation  # camera -> world: R^T n
-            points = view.origin + depth[:, None] * view.directions.reshape(-1, 3)[pixels]
+            # (np.take gathers rows faster than fancy indexing; same values)
+            depth = layer.depth.reshape(-1).take(pixels).astype(np.float64)
+            normal_world = layer.normal.reshape(-1, 3).take(pixels, axis=0).astype(np.float64) @ rotation  # camera -> world: R^T n
+            points = view.origin + depth[:, None] * view.directions.reshape(-1, 3).take(pixels, axis=0)
             points += normal_world * (SHADOW_BIAS * depth + 1e-3)[:, None]
             shadowed = occluded(points, np.broadcast_to(SUN_DIRECTION, points.shape))
             lambert.reshape(-1)[pixels[shadowed]] = 0.0
