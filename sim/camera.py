@@ -28,6 +28,18 @@ PARALLEL_UP_SINE = 1e-6
 """Below this |sin(angle)| between `up` and the view direction the roll is undefined."""
 
 
+class CameraPoseError(SpecError):
+    """A camera pose the spec makes undefined; `at` is the field's path below `camera` (e.g. ("up",)).
+
+    Raised while the track is computed (a keyframe path can pass through a bad pose between its
+    keys); the simulator re-raises it with the field's YAML line (Scene.spec_error).
+    """
+
+    def __init__(self, source: str, at: tuple, problem: str, hint: str):
+        self.at, self.problem, self.hint = tuple(at), problem, hint
+        super().__init__(SpecError.single(source, problem, field=".".join(("camera",) + self.at), hint=hint).issues)
+
+
 def intrinsics(width: int, height: int, fov_deg: float) -> np.ndarray:
     """Pinhole K (float64 [3, 3], pixels) from the VERTICAL field of view: fy = (h/2) / tan(fov/2), fx = fy."""
     focal = (height / 2.0) / np.tan(np.radians(fov_deg) / 2.0)
@@ -46,17 +58,17 @@ def look_at_matrix(position: np.ndarray, target: np.ndarray, up: np.ndarray, sou
     view = target - position
     view_len = np.linalg.norm(view, axis=-1, keepdims=True)
     if np.any(view_len < 1e-12):
-        raise SpecError.single(source, "the camera position equals the point it looks at; move look_at away from the camera", field="camera")
+        raise CameraPoseError(source, ("look_at",), "the camera position equals the point it looks at", "move look_at away from the camera")
     forward = view / view_len
     right = np.cross(forward, up)
     right_len = np.linalg.norm(right, axis=-1, keepdims=True)
     up_len = np.linalg.norm(up, axis=-1, keepdims=True)
     if np.any(right_len < PARALLEL_UP_SINE * np.maximum(up_len, 1e-300)):
-        raise SpecError.single(
+        raise CameraPoseError(
             source,
-            f"camera.up {tuple(float(c) for c in up.reshape(-1, 3)[0])} is parallel to the view direction, so the "
-            "camera roll is undefined; choose an up vector not along look_at - position (e.g. [0, 1, 0] for a top-down view)",
-            field="camera.up",
+            ("up",),
+            f"camera.up {tuple(float(c) for c in up.reshape(-1, 3)[0])} is parallel to the view direction, so the camera roll is undefined",
+            "choose an up vector not along look_at - position (e.g. [0, 1, 0] for a top-down view)",
         )
     right = right / right_len
     down = np.cross(forward, right)

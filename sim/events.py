@@ -15,9 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as p
 
-from .spec import SpecError
-from .spec.model import UrdfObject
-from .urdf import one_dof_joint
 from .world import BodyHandle, World
 
 
@@ -77,62 +74,36 @@ class EventPlayer:
 
 
 def compile_events(world: World) -> list[StepAction]:
-    """Check each event against the world (links, joints) and turn it into a StepAction.
+    """Turn each event into a StepAction against the world's bodies, links and joints.
 
-    Raises SpecError at `events[i]...` for a link or joint the body lacks, a push that cannot move
-    its body (static, or the base of a fixed-base URDF), or an event after the last physics step.
+    The spec loader has checked every event (sim/spec/model.py, sim/spec/urdf_checks.py): it starts
+    before the last physics step, names links and one-dof joints its URDF has, and pushes only a
+    body that can move, so every name here is looked up without further checks.
     """
-    scene = world.scene
-    hz = scene.spec.shot.physics_hz
-    total_steps = scene.spec.shot.num_frames * scene.spec.shot.substeps
-    source = str(scene.source)
+    hz = world.scene.spec.shot.physics_hz
     actions = []
-    for i, event in enumerate(scene.spec.events):
+    for event in world.scene.spec.events:
         handle = world.body(event.object)
         first = int(round(event.at * hz))
-        if first >= total_steps:
-            last_time = (total_steps - 1) / hz
-            raise SpecError.single(source, f"an event at t={event.at:g} s would act after the last frame", field=f"events[{i}].at",
-                                   hint=f"use at <= {last_time:.4g} s (the last physics step of the shot)")
-        link = _event_link(handle, event.link, source, f"events[{i}].link")
         if event.joint_targets is not None:
-            if not isinstance(handle.spec, UrdfObject):
-                raise SpecError.single(source, f"{event.object!r} is a {handle.spec.shape}, which has no joints", field=f"events[{i}].joint_targets", hint="joint_targets need a urdf object")
-            for name in ("point", "link"):
-                if getattr(event, name) is not None:
-                    raise SpecError.single(source, f"{name} does not apply to joint_targets", field=f"events[{i}].{name}", hint=f"remove {name}; it places an impulse or force")
-            targets = tuple(
-                (one_dof_joint(source, handle.name, handle.joints, name, f"events[{i}].joint_targets.{name}"), float(value))
-                for name, value in event.joint_targets.items()
-            )
+            targets = tuple((handle.joints[name][0], float(value)) for name, value in event.joint_targets.items())
             actions.append(StepAction("joint_targets", handle.body_id, -1, first, first, joint_targets=targets, max_force=event.max_force))
             continue
-        if handle.spec.static:
-            raise SpecError.single(source, f"{event.object!r} is static, so a push cannot move it", field=f"events[{i}].object", hint="push a dynamic object or set static: false")
-        if link == -1 and isinstance(handle.spec, UrdfObject) and handle.spec.fixed_base:
-            raise SpecError.single(source, f"the base of {event.object!r} is fixed, so a push on it cannot move it", field=f"events[{i}].link",
-                                   hint=f"push one of its links: {', '.join(handle.link_names)}")
         if event.impulse is not None:
             force = tuple(float(j) * hz for j in event.impulse)
             last = first
         else:
             force = tuple(float(f) for f in event.force)  # type: ignore[union-attr]
             last = first + max(1, int(round(event.duration * hz))) - 1  # type: ignore[operator]
-        actions.append(StepAction("push", handle.body_id, link, first, last, force=force, point=event.point))  # type: ignore[arg-type]
+        actions.append(StepAction("push", handle.body_id, _link_index(handle, event.link), first, last, force=force, point=event.point))  # type: ignore[arg-type]
     return actions
 
 
-def _event_link(handle: BodyHandle, link: str | None, source: str, field: str) -> int:
-    if link is None:
+def _link_index(handle: BodyHandle, link: str | None) -> int:
+    """pybullet link index of `link` (-1 for the base, or None)."""
+    if link is None or link == handle.base_link_name:
         return -1
-    if not isinstance(handle.spec, UrdfObject):
-        raise SpecError.single(source, f"{handle.name!r} is a {handle.spec.shape} with no links", field=field, hint="remove link")
-    if link == handle.base_link_name:
-        return -1
-    if link in handle.link_names:
-        return handle.link_names.index(link)
-    valid = ", ".join([handle.base_link_name or ""] + list(handle.link_names))
-    raise SpecError.single(source, f"{handle.name!r} has no link {link!r}", field=field, hint=f"links: {valid}")
+    return handle.link_names.index(link)
 
 
 def _com_pose(client: int, body_id: int, link: int) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ import numpy as np
 import pybullet as p
 from tqdm import tqdm
 
-from .camera import camera_track
+from .camera import CameraPoseError, camera_track
 from .contacts import ContactTracker
 from .events import EventPlayer, compile_events
 from .particles import with_particles
@@ -22,7 +22,7 @@ from .records import Part, Shot, Trajectory
 from .spec import Scene
 from .stability import MAX_PENETRATION_M, check_frame, check_initial_overlap, check_penetration
 from .state import PartStateReader
-from .world import World, build_world
+from .world import build_world
 
 
 @dataclass(frozen=True)
@@ -50,23 +50,26 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
     """Simulate `scene` and return its Shot (trajectory, parts, contacts, camera, particles).
 
     `step_hooks` are called after every physics step with a StepView (used by particle
-    simulation). Raises SpecError for names a URDF lacks, SimulationError when the
-    simulation goes unstable (naming the object and the time).
+    simulation). Raises SpecError (at the field's YAML line) for a camera pose that is
+    undefined, SimulationError when the simulation goes unstable (naming the object and the time).
+    Every other spec rule was checked when the scene was loaded.
     """
     spec = scene.spec.shot
     dt = 1.0 / spec.physics_hz
     frames, substeps = spec.num_frames, spec.substeps
-    # 1. Build the world and compile the events against it.
+    t = np.arange(frames + 1, dtype=np.float64) / spec.fps
+    # 1. A camera that needs no trajectory is checked before any physics runs.
+    camera = None if scene.spec.camera.follow is not None else _camera(scene, t, None)
+    # 2. Build the world and compile the events against it.
     with build_world(scene) as world:
         player = EventPlayer(world, compile_events(world))
-        # 2. Reject bodies that start inside each other; contacts at t = 0 are not onsets.
+        # 3. Reject bodies that start inside each other; contacts at t = 0 are not onsets.
         p.performCollisionDetection(physicsClientId=world.client)
         tracker = ContactTracker(world, dt)
         tracker.read()
         check_initial_overlap(world.parts, tracker.pairs())
         tracker.start()
-        # 3. Record frame 0, then step and record frames 1..N.
-        t = np.arange(frames + 1, dtype=np.float64) / spec.fps
+        # 4. Record frame 0, then step and record frames 1..N.
         reader = PartStateReader(world)
         states = _allocate(frames + 1, len(world.parts))
         _record(reader, states, 0, first=True)
@@ -89,7 +92,7 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
                         hook(view)
             _record(reader, states, frame + 1)
             check_frame(world.parts, float(t[frame + 1]), *(a[frame + 1] for a in states))
-        # 4. Parts that never move were read once; copy frame 0 to every frame.
+        # 5. Parts that never move were read once; copy frame 0 to every frame.
         static_rows = [h.first_part for h in world.bodies if h.spec.static and not h.links]
         for array in states:
             array[:, static_rows] = array[0, static_rows]
@@ -98,11 +101,11 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
             scene=scene,
             parts=world.parts,
             trajectory=trajectory,
-            camera=_camera(scene, world, trajectory),
+            camera=camera or _camera(scene, t, trajectory.position[:, world.body(scene.spec.camera.follow.object).first_part]),
             contacts=tracker.events(),
             engine_params=world.engine_params,
         )
-    # 5. Particles and liquids, one-way coupled: they read the recorded trajectory (sim/particles).
+    # 6. Particles and liquids, one-way coupled: they read the recorded trajectory (sim/particles).
     return with_particles(shot)
 
 
@@ -119,10 +122,12 @@ def _record(reader: PartStateReader, states, row: int, first: bool = False) -> N
         reader.read_moving_into(views)  # type: ignore[arg-type]
 
 
-def _camera(scene: Scene, world: World, trajectory: Trajectory):
-    """The camera track; a follow path follows the base of the named body."""
+def _camera(scene: Scene, t: np.ndarray, follow: np.ndarray | None):
+    """The camera track at times t [T]; `follow` [T, 3] is the followed body's base position (follow paths)."""
     camera = scene.spec.camera
-    follow = None
-    if camera.follow is not None:
-        follow = trajectory.position[:, world.body(camera.follow.object).first_part]
-    return camera_track(camera, trajectory.t, follow, duration=scene.spec.shot.duration, source=str(scene.source))
+    try:
+        return camera_track(camera, t, follow, duration=scene.spec.shot.duration, source=str(scene.source))
+    except CameraPoseError as exc:
+        # The pose is checked where it is computed; the path is written under its own key (orbit, dolly, ...).
+        at = ("camera", camera.path_kind) if camera.path_kind != "fixed" and exc.at == ("look_at",) else ("camera",) + exc.at
+        raise scene.spec_error(at, exc.problem, exc.hint) from None

@@ -14,13 +14,12 @@ from .expand import PlacedBody
 from .geometry import link_frame_origin, urdf_link_meshes
 from .quiet import c_output_silenced
 from .records import Part
-from .spec import Scene, SpecError
+from .spec import Scene
 from .spec.model import UrdfObject
 
 ONE_DOF_JOINTS = (p.JOINT_REVOLUTE, p.JOINT_PRISMATIC)
 STATIC_JOINT_FORCE = 1e6
 """Motor force (N or N m) that holds the joints of a `static: true` URDF at their initial positions."""
-JOINT_TYPE_NAMES = {p.JOINT_REVOLUTE: "revolute", p.JOINT_PRISMATIC: "prismatic", p.JOINT_SPHERICAL: "spherical", p.JOINT_PLANAR: "planar", p.JOINT_FIXED: "fixed"}
 
 
 def create_urdf_body(client: int, scene: Scene, placed: PlacedBody, first_seg_id: int) -> CreatedBody:
@@ -45,14 +44,9 @@ def create_urdf_body(client: int, scene: Scene, placed: PlacedBody, first_seg_id
     joints = {info[1].decode(): (j, info[2]) for j, info in enumerate(infos)}
     link_names = tuple(info[12].decode() for info in infos)
     base_link_name = p.getBodyInfo(body_id, physicsClientId=client)[0].decode()
-    if obj.fixed_base and not obj.static and (any(obj.velocity) or any(obj.angular_velocity)):
-        field = "velocity" if any(obj.velocity) else "angular_velocity"
-        raise SpecError.single(str(scene.source), f"{obj.name!r} has a fixed base, which cannot move", field=f"objects[{placed.object_index}].{field}",
-                               hint="remove the initial velocity or set fixed_base: false")
-    # 2. Initial joint positions, checked against the file's joints.
+    # 2. Initial joint positions (names and types checked against the file by the spec loader).
     for name, value in obj.joint_positions.items():
-        index = one_dof_joint(str(scene.source), obj.name, joints, name, f"objects[{placed.object_index}].joint_positions.{name}")
-        p.resetJointState(body_id, index, value, physicsClientId=client)
+        p.resetJointState(body_id, joints[name][0], value, physicsClientId=client)
     # 3. Joints: passive ragdoll, or held in place for a static URDF.
     for j, info in enumerate(infos):
         hold_joint(client, body_id, j, info[2], STATIC_JOINT_FORCE if obj.static else 0.0)
@@ -113,20 +107,3 @@ def hold_joint(client: int, body_id: int, joint: int, joint_type: int, force: fl
             force=[force, force, force],
             physicsClientId=client,
         )
-
-
-def one_dof_joint(source: str, object_name: str, joints: dict[str, tuple[int, int]], name: str, field: str) -> int:
-    """Index of the revolute/prismatic joint `name`, or SpecError at `field` listing the valid names."""
-    movable = sorted(n for n, (_, kind) in joints.items() if kind in ONE_DOF_JOINTS)
-    valid = ", ".join(movable) if movable else "none (this URDF has no revolute or prismatic joint)"
-    if name not in joints:
-        raise SpecError.single(source, f"{object_name!r} has no joint {name!r}", field=field, hint=f"revolute/prismatic joints: {valid}")
-    index, kind = joints[name]
-    if kind not in ONE_DOF_JOINTS:
-        raise SpecError.single(
-            source,
-            f"joint {name!r} is {JOINT_TYPE_NAMES.get(kind, kind)}",
-            field=field,
-            hint=f"only revolute/prismatic joints take one value here: {valid}",
-        )
-    return index

@@ -298,10 +298,18 @@ def test_a_push_on_a_fixed_base_is_a_spec_error(tmp_path):
 
 
 def test_an_event_after_the_last_physics_step_is_a_spec_error(tmp_path):
-    # 0.499 s rounds to physics step 120 of a 0.5 s shot, whose steps are 0..119.
-    scene = make_scene(tmp_path, [{"name": "ball", "shape": "sphere"}], events=[{"at": 0.499, "object": "ball", "impulse": [1, 0, 0]}], duration=0.5)
-    with pytest.raises(SpecError, match=r"events\[0\]\.at: an event at t=0.499 s would act after the last frame \(use at <= 0.4958 s"):
-        simulate(scene)
+    # 0.499 s rounds to physics step 120 of a 0.5 s shot, whose steps are 0..119 (the last starts at 119/240 s).
+    with pytest.raises(SpecError, match=r"events\[0\]\.at: t=0.499 s is after the last physics step of the shot \(t=0.4958 s\) \(use at <= 0.4958"):
+        make_scene(tmp_path, [{"name": "ball", "shape": "sphere"}], events=[{"at": 0.499, "object": "ball", "impulse": [1, 0, 0]}], duration=0.5)
+
+
+def test_an_event_at_the_start_of_the_last_physics_step_acts(tmp_path):
+    # 0.4958 s rounds to step 119, the last of a 0.5 s shot: accepted, and the impulse shows in the last frame.
+    scene = make_scene(tmp_path, [{"name": "ball", "shape": "sphere", "mass": 1.0}], events=[{"at": 0.4958, "object": "ball", "impulse": [1, 0, 0]}],
+                       duration=0.5, gravity=[0, 0, 0])
+    v = simulate(scene).trajectory.linear_velocity[:, 0, 0]
+    np.testing.assert_array_equal(v[:-1], 0.0)
+    assert v[-1] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_joint_positions_naming_a_missing_joint_is_a_spec_error(tmp_path):
@@ -326,9 +334,8 @@ def test_a_spherical_joint_cannot_take_one_target(tmp_path):
     ],
 )
 def test_events_that_cannot_act_on_their_object_are_spec_errors(tmp_path, event, field, message):
-    scene = make_scene(tmp_path, [FLOOR, {"name": "ball", "shape": "sphere", "position": [0, 0, 1]}], events=[{"at": 0.1, **event}])
     with pytest.raises(SpecError) as err:
-        simulate(scene)
+        make_scene(tmp_path, [FLOOR, {"name": "ball", "shape": "sphere", "position": [0, 0, 1]}], events=[{"at": 0.1, **event}])
     assert err.value.issues[0].field == field
     assert f"{field}: {message}" in str(err.value)
 
@@ -486,3 +493,26 @@ def test_reader_reads_the_same_state_the_shot_records(tmp_path):
     shot = simulate(scene)
     np.testing.assert_array_equal(position, shot.trajectory.position[0])
     np.testing.assert_array_equal(orientation, shot.trajectory.orientation[0])
+
+
+@pytest.mark.parametrize(
+    ("camera", "where", "message"),
+    [
+        # A camera straight above the point it looks at, with up = +Z: line 4 is `up:`, its value at column 7.
+        ("camera:\n  position: [0, 0, 5]\n  look_at: [0, 0, 0]\n  up: [0, 0, 1]\n", "4:7: camera.up", "is parallel to the view direction"),
+        # up not written: the error points at the camera mapping (line 2, column 3).
+        ("camera:\n  position: [0, 0, 5]\n  look_at: [0, 0, 0]\n", "2:3: camera.up", "is parallel to the view direction"),
+        # A dolly that starts at its look_at point: the error points at the dolly (line 2, column 10).
+        ("camera:\n  dolly: {start: [0, 0, 1], end: [1, 0, 1], look_at: [0, 0, 1]}\n", "2:10: camera.dolly", "the camera position equals the point it looks at"),
+        # A follow camera with no offset sits inside the body it follows; found after the physics, at follow's line.
+        ("camera:\n  follow: {object: ball, offset: [0, 0, 0]}\n", "2:11: camera.follow", "the camera position equals the point it looks at"),
+    ],
+)
+def test_an_undefined_camera_pose_is_a_spec_error_at_its_line(tmp_path, camera, where, message):
+    path = tmp_path / "scene.yaml"
+    path.write_text(camera + "shot: {duration: 0.1}\nobjects:\n  - {name: ball, shape: sphere}\n")
+    from sim.spec import load_scene
+
+    with pytest.raises(SpecError) as err:
+        simulate(load_scene(path))
+    assert f"{path}:{where}: " in str(err.value) and message in str(err.value), str(err.value)

@@ -168,6 +168,26 @@ BAD_SPECS = {
         "objects:\n  - name: wall\n    shape: box\n    static: true\nevents:\n  - at: 0.1\n    object: wall\n    impulse: [1, 0, 0]\n",
         "'wall' is static, so a push cannot move it", 7, 13, "events[0].object",
     ),
+    "spherical_joint_target": Bad(
+        ARM_EVENT + "    joint_targets: {shoulder: 1.0}\n", "joint 'shoulder' is spherical (only revolute/prismatic joints take one value here: elbow)", 8, 21,
+        "events[0].joint_targets.shoulder", {"arm.urdf": ARM_URDF},
+    ),
+    "point_on_joint_targets": Bad(
+        ARM_EVENT + "    joint_targets: {elbow: 1.0}\n    point: [0, 0, 1]\n", "point does not apply to joint_targets (remove point; it places an impulse or force)",
+        9, 5, "events[0].point", {"arm.urdf": ARM_URDF},
+    ),
+    "push_on_a_fixed_base": Bad(
+        ARM + "    fixed_base: true\nevents:\n  - at: 0.1\n    object: arm\n    impulse: [1, 0, 0]\n",
+        "the base of 'arm' is fixed, so a push on it cannot move it (push one of its links: upper, lower)", 7, 5, "events[0].link", {"arm.urdf": ARM_URDF},
+    ),
+    "push_on_a_fixed_base_link_by_name": Bad(
+        ARM + "    fixed_base: true\nevents:\n  - at: 0.1\n    object: arm\n    link: base\n    impulse: [1, 0, 0]\n",
+        "the base of 'arm' is fixed, so a push on it cannot move it", 9, 11, "events[0].link", {"arm.urdf": ARM_URDF},
+    ),
+    "velocity_on_a_fixed_base": Bad(
+        ARM + "    fixed_base: true\n    angular_velocity: [0, 0, 1]\n", "'arm' has a fixed base, which cannot move (remove the initial velocity or set fixed_base: false)",
+        6, 5, "objects[0].angular_velocity", {"arm.urdf": ARM_URDF},
+    ),
     "urdf_that_is_not_xml": Bad(
         "objects:\n  - name: r\n    shape: urdf\n    file: r.urdf\n", "'r.urdf' is not readable URDF XML", 4, 11, "objects[0].file", {"r.urdf": b"robot: yes\n"}
     ),
@@ -239,7 +259,14 @@ BAD_SPECS = {
     ),
     "event_after_shot_ends": Bad(
         "shot:\n  duration: 1\n" + BALL + "events:\n  - at: 3\n    object: ball\n    impulse: [1, 0, 0]\n",
-        "t=3.0 s is not before the end of the shot at 1.0 s",
+        "t=3 s is after the last physics step of the shot (t=0.9958 s) (use at <= 0.9958 or lengthen shot.duration)",
+        7,
+        9,
+        "events[0].at",
+    ),
+    "event_rounding_past_the_last_step": Bad(
+        "shot:\n  duration: 0.5\n" + BALL + "events:\n  - at: 0.499\n    object: ball\n    impulse: [1, 0, 0]\n",
+        "t=0.499 s is after the last physics step of the shot (t=0.4958 s)",
         7,
         9,
         "events[0].at",

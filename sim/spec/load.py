@@ -17,6 +17,7 @@ import pydantic
 from .errors import SpecError, SpecIssue
 from .messages import field_path, issues_from_validation_error, nearest_mark
 from .model import MeshObject, SceneSpec, UrdfObject
+from .urdf_checks import urdf_name_issues
 from .yaml_marks import Marks, YamlSyntaxError, load_yaml_with_marks
 
 MAX_SPEC_BYTES = 4_000_000
@@ -80,13 +81,7 @@ def load_scene(path: str | Path) -> Scene:
             column=column,
             hint="write top-level keys shot:, camera:, objects:, events:, generate:, without a leading '- '",
         )
-    scene = scene_from_data(data, path.resolve(), shown=shown, marks=marks, key_marks=key_marks)
-    # Names inside URDFs are checked here too, so `physreel validate` reports them at their line;
-    # for specs built in code the simulator checks them when it builds the world.
-    issues = _urdf_name_issues(scene.spec, scene.assets, shown, marks, key_marks)
-    if issues:
-        raise SpecError(issues)
-    return scene
+    return scene_from_data(data, path.resolve(), shown=shown, marks=marks, key_marks=key_marks)
 
 
 def scene_from_data(
@@ -111,6 +106,8 @@ def scene_from_data(
         particle_assets, more_issues = particle_issues(spec, Path(source).parent, shown, marks)
         assets.update(particle_assets)
         issues = issues + more_issues
+    # Names inside URDF files (joints, links), so the simulator can trust every name it looks up.
+    issues = issues + urdf_name_issues(spec, assets, shown, marks, key_marks)
     if issues:
         raise SpecError(issues)
     return Scene(spec=spec, source=Path(source), assets=assets, marks=marks, shown=shown)
@@ -164,61 +161,3 @@ def _resolve_assets(spec: SceneSpec, directory: Path, shown: str, marks: Marks) 
             continue
         assets[obj.name] = resolved
     return assets, issues
-
-
-def _urdf_name_issues(spec: SceneSpec, assets: dict[str, Path], shown: str, marks: Marks, key_marks: Marks) -> list[SpecIssue]:
-    """Joint and link names in joint_positions and events exist in the URDFs they name.
-
-    Read from the URDF's XML, so `physreel validate` catches them with their line; pushes on static
-    bodies and links or joint targets on non-URDF bodies are caught here too. The wording is the
-    simulator's (sim/urdf.py, sim/events.py), which checks the same when it builds the world.
-    """
-    from .assets import ONE_DOF_URDF_JOINTS, urdf_names
-    from .model import copy_suffixes
-
-    names: dict[str, tuple] = {}  # object index -> (joints, links)
-    issues: list[SpecIssue] = []
-
-    def issue(path: tuple, problem: str, hint: str, at_key: bool = False) -> None:
-        where = key_marks[path] if at_key and path in key_marks else nearest_mark(path, marks)
-        issues.append(SpecIssue(shown, *where, field_path(path), problem, hint))
-
-    def joint_problem(index: int, joint: str, path: tuple) -> None:
-        joints, _ = names[index]
-        movable = sorted(n for n, kind in joints.items() if kind in ONE_DOF_URDF_JOINTS)
-        listed = ", ".join(movable) if movable else "none (this URDF has no revolute or prismatic joint)"
-        if joint not in joints:
-            issue(path, f"{spec.objects[index].name!r} has no joint {joint!r}", f"revolute/prismatic joints: {listed}", at_key=True)
-        elif joints[joint] not in ONE_DOF_URDF_JOINTS:
-            hint = f"only revolute/prismatic joints take one value here: {listed}"
-            issue(path, f"joint {joint!r} is {joints[joint]}", hint, at_key=True)
-
-    for index, obj in enumerate(spec.objects):
-        if isinstance(obj, UrdfObject) and obj.name in assets:
-            try:
-                names[index] = urdf_names(assets[obj.name])
-            except ValueError as exc:
-                issue(("objects", index, "file"), str(exc), "")
-                continue
-            for joint in obj.joint_positions:
-                joint_problem(index, joint, ("objects", index, "joint_positions", joint))
-    owner = {o.name + suffix: i for i, o in enumerate(spec.objects) for suffix in copy_suffixes(o)}
-    for e, event in enumerate(spec.events):
-        index = owner.get(event.object)
-        if index is None:
-            continue  # an unknown name is reported by the model
-        obj = spec.objects[index]
-        if not isinstance(obj, UrdfObject):
-            if event.link is not None:
-                issue(("events", e, "link"), f"{event.object!r} is a {obj.shape} with no links", "remove link")
-            if event.joint_targets is not None:
-                issue(("events", e, "joint_targets"), f"{event.object!r} is a {obj.shape}, which has no joints", "joint_targets need a urdf object")
-        elif index in names:
-            _, links = names[index]
-            if event.link is not None and event.link not in links:
-                issue(("events", e, "link"), f"{event.object!r} has no link {event.link!r}", f"links: {', '.join(links)}")
-            for joint in event.joint_targets or {}:
-                joint_problem(index, joint, ("events", e, "joint_targets", joint))
-        if obj.static and (event.impulse is not None or event.force is not None):
-            issue(("events", e, "object"), f"{event.object!r} is static, so a push cannot move it", "push a dynamic object or set static: false")
-    return issues

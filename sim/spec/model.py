@@ -416,6 +416,16 @@ class UrdfObject(ObjectBase):
             raise FieldProblem("a URDF's masses come from its file", f"remove {'.'.join(at)}", at=at, key=True)
         return self
 
+    @model_validator(mode="after")
+    def _fixed_base_does_not_move(self) -> "UrdfObject":
+        # A static URDF's velocity is rejected by ObjectBase; a fixed base would silently drop it.
+        if self.fixed_base and not self.static:
+            for name in ("velocity", "angular_velocity"):
+                if any(getattr(self, name)):
+                    raise FieldProblem(f"{self.name!r} has a fixed base, which cannot move", "remove the initial velocity or set fixed_base: false",
+                                       at=(name,), key=True)
+        return self
+
 
 ObjectSpec = Annotated[
     Union[PlaneObject, BoxObject, SphereObject, CapsuleObject, CylinderObject, MeshObject, UrdfObject],
@@ -462,6 +472,10 @@ class EventSpec(Strict):
             raise FieldProblem("a force event needs a duration in seconds", "add e.g. duration: 0.1", at=("force",), key=True)
         if self.force is None and self.duration is not None:
             raise FieldProblem("duration applies to force events only", "remove it", at=("duration",), key=True)
+        if self.joint_targets is not None:
+            for name in ("point", "link"):
+                if getattr(self, name) is not None:
+                    raise FieldProblem(f"{name} does not apply to joint_targets", f"remove {name}; it places an impulse or force", at=(name,), key=True)
         return self
 
 
@@ -520,7 +534,7 @@ class SceneSpec(Strict):
 
     @model_validator(mode="after")
     def _names_resolve(self) -> "SceneSpec":
-        problems = _name_problems(self) + _event_time_problems(self) + _resource_problems(self)
+        problems = _name_problems(self) + _event_time_problems(self) + _event_target_problems(self) + _resource_problems(self)
         raise_problems(problems)
         return self
 
@@ -567,15 +581,45 @@ def _name_problems(spec: "SceneSpec") -> list[FieldProblem]:
 
 
 def _event_time_problems(spec: "SceneSpec") -> list[FieldProblem]:
+    """Every event starts at a physics step of the shot: round(at * physics_hz) < N * substeps."""
+    shot = spec.shot
+    total_steps = shot.num_frames * shot.substeps
+    last_time = (total_steps - 1) / shot.physics_hz
     problems = []
     for index, event in enumerate(spec.events):
-        if event.at >= spec.shot.duration:
+        if round(event.at * shot.physics_hz) >= total_steps:
             problems.append(
                 FieldProblem(
-                    f"t={event.at} s is not before the end of the shot at {spec.shot.duration} s",
-                    f"use at < {spec.shot.duration} or lengthen shot.duration",
+                    f"t={event.at:g} s is after the last physics step of the shot (t={last_time:.4g} s)",
+                    f"use at <= {last_time:.4g} or lengthen shot.duration",
                     at=("events", index, "at"),
                 )
+            )
+    return problems
+
+
+def _event_target_problems(spec: "SceneSpec") -> list[FieldProblem]:
+    """An event can act on its object: links and joint targets need a URDF, pushes a dynamic body.
+
+    Names inside URDF files (joints, links, a fixed base) are checked against the file by the
+    loader (sim/spec/urdf_checks.py).
+    """
+    owner = {o.name + suffix: o for o in spec.objects for suffix in copy_suffixes(o)}
+    problems = []
+    for index, event in enumerate(spec.events):
+        obj = owner.get(event.object)
+        if obj is None:
+            continue  # reported by _name_problems
+        if not isinstance(obj, UrdfObject):
+            if event.link is not None:
+                problems.append(FieldProblem(f"{event.object!r} is a {obj.shape} with no links", "remove link", at=("events", index, "link")))
+            if event.joint_targets is not None:
+                problems.append(
+                    FieldProblem(f"{event.object!r} is a {obj.shape}, which has no joints", "joint_targets need a urdf object", at=("events", index, "joint_targets"))
+                )
+        if obj.static and event.joint_targets is None:
+            problems.append(
+                FieldProblem(f"{event.object!r} is static, so a push cannot move it", "push a dynamic object or set static: false", at=("events", index, "object"))
             )
     return problems
 
