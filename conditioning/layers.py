@@ -113,6 +113,22 @@ class SurfaceLayer:
         return np.isfinite(self.depth)
 
 
+def scatter_rows(target: np.ndarray, index: np.ndarray, values) -> None:
+    """target[index] = values for a C-contiguous [N, C] array (or [N]), as one copy of C-element records.
+
+    Same result as numpy's fancy assignment (values are cast to target's dtype first), which for
+    rows of 2-3 floats is 5-20x slower than copying each row as one opaque record."""
+    if target.ndim == 1:
+        target[index] = values
+        return
+    values = np.asarray(values, target.dtype)
+    if values.ndim < 2:
+        values = np.broadcast_to(values, (1, target.shape[1]))
+    record = np.dtype((np.void, target.shape[1] * target.itemsize))
+    rows = np.ascontiguousarray(values).view(record).reshape(-1)
+    target.view(record).reshape(-1)[index] = rows if len(rows) != 1 else rows[0]
+
+
 LAYER_FIELDS = ("depth", "seg", "normal", "albedo", "flow_fwd", "flow_bwd", "depth_fwd", "depth_bwd")
 
 

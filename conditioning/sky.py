@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import FrameView, SurfaceLayer
+from .layers import FrameView, SurfaceLayer, scatter_rows
 from .rigid import srgb_to_linear
 
 ZENITH_SRGB = (0.36, 0.56, 0.86)
@@ -26,14 +26,14 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
     if len(sky) == 0:
         return layer
     width = view.width
-    directions = view.directions.reshape(-1, 3)[sky]
+    directions = view.directions.reshape(-1, 3).take(sky, axis=0)
     flat = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731 (views into the layer)
     if view.need_shading:
         elevation = directions[:, 2] / np.sqrt(np.einsum("ki,ki->k", directions, directions))
-        flat(layer.albedo)[sky] = sky_color(elevation)
+        scatter_rows(flat(layer.albedo), sky, sky_color(elevation))
     flat(layer.emissive)[sky] = True
     flat(layer.seg)[sky] = 0
-    flat(layer.normal)[sky] = 0.0
+    scatter_rows(flat(layer.normal), sky, 0.0)
     if view.need_flow:
         centres = np.stack([sky % width + 0.5, sky // width + 0.5], axis=1)
         for step, flow, moved_depth in ((1, layer.flow_fwd, layer.depth_fwd), (-1, layer.flow_bwd, layer.depth_bwd)):
@@ -46,7 +46,7 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
             ahead = camera[:, 2] > 0
             z = np.where(ahead, camera[:, 2], 1.0)
             pixels = np.stack([view.K[0, 0] * camera[:, 0] / z + view.K[0, 2], view.K[1, 1] * camera[:, 1] / z + view.K[1, 2]], axis=1)
-            flat(flow)[sky] = np.where(ahead[:, None], pixels - centres, 0.0)
+            scatter_rows(flat(flow), sky, np.where(ahead[:, None], pixels - centres, 0.0))
             flat(moved_depth)[sky] = np.where(ahead, np.inf, -np.inf)
     return layer
 
