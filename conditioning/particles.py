@@ -12,8 +12,8 @@ the renderer z-composites with the rigid parts. Procedure, vectorised over all p
    moves with its particle (particles translate, never spin), so its flow is the projection of
    hit point + the particle's displacement into frame t +- 1, minus the pixel centre: exact for
    the simulated particle motion;
-5. liquids: the fluid depth is smoothed by a separable bilateral filter (spatial sigma the median
-   particle radius in pixels, range sigma two particle radii), the smoothed depth replaces the
+5. liquids: the fluid depth is smoothed by a separable bilateral filter (spatial sigma two median
+   particle radii in pixels, range sigma three particle radii), the smoothed depth replaces the
    sphere depth of fluid pixels (depth_fwd/bwd move with it) and the normals are taken from its
    screen-space gradient, so a liquid reads as one smooth surface rather than beads.
 Particles that are not alive in frame t +- 1 (born or dying) get the flow of their velocity and a
@@ -34,8 +34,12 @@ NEAR = 1e-3
 """Metres: a particle whose sphere comes closer than this to the camera plane is not drawn."""
 MAX_PAIRS_PER_CHUNK = 4_000_000
 """(particle, pixel) candidates processed at once, bounding memory to a few hundred MB."""
-RANGE_SIGMA_RADII = 2.0
-"""Bilateral range sigma of the liquid depth smoothing, in particle radii."""
+SPATIAL_SIGMA_RADII = 2.0
+"""Bilateral spatial sigma of the liquid depth smoothing, in (median on-screen) particle radii:
+the bumps of a particle surface have a period of about two radii, which this removes."""
+RANGE_SIGMA_RADII = 3.0
+"""Bilateral range sigma of the liquid depth smoothing, in particle radii (depth steps much
+larger than this, such as a stream in front of a pool, are not blurred together)."""
 
 
 class ParticleSource:
@@ -90,7 +94,8 @@ class ParticleSource:
         fluid = self.fluid_of_emitter[emitter]
         if fluid.any():
             fluid_radius_px = view.K[0, 0] * radius[which][fluid] / depth[fluid]
-            _smooth_liquid(layer, view, pixel[fluid], float(np.median(fluid_radius_px)), float(np.median(radius[which][fluid])))
+            sigma_px = SPATIAL_SIGMA_RADII * float(np.median(fluid_radius_px))
+            _smooth_liquid(layer, view, pixel[fluid], sigma_px, float(np.median(radius[which][fluid])))
         return layer
 
     def _flow(self, layer: SurfaceLayer, view: FrameView, pixel: np.ndarray, particle: np.ndarray, point: np.ndarray) -> None:
@@ -206,8 +211,10 @@ def _smooth_liquid(layer: SurfaceLayer, view: FrameView, pixel: np.ndarray, sigm
     sigma_px = max(1.0, sigma_px)
     range_sigma = RANGE_SIGMA_RADII * radius_m
     smooth = raw
-    for axis in (1, 0):  # separable: along rows, then along columns
-        smooth = _bilateral_1d(smooth, mask, axis, sigma_px, range_sigma)
+    # Separable passes (rows, columns) twice at sigma / sqrt(2): about the 2-D filter of sigma,
+    # without the row and column streaks a single separable bilateral pass leaves.
+    for axis in (1, 0, 1, 0):
+        smooth = _bilateral_1d(smooth, mask, axis, sigma_px / np.sqrt(2.0), range_sigma)
     delta = np.where(mask, smooth - raw, 0.0)
     layer.depth[mask] = smooth[mask]
     for moved in (layer.depth_fwd, layer.depth_bwd):
