@@ -188,6 +188,37 @@ BAD_SPECS = {
         ARM + "    fixed_base: true\n    angular_velocity: [0, 0, 1]\n", "'arm' has a fixed base, which cannot move (remove the initial velocity or set fixed_base: false)",
         6, 5, "objects[0].angular_velocity", {"arm.urdf": ARM_URDF},
     ),
+    # --- settings that would have no effect
+    "density_on_a_static_object": Bad(
+        "objects:\n  - name: wall\n    shape: box\n    static: true\n    material:\n      density: 500\n",
+        "a static object has no mass, so material.density is unused (remove density or set static: false)", 6, 7, "objects[0].material.density",
+    ),
+    "density_on_a_plane": Bad(
+        "objects:\n  - name: floor\n    shape: plane\n    material: {density: 500}\n",
+        "a static object has no mass, so material.density is unused", 4, 16, "objects[0].material.density",
+    ),
+    "damping_on_a_static_object": Bad(
+        "objects:\n  - name: floor\n    shape: plane\n    material: {angular_damping: 0.1}\n",
+        "a static object never moves, so material.angular_damping is unused (remove angular_damping or set static: false)", 4, 16,
+        "objects[0].material.angular_damping",
+    ),
+    "spinning_friction_without_rolling_friction": Bad(
+        BALL + "    material:\n      spinning_friction: 0.01\n",
+        "spinning_friction acts only together with rolling_friction (Bullet solves both or neither) (set rolling_friction > 0 too", 5, 7,
+        "objects[0].material.spinning_friction",
+    ),
+    "camera_position_with_an_orbit": Bad(
+        "camera:\n  orbit: {radius: 3}\n  position: [1, 2, 3]\n",
+        "a camera with orbit does not use position (remove position; orbit sets the camera pose)", 3, 3, "camera.position",
+    ),
+    "interpolation_without_keyframes": Bad(
+        "camera:\n  position: [0, -5, 1]\n  interpolation: linear\n",
+        "a fixed camera does not use interpolation (remove interpolation; interpolation applies to keyframes)", 3, 3, "camera.interpolation",
+    ),
+    "max_force_on_an_impulse": Bad(
+        BALL + "events:\n  - at: 0.1\n    object: ball\n    impulse: [1, 0, 0]\n    max_force: 50\n",
+        "max_force limits the motors of joint_targets only (remove it; an impulse or force acts in full)", 8, 5, "events[0].max_force",
+    ),
     "urdf_that_is_not_xml": Bad(
         "objects:\n  - name: r\n    shape: urdf\n    file: r.urdf\n", "'r.urdf' is not readable URDF XML", 4, 11, "objects[0].file", {"r.urdf": b"robot: yes\n"}
     ),

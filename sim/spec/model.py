@@ -177,6 +177,19 @@ class CameraSpec(Strict):
             raise FieldProblem(
                 f"camera can follow one path, got {' and '.join(paths)}", "keep one", at=(paths[1],), key=True
             )
+        # A setting the chosen path never reads is an error, not silently dropped (a value equal to the
+        # default is what the resolved spec writes back, so it is accepted).
+        unused = [n for n in ("position", "look_at") if paths and getattr(self, n) != type(self).model_fields[n].default]
+        if self.keyframes is None and self.interpolation != type(self).model_fields["interpolation"].default:
+            unused.append("interpolation")
+        if unused:
+            where = f"a camera with {paths[0]}" if paths else "a fixed camera"
+            raise FieldProblem(
+                f"{where} does not use {unused[0]}",
+                f"remove {unused[0]}" + ("; interpolation applies to keyframes" if unused[0] == "interpolation" else f"; {paths[0]} sets the camera pose"),
+                at=(unused[0],),
+                key=True,
+            )
         if self.keyframes is not None:
             times = [k.t for k in self.keyframes]
             if len(times) < 2:
@@ -220,6 +233,19 @@ class MaterialSpec(Strict):
     """Velocity damping per second (air drag stand-in), 0 = none."""
     angular_damping: NonNegativeFloat = 0.0
     """Angular velocity damping per second, 0 = none."""
+
+    @model_validator(mode="after")
+    def _spinning_needs_rolling(self) -> "MaterialSpec":
+        # Bullet solves spinning friction only in contacts whose combined rolling friction is positive
+        # (tests/test_physics.py); with rolling_friction 0 here it could be silently dropped.
+        if self.spinning_friction > 0 and self.rolling_friction == 0:
+            raise FieldProblem(
+                "spinning_friction acts only together with rolling_friction (Bullet solves both or neither)",
+                "set rolling_friction > 0 too, e.g. 0.001",
+                at=("spinning_friction",),
+                key=True,
+            )
+        return self
 
 
 DEFAULT_DENSITY = 1000.0
@@ -316,6 +342,16 @@ class ObjectBase(Strict):
             problems.append(FieldProblem("mass and material.density cannot both be set", "keep one", at=("mass",), key=True))
         if self.static and (self.mass is not None):
             problems.append(FieldProblem("a static object has no mass", "remove mass or set static: false", at=("mass",), key=True))
+        if self.static and self.material.density is not None:
+            problems.append(
+                FieldProblem("a static object has no mass, so material.density is unused", "remove density or set static: false", at=("material", "density"), key=True)
+            )
+        if self.static:
+            for name in ("linear_damping", "angular_damping"):
+                if getattr(self.material, name) != 0:
+                    problems.append(
+                        FieldProblem(f"a static object never moves, so material.{name} is unused", f"remove {name} or set static: false", at=("material", name), key=True)
+                    )
         helpers = [n for n in ("repeat", "grid", "pyramid") if getattr(self, n) is not None]
         if len(helpers) > 1:
             problems.append(
@@ -476,6 +512,8 @@ class EventSpec(Strict):
             for name in ("point", "link"):
                 if getattr(self, name) is not None:
                     raise FieldProblem(f"{name} does not apply to joint_targets", f"remove {name}; it places an impulse or force", at=(name,), key=True)
+        elif self.max_force != type(self).model_fields["max_force"].default:
+            raise FieldProblem("max_force limits the motors of joint_targets only", "remove it; an impulse or force acts in full", at=("max_force",), key=True)
         return self
 
 
