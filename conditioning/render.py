@@ -111,11 +111,9 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
 def render_frame(sources: list, view: FrameView, into: SurfaceLayer | None = None) -> SurfaceLayer:
     """The composite of every source's layer for one frame, with the sky filled in where nothing is hit.
 
-    into: optional layer (any contents) that receives the composite and is returned; the rigid
-    parts render straight into it, sparing a copy of every field.
+    into: optional EMPTY layer (`SurfaceLayer.empty` / `clear`) that receives the composite and is
+    returned; the rigid parts render straight into it, sparing a copy of every field.
     """
-    if into is not None:
-        into.clear()
     layers = []
     for source in sources:
         layer = source.layer(view, into=into) if isinstance(source, RigidSource) and not layers else source.layer(view)
@@ -123,6 +121,7 @@ def render_frame(sources: list, view: FrameView, into: SurfaceLayer | None = Non
             layers.append(layer)
     surface = composite(layers) if layers else (into if into is not None else SurfaceLayer.empty(view.height, view.width))
     if into is not None and surface is not into:
+        into.clear()
         for name in LAYER_FIELDS:
             getattr(into, name)[...] = getattr(surface, name)
         into.emissive = surface.emissive
@@ -131,15 +130,21 @@ def render_frame(sources: list, view: FrameView, into: SurfaceLayer | None = Non
 
 
 def _row_layer(out: dict[str, np.ndarray], frame: int, scratch: SurfaceLayer) -> SurfaceLayer:
-    """The layer row `frame` is composited into: views of the output arrays for the passes kept
-    (depth and seg always, for pose), `scratch`'s arrays for the rest and for row N."""
+    """The empty layer row `frame` is composited into: views of the output arrays for the passes
+    kept (depth and seg always, for pose), `scratch`'s arrays (cleared) for the rest and for row N.
+    Output rows are still the zeros they were allocated as, so only their depth needs setting (inf)."""
     def field(name: str, key: str | None = None) -> np.ndarray:
         key = key or name
         return out[key][frame] if key in out and frame < len(out[key]) else getattr(scratch, name)
 
-    return SurfaceLayer(depth=field("depth", "_depth"), seg=field("seg", "_seg"), normal=field("normal"),
-                        albedo=scratch.albedo, flow_fwd=field("flow_fwd"), flow_bwd=field("flow_bwd"),
-                        depth_fwd=scratch.depth_fwd, depth_bwd=scratch.depth_bwd)
+    layer = SurfaceLayer(depth=field("depth", "_depth"), seg=field("seg", "_seg"), normal=field("normal"),
+                         albedo=scratch.albedo, flow_fwd=field("flow_fwd"), flow_bwd=field("flow_bwd"),
+                         depth_fwd=scratch.depth_fwd, depth_bwd=scratch.depth_bwd)
+    layer.depth.fill(np.inf)
+    for name in LAYER_FIELDS:
+        if name != "depth" and getattr(layer, name) is getattr(scratch, name):
+            getattr(layer, name).fill(np.inf if name.startswith("depth") else 0)
+    return layer
 
 
 def _allocate(wanted: set[str], frames: int, height: int, width: int) -> dict[str, np.ndarray]:

@@ -33,8 +33,12 @@ def shade(layer: SurfaceLayer, view: FrameView, occluded=None) -> np.ndarray:
             # (np.take gathers rows faster than fancy indexing; same values)
             depth = layer.depth.reshape(-1).take(pixels).astype(np.float64)
             normal_world = layer.normal.reshape(-1, 3).take(pixels, axis=0).astype(np.float64) @ rotation  # camera -> world: R^T n
-            points = view.origin + depth[:, None] * view.directions.reshape(-1, 3).take(pixels, axis=0)
-            points += normal_world * (SHADOW_BIAS * depth + 1e-3)[:, None]
+            # points = origin + depth d + (bias depth + 1 mm) n, formed in place (same operations)
+            points = view.directions.reshape(-1, 3).take(pixels, axis=0)
+            points *= depth[:, None]
+            points += view.origin
+            normal_world *= (SHADOW_BIAS * depth + 1e-3)[:, None]
+            points += normal_world
             shadowed = occluded(points, np.broadcast_to(SUN_DIRECTION, points.shape))
             lambert.reshape(-1)[pixels[shadowed]] = 0.0
     light = AMBIENT + SUN * lambert
@@ -59,5 +63,7 @@ _SRGB_LUT = _srgb_lut()
 def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     """Linear light 0..1 -> sRGB uint8 (IEC 61966-2-1), clipped; through a 16384-entry table
     (within one code of the exact curve, and much faster than a per-pixel power)."""
-    index = (np.clip(linear, 0.0, 1.0) * (_LUT_SIZE - 1) + 0.5).astype(np.intp)
-    return _SRGB_LUT[index]
+    scaled = np.clip(linear, 0.0, 1.0)
+    scaled *= _LUT_SIZE - 1
+    scaled += 0.5
+    return _SRGB_LUT.take(scaled.astype(np.int32))

@@ -3,6 +3,8 @@ with the flow of a point at infinity along each ray (which only the camera's rot
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .layers import FrameView, SurfaceLayer, scatter_rows
@@ -29,8 +31,7 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
     directions = view.directions.reshape(-1, 3).take(sky, axis=0)
     flat = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731 (views into the layer)
     if view.need_shading:
-        elevation = directions[:, 2] / np.sqrt(np.einsum("ki,ki->k", directions, directions))
-        scatter_rows(flat(layer.albedo), sky, sky_color(elevation))
+        scatter_rows(flat(layer.albedo), sky, _sky_albedo(view, sky, directions))
     flat(layer.emissive)[sky] = True
     flat(layer.seg)[sky] = 0
     scatter_rows(flat(layer.normal), sky, 0.0)
@@ -49,6 +50,33 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
             scatter_rows(flat(flow), sky, np.where(ahead[:, None], pixels - centres, 0.0))
             flat(moved_depth)[sky] = np.where(ahead, np.inf, -np.inf)
     return layer
+
+
+class _SkyImage:
+    """The sky albedo of every pixel for one direction array, kept while the rows share it (a camera
+    that does not turn, see render.frame_view): built the second time an array is seen, so a moving
+    camera only ever colours its sky pixels."""
+
+    directions = None  # weakref to the direction array last seen
+    image = None  # float32 [H*W, 3] once built
+
+
+def _sky_albedo(view: FrameView, sky: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """float32 [K, 3] linear sky colour of pixels `sky` (flat indices) whose world directions are `directions`."""
+    seen = _SkyImage.directions() if _SkyImage.directions is not None else None
+    if view.directions.flags.writeable:  # may change in place: no caching
+        return sky_color(_elevation_sine(directions))
+    if seen is not view.directions:
+        _SkyImage.directions, _SkyImage.image = weakref.ref(view.directions), None
+        return sky_color(_elevation_sine(directions))
+    if _SkyImage.image is None:
+        _SkyImage.image = sky_color(_elevation_sine(view.directions.reshape(-1, 3)))
+    return _SkyImage.image.take(sky, axis=0)
+
+
+def _elevation_sine(directions: np.ndarray) -> np.ndarray:
+    """float64 [K]: sine of each world direction's elevation above the horizon (world Z up)."""
+    return directions[:, 2] / np.sqrt(np.einsum("ki,ki->k", directions, directions))
 
 
 def sky_color(elevation_sine: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 LATTICE_OFFSET = 0.2371
+BINARY_TEXTURES = ("checker", "stripes")
+"""Kinds whose weight is exactly 0 or 1 (a two-colour pattern, no blending in between)."""
 
 
 def texture_weight(texture, points_local: np.ndarray) -> np.ndarray:
@@ -31,28 +33,45 @@ def texture_weight(texture, points_local: np.ndarray) -> np.ndarray:
 
 
 def value_noise(cells: np.ndarray) -> np.ndarray:
-    """Smooth value noise float32 [K] in [0, 1] at lattice coordinates [K, 3]."""
+    """Smooth value noise float32 [K] in [0, 1] at lattice coordinates [K, 3].
+
+    Trilinear blend, with smoothstep weights, of the hashed values of the cell's 8 corners (corner c
+    offsets the lower lattice point by bit k of c along axis k). The per-axis hash products and the
+    x-y weight products are formed once and shared between corners."""
     cells = cells.astype(np.float64)
     base = np.floor(cells)
     frac = cells - base
     fade = frac * frac * (3.0 - 2.0 * frac)
     base = base.astype(np.int64)
-    result = np.zeros(len(cells))
     axis_weights = (1.0 - fade, fade)  # weight of the lower / upper lattice point along each axis
+    # Hash term of the lower / upper lattice coordinate along each axis (int64 products, as the hash).
+    terms = [(base[:, axis] * prime, (base[:, axis] + 1) * prime) for axis, prime in enumerate(_HASH_PRIMES)]
+    xy_weights = [[axis_weights[i][:, 0] * axis_weights[j][:, 1] for j in (0, 1)] for i in (0, 1)]
+    xy_terms = [[terms[0][i] ^ terms[1][j] for j in (0, 1)] for i in (0, 1)]
+    result = np.zeros(len(cells))
     for corner in range(8):
-        offset = np.array([(corner >> 0) & 1, (corner >> 1) & 1, (corner >> 2) & 1])
-        weight = axis_weights[offset[0]][:, 0] * axis_weights[offset[1]][:, 1] * axis_weights[offset[2]][:, 2]
-        result += weight * _lattice_value(base + offset)
+        i, j, k = (corner >> 0) & 1, (corner >> 1) & 1, (corner >> 2) & 1
+        weight = xy_weights[i][j] * axis_weights[k][:, 2]
+        result += weight * _hash_to_unit(xy_terms[i][j] ^ terms[2][k])
     return result.astype(np.float32)
+
+
+_HASH_PRIMES = (73856093, 19349663, 83492791)
 
 
 def _lattice_value(lattice: np.ndarray) -> np.ndarray:
     """Deterministic pseudo-random value in [0, 1] per integer lattice point [K, 3] (integer hash)."""
-    h = (lattice[:, 0] * 73856093) ^ (lattice[:, 1] * 19349663) ^ (lattice[:, 2] * 83492791)
+    h = (lattice[:, 0] * _HASH_PRIMES[0]) ^ (lattice[:, 1] * _HASH_PRIMES[1]) ^ (lattice[:, 2] * _HASH_PRIMES[2])
+    return _hash_to_unit(h)
+
+
+def _hash_to_unit(h: np.ndarray) -> np.ndarray:
+    """float64 [K] in [0, 1] from the int64 lattice hash h = x p1 ^ y p2 ^ z p3 (xorshift-multiply mix)."""
     h = h.astype(np.uint64)
     h ^= h >> np.uint64(16)
     h *= np.uint64(0x7FEB352D)
     h ^= h >> np.uint64(15)
     h *= np.uint64(0x846CA68B)
     h ^= h >> np.uint64(16)
-    return (h & np.uint64(0xFFFF)).astype(np.float64) / 65535.0
+    # The low 16 bits fit int32, whose conversion to float64 is vectorised (uint64's is not): same values.
+    return (h & np.uint64(0xFFFF)).astype(np.int32).astype(np.float64) / 65535.0
