@@ -280,3 +280,50 @@ def test_unstable_particles_stop_the_simulation_with_the_emitter_named():
 
     with pytest.raises(SimulationError, match="'fast'.*t=0.042"):
         simulate_particles(shot([{"name": "fast", "burst": 1, "velocity": {"speed": [600, 600]}}], gravity=(0, 0, 0)))
+
+
+@pytest.mark.parametrize("slope_deg, mu, slides", [(30.0, 0.3, True), (30.0, 0.8, False)])
+def test_particle_on_a_slope_slides_only_beyond_its_friction_angle(slope_deg, mu, slides):
+    r = 0.01
+    theta = math.radians(slope_deg)
+    # A static ramp (a box pitched about y) and a particle resting on its top face at the centre.
+    normal = np.array([-math.sin(theta), 0.0, math.cos(theta)])
+    start = np.array([0.0, 0.0, 0.5]) + normal * (0.05 + r)
+    s = shot([{"name": "grain", "burst": 1, "position": start.tolist(), "particle_radius": r, "restitution": 0.0, "friction": mu,
+               "velocity": {"speed": [0, 0]}}],
+             objects=[{"name": "ramp", "shape": "box", "static": True, "size": [2.0, 0.5, 0.1], "position": [0, 0, 0.5],
+                       "euler_deg": [0, slope_deg, 0]}], duration=0.5)
+    track = simulate_particles(s)
+    travelled = float(np.linalg.norm(track.position[-1, 0] - track.position[0, 0]))
+    if slides:
+        # Down the slope at g (sin - mu cos): 0.5 * a * t^2 after 0.5 s, within 3 %.
+        a = 9.81 * (math.sin(theta) - mu * math.cos(theta))
+        assert travelled == pytest.approx(0.5 * a * 0.25, rel=0.03)
+    else:
+        assert travelled < 1e-4  # held by static friction (and asleep): stays put
+        np.testing.assert_array_equal(track.velocity[-1, 0], 0.0)
+
+
+def test_resting_particles_sleep_and_wake_when_a_part_pushes_them():
+    r = 0.01
+    data = {"shot": {"duration": 1.5, "fps": 24}, "camera": {"resolution": [64, 64]},
+            "objects": [{"name": "floor", "shape": "plane"},
+                        {"name": "pusher", "shape": "box", "size": [0.1, 0.4, 0.1], "position": [-0.5, 0.0, 0.05]}],
+            "emitters": [{"name": "grains", "burst": 200, "shape": "box", "size": [0.2, 0.2, 0.0001], "position": [0.0, 0.0, r],
+                          "particle_radius": r, "restitution": 0.2, "friction": 0.5, "velocity": {"speed": [0, 0]}}]}
+
+    def pusher(t):
+        # At rest until 0.5 s, then along +x at 1 m/s.
+        x = -0.5 + np.maximum(t - 0.5, 0.0)
+        return np.stack([x, np.zeros_like(t), np.full_like(t, 0.05)], 1), np.stack([(t > 0.5) * 1.0, 0 * t, 0 * t], 1)
+
+    s = shot_from_data(data, motion={"pusher": pusher})
+    track = simulate_particles(s)
+    # Asleep before the push (frames 1..12, t < 0.5 s): not a single bit changes, velocities are zero.
+    assert (track.position[1:13] == track.position[1]).all() and (track.velocity[1:13] == 0).all()
+    # After the push: every particle is outside the pusher and ahead of its front face.
+    box_x = s.trajectory.position[:, 1, 0]
+    x = track.position[..., 0].astype(float)
+    inside = np.minimum(0.05 - np.abs(x - box_x[:, None]), 0.2 - np.abs(track.position[..., 1]))
+    assert inside.max() <= 1e-6
+    assert (x[-1] >= box_x[-1] + 0.05 + r - 1e-6).all()

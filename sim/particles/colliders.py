@@ -123,7 +123,9 @@ def collide(
     poses: PartPoses,
     colliders: list[Collider],
     candidates: list[np.ndarray] | None = None,
-) -> None:
+    rest_speed: float = 0.0,
+    gravity: np.ndarray | None = None,
+) -> np.ndarray | None:
     """Resolve contacts of particles with every part, in place.
 
     x, v: float64 [n, 3] positions (m) and velocities (m/s), updated in place (they may be views).
@@ -134,17 +136,23 @@ def collide(
     was approaching, its penetration is mirrored with the restitution (x += (1 + e) depth n, so
     the bounce height does not depend on where in the substep the contact happened), its normal
     speed relative to the surface becomes -e times itself, and its tangential speed drops by up
-    to friction x (1 + e) x |normal speed| (Coulomb), never reversing.
+    to friction x (1 + e) x |normal speed| (Coulomb), never reversing. Contacts slower than
+    `rest_speed` (m/s) are inelastic (resting contact: no micro-bounces).
+    With `gravity` [3] given, returns bool [n]: the particle touched a part at rest on a surface
+    whose friction holds it against gravity (where it can rest); otherwise None.
     """
+    held = np.zeros(len(x), bool) if gravity is not None else None
     if len(x) == 0:
-        return
+        return held
     if candidates is None:
         candidates = broadphase(x, float(np.max(radius)), poses, colliders)
     for collider, near in zip(colliders, candidates):
-        _collide_one(x, v, radius, restitution, friction, poses, collider, near)
+        _collide_one(x, v, radius, restitution, friction, poses, collider, near, rest_speed, gravity, held)
+    return held
 
 
-def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider: Collider, near: np.ndarray) -> None:
+def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider: Collider, near: np.ndarray,
+                 rest_speed: float = 0.0, gravity: np.ndarray | None = None, held: np.ndarray | None = None) -> None:
     """`collide` against one part, for the candidate particles `near` (radius, restitution and
     friction: numbers, or arrays over all n particles)."""
     if len(near) == 0:
@@ -173,6 +181,14 @@ def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider
         v_rel -= surface_v
     vn = np.einsum("ij,ij->i", v_rel, normal)
     inward = np.minimum(vn, 0.0)  # the approaching part of the normal speed (<= 0)
+    if rest_speed > 0:
+        e = np.where(inward > -rest_speed, 0.0, e)
+    if held is not None and not moving:
+        # Friction can hold the particle here when gravity presses it onto the surface and its
+        # tangential part is inside the friction cone.
+        g_n = normal @ gravity
+        g_t2 = float(gravity @ gravity) - g_n * g_n
+        held[idx] |= (g_n < 0) & (g_t2 <= (mu * g_n) ** 2)
     # 3. Restitution on the normal speed (-e vn when approaching), Coulomb friction on the
     #    tangential speed: it loses up to friction x the normal speed change, never reversing.
     v_t = v_rel - vn[:, None] * normal

@@ -277,37 +277,88 @@ class ParticleGroup(ABC):
 
 
 class _BallisticGroup(ParticleGroup):
+    """Ballistic particles: flight, births, deaths and contacts at the shot's physics rate.
+
+    Particles at rest sleep: a particle whose contact with a part at rest (a static part) is
+    held by friction against gravity, and whose speed after it is below one substep's gain of
+    falling speed (g dt), stops being stepped, with zero velocity, until a moving part comes
+    near it. Nothing else can move it (ballistic particles do not touch each other), so this
+    changes no trajectory beyond the micro-bounces of resting contact, which are inelastic below
+    2 g dt anyway; it saves the flight and contact work of settled grains, rain and sparks.
+    """
+
     def __init__(self, segments: list[_Segment], gravity: np.ndarray, colliders: list[Collider], substeps: int):
         self.segments = segments
         self.gravity = gravity
         self.colliders = colliders
         self.substeps = substeps
+        self.asleep = {id(seg): np.zeros(seg.end - seg.begin, bool) for seg in segments}
+        """Per segment, bool over its particles (in segment order)."""
 
     def begin(self, state: _State, poses: PartPoses) -> None:
         for seg in self.segments:
             state.give_birth(seg, 0.0, poses, self.gravity)
-            self._collide(state, seg, poses)
+            columns = np.arange(seg.live.start, seg.live.stop)
+            self._collide(state, seg, columns, poses, 0.0)
 
     def advance_frame(self, state: _State, motion: RigidMotion, t0: float, t1: float) -> None:
         dt = (t1 - t0) / self.substeps
         for k in range(self.substeps):
             t_end = t0 + (k + 1) * dt if k + 1 < self.substeps else t1
             poses = motion.at(t_end)
+            moving = [c for c in self.colliders if poses.linear_velocity[c.part_index].any() or poses.angular_velocity[c.part_index].any()]
             for seg in self.segments:
                 if seg.any_live:
-                    # Views into the state: fly and collide update it in place.
-                    fly(state.x[seg.live], state.v[seg.live], dt, self.gravity, seg.air)
+                    self._wake(state, seg, poses, moving, dt)
+                    awake = self._awake(seg)
+                    if awake is None:  # all awake: views into the state, updated in place
+                        fly(state.x[seg.live], state.v[seg.live], dt, self.gravity, seg.air)
+                    elif len(awake):
+                        x, v = np.take(state.x, awake, axis=0), np.take(state.v, awake, axis=0)
+                        fly(x, v, dt, self.gravity, seg.air)
+                        state.x[awake], state.v[awake] = x, v
                 state.give_birth(seg, t_end, poses, self.gravity)
                 state.bury(seg, t_end)
-                self._collide(state, seg, poses)
+                if seg.any_live:
+                    self._collide(state, seg, self._awake(seg), poses, dt)
 
-    def _collide(self, state: _State, seg: _Segment, poses: PartPoses) -> None:
-        if not seg.any_live or not self.colliders:
+    def _awake(self, seg: _Segment) -> np.ndarray | None:
+        """Columns of the live, awake particles of `seg`; None when every live particle is awake."""
+        sleeping = self.asleep[id(seg)][seg.dead:seg.born]
+        if not sleeping.any():
+            return None
+        return np.flatnonzero(~sleeping) + seg.begin + seg.dead
+
+    def _wake(self, state: _State, seg: _Segment, poses: PartPoses, moving: list[Collider], dt: float) -> None:
+        """Sleeping particles near a moving part wake up."""
+        asleep = self.asleep[id(seg)]
+        if not moving or not asleep[seg.dead:seg.born].any():
             return
-        x, v = state.x[seg.live], state.v[seg.live]
+        sleeping = np.flatnonzero(asleep[seg.dead:seg.born]) + seg.dead
+        x = state.x[sleeping + seg.begin]
+        for collider in moving:
+            speed = float(np.linalg.norm(poses.linear_velocity[collider.part_index]))
+            spin = float(np.linalg.norm(poses.angular_velocity[collider.part_index]))
+            bound = collider.bound_radius if np.isfinite(collider.bound_radius) else 0.0
+            reach = 3 * seg.radius + 2 * dt * (speed + spin * bound)
+            near = broadphase(x, reach, poses, [collider])[0]
+            asleep[sleeping[near]] = False
+
+    def _collide(self, state: _State, seg: _Segment, columns: np.ndarray | None, poses: PartPoses, dt: float) -> None:
+        """Contacts of the particles `columns` of `seg` (None: every live one, as views)."""
+        if not self.colliders or (columns is not None and len(columns) == 0):
+            return
+        if columns is None:
+            x, v = state.x[seg.live], state.v[seg.live]
+            first = seg.dead
+        else:
+            x, v = np.take(state.x, columns, axis=0), np.take(state.v, columns, axis=0)
+        g = float(np.linalg.norm(self.gravity))
+        rest_speed = 2 * g * dt
         # Candidates once per substep, with room for the pushes of the passes.
         candidates = broadphase(x, seg.radius * 3, poses, self.colliders)
-        collide(x, v, seg.radius, seg.restitution, seg.friction, poses, self.colliders, candidates)
+        held = collide(x, v, seg.radius, seg.restitution, seg.friction, poses, self.colliders, candidates,
+                       rest_speed, self.gravity if dt > 0 else None)
         # Later passes only for particles near two or more parts: only those can be pushed from
         # one part into another.
         counts = np.bincount(np.concatenate(candidates), minlength=len(x)) if candidates else np.zeros(len(x), int)
@@ -315,4 +366,13 @@ class _BallisticGroup(ParticleGroup):
         if shared.any():
             candidates = [near[shared[near]] for near in candidates]
             for _ in range(COLLISION_PASSES - 1):
-                collide(x, v, seg.radius, seg.restitution, seg.friction, poses, self.colliders, candidates)
+                collide(x, v, seg.radius, seg.restitution, seg.friction, poses, self.colliders, candidates, rest_speed)
+        # Fall asleep: held at rest by a part at rest, and slower than one substep of falling.
+        if held is not None and g > 0:
+            settle = held & (np.einsum("ij,ij->i", v, v) < (g * dt) ** 2)
+            if settle.any():
+                v[settle] = 0.0
+                index = (np.flatnonzero(settle) + first) if columns is None else (columns[settle] - seg.begin)
+                self.asleep[id(seg)][index] = True
+        if columns is not None:
+            state.x[columns], state.v[columns] = x, v
