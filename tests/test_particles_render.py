@@ -4,6 +4,7 @@ z-compositing with rigid parts, flow_valid at births and deaths, smooth liquid n
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from _particle_shots import shot_from_data
 
 from conditioning.render import render_passes
@@ -48,13 +49,18 @@ def test_sphere_depth_is_the_exact_ray_sphere_hit_at_pixel_centres():
     np.testing.assert_allclose(passes.normal[0][rows, cols], (hit - centre) / r, atol=1e-5)
 
 
-def test_flow_of_a_particle_is_its_simulated_displacement_projected_to_pixels():
+ORBIT = {"resolution": [96, 72], "fov_deg": 50.0, "orbit": {"center": [0.0, 0.0, 0.5], "radius": 2.0, "height": 0.0,
+                                                          "start_deg": -90, "end_deg": -80}}
+
+
+@pytest.mark.parametrize("camera", [CAMERA, ORBIT], ids=["still_camera", "orbiting_camera"])
+def test_flow_of_a_particle_is_its_simulated_displacement_projected_to_pixels(camera):
     # Particles crossing the view at different speeds and depths; gravity off so motion is exact.
     emitters = [
         {"name": "a", "burst": 1, "position": [-0.4, 0.0, 0.5], "particle_radius": 0.08, "velocity": {"direction": [1, 0, 0], "speed": [1.2, 1.2]}},
         {"name": "b", "burst": 1, "position": [0.3, 0.6, 0.3], "particle_radius": 0.07, "velocity": {"direction": [-1, -1, 1], "speed": [1.5, 1.5]}},
     ]
-    s = particle_shot(emitters)
+    s = particle_shot(emitters, camera=camera)
     passes = render_passes(s, passes=["depth", "seg", "flow_fwd", "flow_bwd"])
     K = s.camera.K
     for frame in range(s.num_frames):
@@ -72,8 +78,11 @@ def test_flow_of_a_particle_is_its_simulated_displacement_projected_to_pixels():
             expected -= np.stack([cols + 0.5, rows + 0.5], 1)
             # float32 depth and flow: 1e-3 px.
             np.testing.assert_allclose(passes.flow_fwd[frame][rows, cols], expected, atol=1e-3)
-            # And on average it is the projected displacement of the centre: the seen points lie up to
-            # r nearer than the centre, so their image motion is larger by at most r / (z - r).
+            if camera is not CAMERA:
+                continue
+            # With a still camera it is on average the projected displacement of the centre: the seen
+            # points lie up to r nearer than the centre, so their image motion is larger by at most
+            # r / (z - r).
             centre_now = camera_points(s, frame, s.particles.position[frame, emitter])
             centre_next = camera_points(s, frame + 1, s.particles.position[frame + 1, emitter])
             project = lambda c: np.array([K[0, 0] * c[0] / c[2] + K[0, 2], K[1, 1] * c[1] / c[2] + K[1, 2]])  # noqa: E731
@@ -82,7 +91,7 @@ def test_flow_of_a_particle_is_its_simulated_displacement_projected_to_pixels():
             r = float(s.particles.radius[emitter])
             bound = r / (centre_now[2] - r) * np.linalg.norm(centre_flow) + 1e-3
             assert np.linalg.norm(mean_flow - centre_flow) <= bound
-        if frame > 0:
+        if frame > 0 and camera is CAMERA:
             rows, cols = np.nonzero(passes.seg[frame] == s.particles.emitter_seg_ids[0])
             # Straight line at constant depth and speed: backward flow is minus forward flow.
             np.testing.assert_allclose(passes.flow_bwd[frame][rows, cols], -passes.flow_fwd[frame][rows, cols], atol=1e-3)
