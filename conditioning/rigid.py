@@ -158,7 +158,7 @@ class RigidSource:
                     if still[part]:
                         continue  # neither the part nor the camera moved: flow exactly 0, same depth
                     moved = camera_point[start:end] @ motion_r[part].T + motion_t[part]
-                    hit_flow[start:end] = _pinhole(view.K, moved) - centres[start:end]
+                    _pinhole_flow(view.K, moved, centres[start:end], out=hit_flow[start:end])
                     hit_depth[start:end] = moved[:, 2]
                 scatter_rows(flat(flow), pixel, hit_flow)
                 flat(moved_depth)[pixel] = hit_depth
@@ -218,7 +218,7 @@ class RigidSource:
             normal /= np.maximum(np.sqrt(np.einsum("ki,ki->k", normal, normal)), 1e-12)[:, None]
         # A ray may see a triangle's back (open meshes, planes seen from below): show the side facing us.
         facing_away = np.einsum("ki,ki->k", normal, camera_point.astype(np.float32)) > 0
-        normal[facing_away] *= -1
+        normal *= np.where(facing_away, np.float32(-1), np.float32(1))[:, None]  # exact: x * +-1
         return normal
 
     def _albedo(self, face, groups, to_camera_r, to_camera_t, camera_point) -> np.ndarray:
@@ -276,8 +276,12 @@ class _PartGroups:
         self.slices = [(int(self.part[s]), s, e) for s, e in zip(starts, np.r_[starts[1:], len(part)])]
 
 
-def _pinhole(K: np.ndarray, camera_points: np.ndarray) -> np.ndarray:
-    """Pixels [K, 2] of camera-axis points [K, 3] (x right, y down)."""
+def _pinhole_flow(K: np.ndarray, camera_points: np.ndarray, centres: np.ndarray, out: np.ndarray) -> None:
+    """out [K, 2] = pixels of camera-axis points [K, 3] (x right, y down) minus `centres` [K, 2]."""
     with np.errstate(divide="ignore", invalid="ignore"):
         z = camera_points[:, 2]
-        return np.stack([K[0, 0] * camera_points[:, 0] / z + K[0, 2], K[1, 1] * camera_points[:, 1] / z + K[1, 2]], axis=1)
+        for axis in (0, 1):
+            pixel = K[axis, axis] * camera_points[:, axis]
+            pixel /= z
+            pixel += K[axis, 2]
+            np.subtract(pixel, centres[:, axis], out=out[:, axis])
