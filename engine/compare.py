@@ -122,21 +122,26 @@ def run_compare(scene_path: str | Path, out: str | Path, settings: CompareSettin
     if out.exists() and not out.is_dir():
         raise CompareInputError(f"-o {out} is a file; give a folder")
     scene = load_scene(scene_path)
-    user_video = _read_user_video(settings.video) if settings.video is not None else None
+    user_video, video_note = None, None
+    if settings.video is not None:
+        user_video, video_note = match_frame_count(_read_user_video(settings.video), scene.spec.shot.num_frames,
+                                                   settings.resample_frames, str(settings.video))
     depth_estimator, depth_note = _depth_estimator(settings.depth_model)
     seeds = settings.seeds or (scene.spec.generate.seed if scene.spec.generate.seed is not None else scene.spec.shot.seed,)
     backend = _backend(scene.spec, settings) if user_video is None else None
     stages = stages or default_stages()
     created = not out.exists()
     try:
-        return _run_stages(scene, out, settings, stages, progress, user_video, backend, seeds, depth_estimator, depth_note)
+        return _run_stages(scene, out, settings, stages, progress, user_video, video_note, backend, seeds, depth_estimator,
+                           depth_note)
     except BaseException:
         if created:  # nothing half-written is left behind
             shutil.rmtree(out, ignore_errors=True)
         raise
 
 
-def _run_stages(scene, out, settings, stages, progress, user_video, backend, seeds, depth_estimator, depth_note) -> CompareResult:
+def _run_stages(scene, out, settings, stages, progress, user_video, video_note, backend, seeds, depth_estimator,
+                depth_note) -> CompareResult:
     """Steps 2 to 8 of run_compare."""
     # 2. simulate
     progress.stage(f"simulate {scene.spec.shot.num_frames} frames")
@@ -153,10 +158,9 @@ def _run_stages(scene, out, settings, stages, progress, user_video, backend, see
     notes: list[str] = []
     # 4. videos
     if user_video is not None:
-        progress.stage(f"read {settings.video}")
-        frames, note = match_frame_count(user_video, passes.num_frames, settings.resample_frames, str(settings.video))
-        notes += [note] if note else []
-        videos = [("video", None, frames)]
+        progress.stage(f"score {settings.video}")
+        notes += [video_note] if video_note else []
+        videos = [("video", None, user_video)]
         backend_meta: dict[str, Any] = {}
     else:
         progress.stage(f"generate guided and unguided for seeds {', '.join(map(str, seeds))}")

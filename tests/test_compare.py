@@ -129,6 +129,7 @@ def test_video_with_another_frame_count_is_an_error_unless_resampled(tmp_path):
     write_png_sequence(tmp_path / "frames", sv.make_passes().rgb[:8])
     with pytest.raises(CompareInputError, match="has 8 frames but the shot has 12.*--resample-frames"):
         _score(tmp_path, tmp_path / "frames")
+    assert not (tmp_path / "out").exists()  # found before any work
     result = _score(tmp_path, tmp_path / "frames", resample_frames=True)
     assert any("8 frames resampled to the shot's 12" in note for note in result.metrics["notes"])
 
