@@ -4,10 +4,10 @@
 the renderer z-composites with the rigid parts. Procedure, vectorised over all particles:
 1. take the particles alive at the frame, in the frame's camera; drop those touching the near
    plane (centre depth <= radius + 1 mm);
-2. bound each sphere's image by a pixel box (half size f r / (z - r), a bound on the perspective
-   outline) and enumerate every (particle, pixel) pair in the boxes;
+2. bound each sphere's image by its exact pixel extent (the image of its tangent planes through
+   the camera centre) and enumerate every (particle, pixel) pair in the boxes;
 3. intersect each pair's pixel-centre ray with the exact sphere; the nearest hit per pixel wins
-   (z-test by one sort);
+   (z-test by an unbuffered minimum per pixel, ties to the higher particle index);
 4. the winner's hit point gives depth, the sphere normal, seg (its emitter's id) and albedo; it
    moves with its particle (particles translate, never spin), so its flow is the projection of
    hit point + the particle's displacement into frame t +- 1, minus the pixel centre: exact for
@@ -132,16 +132,14 @@ def _nearest_hits(centre: np.ndarray, radius: np.ndarray, K: np.ndarray, width: 
     point [k, 3] hit point in camera axes) or None when no pixel centre is covered.
     """
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    z = centre[:, 2]
-    u = fx * centre[:, 0] / z + cx
-    v = fy * centre[:, 1] / z + cy
-    half_u = fx * radius / (z - radius) + 1.0
-    half_v = fy * radius / (z - radius) + 1.0
-    # Pixel boxes whose centres (j + 0.5, i + 0.5) may fall inside the outline, clipped to the image.
-    j0 = np.maximum(np.floor(u - half_u - 0.5), 0).astype(np.int64)
-    j1 = np.minimum(np.ceil(u + half_u - 0.5), width - 1).astype(np.int64)
-    i0 = np.maximum(np.floor(v - half_v - 0.5), 0).astype(np.int64)
-    i1 = np.minimum(np.ceil(v + half_v - 0.5), height - 1).astype(np.int64)
+    u_lo, u_hi = _outline_extent(centre[:, 0], centre[:, 2], radius, fx, cx)
+    v_lo, v_hi = _outline_extent(centre[:, 1], centre[:, 2], radius, fy, cy)
+    # Pixel boxes whose centres (j + 0.5, i + 0.5) may fall inside the outline (half a pixel of
+    # slack for rounding), clipped to the image.
+    j0 = np.maximum(np.floor(u_lo - 0.5), 0).astype(np.int64)
+    j1 = np.minimum(np.ceil(u_hi - 0.5), width - 1).astype(np.int64)
+    i0 = np.maximum(np.floor(v_lo - 0.5), 0).astype(np.int64)
+    i1 = np.minimum(np.ceil(v_hi - 0.5), height - 1).astype(np.int64)
     box_w = np.maximum(j1 - j0 + 1, 0)
     box_h = np.maximum(i1 - i0 + 1, 0)
     counts = box_w * box_h
@@ -168,6 +166,19 @@ def _nearest_hits(centre: np.ndarray, radius: np.ndarray, K: np.ndarray, width: 
     return pixel, which, depth, rays * depth[:, None]
 
 
+def _outline_extent(lateral: np.ndarray, z: np.ndarray, radius: np.ndarray, focal: float, principal: float):
+    """Exact image extent (lo, hi in pixels) of spheres along one image axis.
+
+    lateral, z: the centres' camera coordinates along that axis and along the optical axis (m);
+    the planes through the camera centre tangent to a sphere make angles atan2(lateral, z) +-
+    asin(r / |(lateral, z)|) with the optical axis, and project to focal * tan(angle) + principal.
+    """
+    distance = np.hypot(lateral, z)
+    middle = np.arctan2(lateral, z)
+    spread = np.arcsin(np.minimum(radius / distance, 1.0))
+    return focal * np.tan(middle - spread) + principal, focal * np.tan(middle + spread) + principal
+
+
 def _hit_chunk(chunk, centre, radius, counts, box_w, i0, j0, fx, fy, cx, cy, width, best_depth, best_sphere) -> None:
     """Z-test the spheres `chunk` (indices) into best_depth/best_sphere ([H*W]) in place."""
     n_pairs = counts[chunk]
@@ -175,55 +186,62 @@ def _hit_chunk(chunk, centre, radius, counts, box_w, i0, j0, fx, fy, cx, cy, wid
     # Offset of each pair inside its sphere's box: k = 0 .. count - 1, row-major in the box.
     first = np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs)
     k = np.arange(len(sphere)) - first
-    bw = box_w[sphere]
-    col = j0[sphere] + k % bw
-    row = i0[sphere] + k // bw
+    bw = box_w.take(sphere)
+    col = j0.take(sphere) + k % bw
+    row = i0.take(sphere) + k // bw
     # Ray through the pixel centre, camera-z = 1: the hit at parameter s has planar depth s.
     dx = (col + 0.5 - cx) / fx
     dy = (row + 0.5 - cy) / fy
-    c = centre[sphere]
+    c0, c1, c2 = (np.ascontiguousarray(centre[:, axis]).take(sphere) for axis in range(3))
     a = dx * dx + dy * dy + 1.0
-    b = dx * c[:, 0] + dy * c[:, 1] + c[:, 2]
-    cc = np.einsum("ij,ij->i", c, c) - radius[sphere] ** 2
+    b = dx * c0 + dy * c1 + c2
+    cc = c0 * c0 + c1 * c1 + c2 * c2 - radius.take(sphere) ** 2
     disc = b * b - a * cc
-    hit = disc >= 0
+    hit = np.flatnonzero(disc >= 0)
     s = (b[hit] - np.sqrt(disc[hit])) / a[hit]
     pix = row[hit] * width + col[hit]
     sph = sphere[hit]
-    # Nearest per pixel: sort by (pixel, depth) and keep each pixel's first.
-    order = np.lexsort((s, pix))
-    pix, s, sph = pix[order], s[order], sph[order]
-    first_of_pixel = np.ones(len(pix), bool)
-    first_of_pixel[1:] = pix[1:] != pix[:-1]
-    pix, s, sph = pix[first_of_pixel], s[first_of_pixel], sph[first_of_pixel]
-    better = s < best_depth[pix]
-    best_depth[pix[better]] = s[better]
-    best_sphere[pix[better]] = sph[better]
+    # Nearest per pixel: the minimum depth per pixel, then among the pairs at that depth the
+    # highest sphere index (a deterministic tie-break). Chunks come in increasing sphere order,
+    # so a sphere of this chunk that is as near as an earlier chunk's winner replaces it.
+    np.minimum.at(best_depth, pix, s)
+    winner = s == best_depth[pix]
+    np.maximum.at(best_sphere, pix[winner], sph[winner])
 
 
 def _smooth_liquid(layer: SurfaceLayer, view: FrameView, pixel: np.ndarray, sigma_px: float, radius_m: float) -> None:
     """Replace the liquid pixels' depth by a bilateral-smoothed depth and their normals by its gradient (step 5)."""
     height, width = layer.depth.shape
-    mask = np.zeros(height * width, bool)
-    mask[pixel] = True
-    mask = mask.reshape(height, width)
-    raw = np.where(mask, layer.depth, 0.0).astype(np.float64)
+    full_mask = np.zeros(height * width, bool)
+    full_mask[pixel] = True
+    full_mask = full_mask.reshape(height, width)
     sigma_px = max(1.0, sigma_px)
     range_sigma = RANGE_SIGMA_RADII * radius_m
+    # Work on the liquid's bounding box (plus the filter's reach): the filter and the gradients
+    # never look further.
+    reach = int(np.ceil(2 * sigma_px)) + 2
+    rows, cols = np.divmod(pixel, width)
+    top, bottom = max(0, int(rows.min()) - reach), min(height, int(rows.max()) + reach + 1)
+    left, right = max(0, int(cols.min()) - reach), min(width, int(cols.max()) + reach + 1)
+    box = (slice(top, bottom), slice(left, right))
+    mask = full_mask[box]
+    raw = np.where(mask, layer.depth[box], 0.0).astype(np.float64)
     smooth = raw
     # Separable passes (rows, columns) twice at sigma / sqrt(2): about the 2-D filter of sigma,
     # without the row and column streaks a single separable bilateral pass leaves.
     for axis in (1, 0, 1, 0):
         smooth = _bilateral_1d(smooth, mask, axis, sigma_px / np.sqrt(2.0), range_sigma)
     delta = np.where(mask, smooth - raw, 0.0)
-    layer.depth[mask] = smooth[mask]
-    for moved in (layer.depth_fwd, layer.depth_bwd):
+    depth = layer.depth[box]
+    depth[mask] = smooth[mask]
+    for moved_full in (layer.depth_fwd, layer.depth_bwd):
+        moved = moved_full[box]
         ok = mask & np.isfinite(moved) & (moved > 0)
         moved[ok] += delta[ok]
     # Normals from the smoothed surface: camera points P = depth * (x, y, 1), n = dP/dy x dP/dx.
     K = view.K
-    xs = (np.arange(width) + 0.5 - K[0, 2]) / K[0, 0]
-    ys = (np.arange(height) + 0.5 - K[1, 2]) / K[1, 1]
+    xs = (np.arange(left, right) + 0.5 - K[0, 2]) / K[0, 0]
+    ys = (np.arange(top, bottom) + 0.5 - K[1, 2]) / K[1, 1]
     points = np.stack([smooth * xs[None, :], smooth * ys[:, None], smooth], axis=-1)
     d_dx = _masked_difference(points, mask, axis=1)
     d_dy = _masked_difference(points, mask, axis=0)
@@ -234,7 +252,7 @@ def _smooth_liquid(layer: SurfaceLayer, view: FrameView, pixel: np.ndarray, sigm
     # Face the camera (a normal points against the viewing ray, whose camera-z is +1).
     facing = np.einsum("hwc,hwc->hw", normal, points) > 0
     normal[facing] *= -1.0
-    layer.normal[good] = normal[good]
+    layer.normal[box][good] = normal[good]
 
 
 def _bilateral_1d(depth: np.ndarray, mask: np.ndarray, axis: int, sigma_px: float, range_sigma: float) -> np.ndarray:

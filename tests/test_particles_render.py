@@ -24,11 +24,13 @@ def camera_points(shot, frame, world):
     return np.asarray(world, float) @ m[:3, :3].T + m[:3, 3]
 
 
-def test_sphere_depth_is_the_exact_ray_sphere_hit_at_pixel_centres():
-    r = 0.05
-    s = particle_shot([{"name": "dot", "burst": 1, "position": [0.03, 0.0, 0.52], "particle_radius": r, "velocity": {"speed": [0, 0]}}])
+@pytest.mark.parametrize("position, r", [([0.03, 0.0, 0.52], 0.05), ([0.72, -0.6, 0.98], 0.12)], ids=["centre", "corner"])
+def test_sphere_depth_is_the_exact_ray_sphere_hit_at_pixel_centres(position, r):
+    # A small sphere near the optical axis, and a large one near the image's corner, where the
+    # perspective outline is an ellipse stretched away from the centre.
+    s = particle_shot([{"name": "dot", "burst": 1, "position": position, "particle_radius": r, "velocity": {"speed": [0, 0]}}])
     passes = render_passes(s, passes=["depth", "seg", "normal"])
-    centre = camera_points(s, 0, [0.03, 0.0, 0.52])
+    centre = camera_points(s, 0, position)
     K = s.camera.K
     rows, cols = np.nonzero(np.isfinite(passes.depth[0]))
     d = np.stack([(cols + 0.5 - K[0, 2]) / K[0, 0], (rows + 0.5 - K[1, 2]) / K[1, 1], np.ones(len(rows))], 1)
