@@ -17,6 +17,7 @@ from sim.records import Shot
 
 from .geometry import RigidGeometry, pack_geometry, quaternion_to_matrix
 from .layers import FrameView, SurfaceLayer, scatter_rows
+from .shadows import LightBounds, part_planes
 from .textures import BINARY_TEXTURES, texture_weight
 
 
@@ -52,6 +53,8 @@ class RigidSource:
         self._ray_cache = None
         self._tables_key, self._tables = None, ()
         self._blend_tables: dict[int, np.ndarray] = {}
+        self._world_vertices, self._light_bounds = None, None
+        self._planes = part_planes(geometry.vertices, geometry.vertex_part, geometry.faces, geometry.face_part, len(shot.parts))
         # embreex copies the index buffer with Python-level item access (indices[i][j]) every time a
         # BVH is built; on rows held as tuples that copy is twice as fast as on numpy rows (measured
         # 9.8 -> 4.5 ms per build for 26,838 triangles), the same indices.
@@ -67,9 +70,10 @@ class RigidSource:
             from embreex import rtcore_scene
             from embreex.mesh_construction import TriangleMesh
 
-            self._scene = None
+            self._scene, self._light_bounds = None, None
             if self.geometry.num_triangles:
-                vertices = self.geometry.world_vertices(self.rotations[frame], self.positions[frame]).astype(np.float32)
+                self._world_vertices = self.geometry.world_vertices(self.rotations[frame], self.positions[frame])
+                vertices = self._world_vertices.astype(np.float32)
                 scene = rtcore_scene.EmbreeScene()
                 try:
                     TriangleMesh(scene, vertices, self._face_rows)
@@ -93,10 +97,26 @@ class RigidSource:
         # shared direction (all shadow rays point at the sun) is passed as a single row, which
         # Embree's binding then applies to every ray, sparing a [K, 3] copy.
         directions = np.asarray(directions)
-        if directions.ndim == 2 and directions.strides[0] == 0:
-            directions = directions[:1]
+        if directions.ndim == 2 and (directions.strides[0] == 0 or len(directions) == 1):
+            # One direction for all rays: cast only those that may hit something (shadows.py).
+            may_hit = self._bounds_along(directions[0]).may_hit(np.asarray(origins, np.float64))
+            occluded = np.zeros(len(origins), bool)
+            if may_hit.any():
+                cast = np.ascontiguousarray(np.asarray(origins)[may_hit], np.float32)
+                occluded[may_hit] = scene.run(cast, np.ascontiguousarray(directions[:1], np.float32), query="OCCLUDED") >= 0
+            return occluded
         hit = scene.run(np.ascontiguousarray(origins, np.float32), np.ascontiguousarray(directions, np.float32), query="OCCLUDED")
         return hit >= 0
+
+    def _bounds_along(self, direction: np.ndarray) -> LightBounds:
+        """LightBounds of the current scene's triangles for rays along `direction` (cached per scene and direction)."""
+        direction = np.asarray(direction, np.float64)
+        if self._light_bounds is None or not np.array_equal(self._light_bounds[0], direction):
+            frame = self._scene_frame
+            bounds = LightBounds(direction / np.linalg.norm(direction), self._world_vertices, self.geometry.vertex_part,
+                                 self.rotations[frame], self.positions[frame], self._planes)
+            self._light_bounds = (direction, bounds)
+        return self._light_bounds[1]
 
     # -- 2./3. cast and decode
     def layer(self, view: FrameView, into: SurfaceLayer | None = None) -> SurfaceLayer | None:
