@@ -102,7 +102,7 @@ class RigidSource:
             may_hit = self._bounds_along(directions[0]).may_hit(np.asarray(origins, np.float64))
             occluded = np.zeros(len(origins), bool)
             if may_hit.any():
-                cast = np.ascontiguousarray(np.asarray(origins)[may_hit], np.float32)
+                cast = np.compress(may_hit, origins, axis=0).astype(np.float32)  # (compress: faster than [mask] on rows)
                 occluded[may_hit] = scene.run(cast, np.ascontiguousarray(directions[:1], np.float32), query="OCCLUDED") >= 0
             return occluded
         hit = scene.run(np.ascontiguousarray(origins, np.float32), np.ascontiguousarray(directions, np.float32), query="OCCLUDED")

@@ -28,7 +28,7 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
     if len(sky) == 0:
         return layer
     width = view.width
-    directions = view.directions.reshape(-1, 3).take(sky, axis=0)
+    directions = _Lazy(lambda: view.directions.reshape(-1, 3).take(sky, axis=0))  # only if the sky's colour or flow needs them
     flat = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731 (views into the layer)
     if view.need_shading:
         scatter_rows(flat(layer.albedo), sky, _sky_albedo(view, sky, directions))
@@ -43,7 +43,7 @@ def fill_sky(layer: SurfaceLayer, view: FrameView) -> SurfaceLayer:
                 continue
             if np.array_equal(view.world_to_camera[other, :3, :3], view.world_to_camera[view.frame, :3, :3]):
                 continue  # the camera did not turn: points at infinity stay put (flow 0, depth inf as set)
-            camera = directions @ view.world_to_camera[other, :3, :3].T
+            camera = directions() @ view.world_to_camera[other, :3, :3].T
             ahead = camera[:, 2] > 0
             z = np.where(ahead, camera[:, 2], 1.0)
             pixels = np.stack([view.K[0, 0] * camera[:, 0] / z + view.K[0, 2], view.K[1, 1] * camera[:, 1] / z + view.K[1, 2]], axis=1)
@@ -61,14 +61,26 @@ class _SkyImage:
     image = None  # float32 [H*W, 3] once built
 
 
-def _sky_albedo(view: FrameView, sky: np.ndarray, directions: np.ndarray) -> np.ndarray:
-    """float32 [K, 3] linear sky colour of pixels `sky` (flat indices) whose world directions are `directions`."""
+class _Lazy:
+    """A value computed on the first call and kept."""
+
+    def __init__(self, compute):
+        self._compute, self._value = compute, None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+
+def _sky_albedo(view: FrameView, sky: np.ndarray, directions: _Lazy) -> np.ndarray:
+    """float32 [K, 3] linear sky colour of pixels `sky` (flat indices); directions() gives their world directions."""
     seen = _SkyImage.directions() if _SkyImage.directions is not None else None
     if view.directions.flags.writeable:  # may change in place: no caching
-        return sky_color(_elevation_sine(directions))
+        return sky_color(_elevation_sine(directions()))
     if seen is not view.directions:
         _SkyImage.directions, _SkyImage.image = weakref.ref(view.directions), None
-        return sky_color(_elevation_sine(directions))
+        return sky_color(_elevation_sine(directions()))
     if _SkyImage.image is None:
         _SkyImage.image = sky_color(_elevation_sine(view.directions.reshape(-1, 3)))
     return _SkyImage.image.take(sky, axis=0)
