@@ -4,7 +4,10 @@ After every physics step we read pybullet's contact manifold once. Two parts tou
 their contact points is closer than TOUCH_DISTANCE. A pair that touches now and did not touch
 after the previous step starts a contact: one row, stamped with the time of the first frame
 recorded after that step, the world position of its first contact point (on part a), and the
-normal impulse: normal force x dt summed over the steps of that frame in which the pair touches.
+normal impulse: normal force x dt summed over the steps of that frame in which the pair touches,
+over the points the solver acted on in that step (distance <= CONTACT_PROCESSING_THRESHOLD). A point
+farther apart is not solved, and pybullet reports the impulse of its last solve again: counting it
+would add a bounce's impulse twice when the ball is still within TOUCH_DISTANCE one step later.
 
 This runs every physics step, so the common case (the same pairs touch as one step before) costs
 a few C-level passes over the manifold; pairs are decoded into parts only when the set changes.
@@ -18,6 +21,7 @@ from operator import itemgetter
 import numpy as np
 import pybullet as p
 
+from .bodies import CONTACT_PROCESSING_THRESHOLD
 from .records import ContactEvents
 from .world import World
 
@@ -105,7 +109,7 @@ class ContactTracker:
             self._raw, self._touching = self._now, touching
         if self._open:
             for q in self._points:
-                if q[_DISTANCE] <= TOUCH_DISTANCE:
+                if q[_DISTANCE] <= CONTACT_PROCESSING_THRESHOLD:
                     a, b = self._pair_of(q)
                     row = self._open.get(a * self.num_parts + b)
                     if row is not None:

@@ -399,6 +399,29 @@ def test_a_bounce_records_one_contact_onset_with_impulse_m_one_plus_e_v(tmp_path
     assert abs(contacts.position[0, 2]) < 0.02
 
 
+def test_a_bounce_that_begins_and_ends_between_two_frames_is_recorded(tmp_path):
+    """A ball dropped 0.5 m (e = 0.9) hits the floor at t = sqrt(2 h / g) = 0.319 s, between frames 7 and 8;
+    it is off the floor again long before frame 8, so no recorded frame shows it touching: the onset must
+    come from the contacts read after every physics step."""
+    radius, drop, e = 0.1, 0.5, 0.9
+    shot = simulate(make_scene(tmp_path, [
+        {"name": "floor", "shape": "plane", "material": {"restitution": 1.0}},
+        {"name": "ball", "shape": "sphere", "radius": radius, "mass": 1.0, "position": [0, 0, radius + drop], "material": {"restitution": e}},
+    ], duration=0.6, fps=24))
+    gap = shot.trajectory.position[:, 1, 2] - radius
+    assert gap.min() > 0.01  # at every frame the ball is at least 1 cm above the floor (touching means < 1 mm)
+    contacts = shot.contacts
+    assert len(contacts.t) == 1 and (contacts.part_a[0], contacts.part_b[0]) == (0, 1)
+    t_impact = math.sqrt(2 * drop / 9.81)
+    assert 7 / 24 < t_impact < 8 / 24
+    assert contacts.t[0] == pytest.approx(8 / 24, abs=1e-12)  # stamped with the first frame after the impact
+    # Normal impulse m (1 + e) v, within 10 % for the discrete impact (as above); counting the point pybullet
+    # still holds one step after the bounce (0.5 mm apart, not solved) would double it.
+    assert contacts.impulse[0] == pytest.approx((1 + e) * math.sqrt(2 * 9.81 * drop), rel=0.1)
+    # The bounce happened: the ball rises again after frame 8.
+    assert shot.trajectory.linear_velocity[8, 1, 2] > 0
+
+
 def test_bodies_touching_at_the_start_are_not_onsets(tmp_path):
     shot = simulate(make_scene(tmp_path, [FLOOR, {"name": "box", "shape": "box", "size": [0.2, 0.2, 0.2], "position": [0, 0, 0.1]}]))
     assert len(shot.contacts.t) == 0
