@@ -43,12 +43,14 @@ def _peaks(z: np.ndarray) -> np.ndarray:
     return z[1:-1][inner]
 
 
-@pytest.mark.parametrize("restitution", [0.5, 0.8])
-def test_bounce_keeps_restitution_squared_of_the_height(restitution):
+@pytest.mark.parametrize("restitution, physics_hz", [(0.5, 960), (0.8, 960), (0.8, 240)])
+def test_bounce_keeps_restitution_squared_of_the_height(restitution, physics_hz):
+    # At 240 Hz the drop moves 18 mm per step at impact: the bounce must not depend on where in
+    # the step the contact fell (the penetration is mirrored with the restitution).
     r, h0 = 0.01, 1.0
     s = shot([{"name": "drop", "burst": 1, "position": [0, 0, r + h0], "particle_radius": r, "velocity": {"speed": [0, 0]},
                "restitution": restitution, "friction": 0.0}],
-             objects=[{"name": "floor", "shape": "plane"}], duration=2.5, fps=240, physics_hz=960)
+             objects=[{"name": "floor", "shape": "plane"}], duration=2.5, fps=240, physics_hz=physics_hz)
     z = simulate_particles(s).position[:, 0, 2].astype(float) - r
     peaks = _peaks(z)
     assert len(peaks) >= 2

@@ -132,12 +132,13 @@ def collide(
     radius, restitution, friction: a number for all particles, or float64 [n] per particle.
     candidates: per collider, the only particles that may touch it (from `broadphase` or
     `near_candidates`); default: `broadphase` with the largest radius.
-    A particle closer to a part than its radius is pushed out along the distance gradient; if it
-    was approaching, its penetration is mirrored with the restitution (x += (1 + e) depth n, so
-    the bounce height does not depend on where in the substep the contact happened), its normal
-    speed relative to the surface becomes -e times itself, and its tangential speed drops by up
-    to friction x (1 + e) x |normal speed| (Coulomb), never reversing. Contacts slower than
-    `rest_speed` (m/s) are inelastic (resting contact: no micro-bounces).
+    A particle closer to a part than its radius is pushed out along the distance gradient. If it
+    was approaching, its normal motion since the contact began is replayed exactly (constant
+    acceleration `gravity` along the normal; none when gravity is None): the speed at contact
+    v_c, reflected to -e v_c, then flown for the time since contact, so the bounce does not
+    depend on where in the substep it fell; the tangential speed drops by up to friction x the
+    normal speed change (Coulomb), never reversing. Contacts slower than `rest_speed` (m/s) are
+    inelastic (resting contact: no micro-bounces).
     With `gravity` [3] given, returns bool [n]: the particle touched a part at rest on a surface
     whose friction holds it against gravity (where it can rest); otherwise None.
     """
@@ -180,27 +181,44 @@ def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider
     if moving:
         v_rel -= surface_v
     vn = np.einsum("ij,ij->i", v_rel, normal)
-    inward = np.minimum(vn, 0.0)  # the approaching part of the normal speed (<= 0)
-    if rest_speed > 0:
-        e = np.where(inward > -rest_speed, 0.0, e)
     if held is not None and not moving:
         # Friction can hold the particle here when gravity presses it onto the surface and its
         # tangential part is inside the friction cone.
         g_n = normal @ gravity
         g_t2 = float(gravity @ gravity) - g_n * g_n
         held[idx] |= (g_n < 0) & (g_t2 <= (mu * g_n) ** 2)
-    # 3. Restitution on the normal speed (-e vn when approaching), Coulomb friction on the
-    #    tangential speed: it loses up to friction x the normal speed change, never reversing.
+    # 3. The normal motion since the contact began, undone and replayed with the bounce. Along
+    #    the normal the particle moved with constant acceleration a = g.n over the substep, so
+    #    its speed at contact v_c (from v_c^2 = v_n^2 + 2 a depth), the time since contact
+    #    tau = (v_n - v_c) / a, and its state now after bouncing with -e v_c are exact: a bounce
+    #    does not depend on where in the substep it fell, and a resting particle (v_c = 0) gets
+    #    exactly the support that cancels gravity.
+    a = normal @ gravity if gravity is not None else np.zeros(len(idx))
+    v_contact = -np.sqrt(np.maximum(vn * vn + 2.0 * a * depth, 0.0))
+    approaching = vn < 0
+    v_contact = np.where(approaching, v_contact, vn)
+    if rest_speed > 0:
+        e = np.where(v_contact > -rest_speed, 0.0, e)  # resting contact: no micro-bounces
+    accelerating = a < -1e-12
+    tau = np.where(accelerating, (vn - v_contact) / np.where(accelerating, a, -1.0), depth / np.maximum(-vn, 1e-12))
+    tau = np.where(approaching, tau, 0.0)
+    vn_new = np.where(approaching, -e * v_contact + a * tau, vn)
+    height = np.where(approaching, -e * v_contact * tau + 0.5 * a * tau * tau, 0.0)
+    # A bounce too weak to climb against gravity for tau ends resting on the surface.
+    landed = height < 0
+    height = np.where(landed, 0.0, height)
+    vn_new = np.where(landed, np.maximum(vn_new, 0.0), vn_new)
+    # 4. Coulomb friction on the tangential speed: it loses up to friction x the normal speed
+    #    change, never reversing.
     v_t = v_rel - vn[:, None] * normal
     speed_t = np.sqrt(np.einsum("ij,ij->i", v_t, v_t))
-    keep = np.maximum(0.0, 1.0 + (mu * (1 + e)) * inward / np.maximum(speed_t, 1e-12))
-    v_new = v_t * keep[:, None] + (vn - (1 + e) * inward)[:, None] * normal
+    keep = np.maximum(0.0, 1.0 - mu * np.maximum(vn_new - vn, 0.0) / np.maximum(speed_t, 1e-12))
+    v_new = v_t * keep[:, None] + vn_new[:, None] * normal
     if moving:
         v_new += surface_v
     v[idx] = v_new
-    # 4. Out of the part (the penetration mirrored by the restitution when approaching).
-    push = depth * (1.0 + e * (inward < 0))
-    x[idx] += push[:, None] * normal
+    # 5. Out of the part, to the replayed height above the contact.
+    x[idx] += (depth + height)[:, None] * normal
 
 
 def near_candidates(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
