@@ -67,13 +67,14 @@ class LightBounds:
         self.margin = MARGIN * (1.0 + (float(np.abs(world_vertices).max()) if len(world_vertices) else 0.0))
         # 2. each part's light-space box (parts' vertices are contiguous, so reduceat per part)
         light = world_vertices @ self.basis
-        parts, starts = np.unique(vertex_part, return_index=True)
+        starts = np.flatnonzero(np.r_[True, vertex_part[1:] != vertex_part[:-1]]) if len(vertex_part) else np.zeros(0, np.intp)
+        parts = vertex_part[starts]
         low = np.minimum.reduceat(light, starts, axis=0) if len(light) else np.zeros((0, 3))
         high = np.maximum.reduceat(light, starts, axis=0) if len(light) else np.zeros((0, 3))
         # 3. the largest planar parts not parallel to the direction are tested against their planes
         self.planes = []
         binned = np.ones(len(parts), bool)
-        candidates = [(k, planes[part]) for k, part in enumerate(parts) if planes[part] is not None]
+        candidates = [(k, planes[part]) for k, part in enumerate(parts.tolist()) if planes[part] is not None]
         candidates.sort(key=lambda item: -float(np.prod(high[item[0], :2] - low[item[0], :2])))
         for k, (normal_local, offset_local) in candidates[:MAX_PLANES]:
             part = parts[k]

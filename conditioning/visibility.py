@@ -29,11 +29,15 @@ def depth_slack(depth: np.ndarray, seg: np.ndarray) -> np.ndarray:
         a[axis] = slice(1, None)
         b[axis] = slice(None, -1)
         a, b = tuple(a), tuple(b)
-        same = (seg[a] == seg[b]) & finite[a] & finite[b]
+        same = seg[a] == seg[b]
+        same &= finite[a]
+        same &= finite[b]
         with np.errstate(invalid="ignore"):
-            step = np.where(same, np.abs(depth[a] - depth[b]), 0.0)
-        slack[a] = np.maximum(slack[a], step)
-        slack[b] = np.maximum(slack[b], step)
+            step = np.subtract(depth[a], depth[b])
+            np.abs(step, out=step)
+        step[~same] = 0.0
+        np.maximum(slack[a], step, out=slack[a])
+        np.maximum(slack[b], step, out=slack[b])
     return slack
 
 
