@@ -29,30 +29,42 @@ class AirParams:
 def fly(x: np.ndarray, v: np.ndarray, dt: float, gravity: np.ndarray, air: AirParams) -> None:
     """Advance positions x and velocities v (float64 [n, 3], m and m/s) by dt seconds, in place.
 
-    x and v may be views into larger arrays (they are only updated in place).
+    x and v may be views into larger arrays (they are only updated in place). One [n, 3]
+    temporary at most: the arithmetic runs in place (same operations, same rounding).
     """
     if air.drag == 0:
-        x += v * dt + 0.5 * dt * dt * gravity
+        step = v * dt
+        step += 0.5 * dt * dt * gravity
+        x += step
         v += gravity * dt
     elif not air.quadratic:
         k = air.drag
         terminal = air.wind + gravity / k
         decay = np.exp(-k * dt)
-        rel = v - terminal
-        x += terminal * dt + rel * ((1 - decay) / k)
-        v[...] = terminal + rel * decay
+        v -= terminal  # v holds the velocity relative to the terminal one
+        step = v * ((1 - decay) / k)
+        step += terminal * dt
+        x += step
+        v *= decay
+        v += terminal
     else:
         windy = bool(np.any(air.wind))
-        rel = v - air.wind if windy else v
-        drag_factor = 1.0 / (1.0 + (air.drag * dt) * np.sqrt(np.einsum("ij,ij->i", rel, rel)))
-        new_rel = rel + gravity * dt
-        new_rel *= drag_factor[:, None]
         # x moves by the mean of the old and new velocity: half a step with each.
-        x += v * (0.5 * dt)
+        half_step = np.multiply(v, 0.5 * dt)
+        x += half_step
         if windy:
-            new_rel += air.wind
-        v[...] = new_rel
-        x += v * (0.5 * dt)
+            v -= air.wind  # v holds the velocity relative to the air until the wind is added back
+        drag_factor = np.einsum("ij,ij->i", v, v)
+        np.sqrt(drag_factor, out=drag_factor)
+        drag_factor *= air.drag * dt
+        drag_factor += 1.0
+        np.reciprocal(drag_factor, out=drag_factor)
+        v += gravity * dt
+        v *= drag_factor[:, None]
+        if windy:
+            v += air.wind
+        np.multiply(v, 0.5 * dt, out=half_step)
+        x += half_step
 
 
 def advance_newborn(x: np.ndarray, v: np.ndarray, age: np.ndarray, gravity: np.ndarray) -> None:

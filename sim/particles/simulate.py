@@ -276,41 +276,58 @@ class ParticleGroup(ABC):
         """Step from frame time t0 to t1 (seconds) with this kind's substeps."""
 
 
-@dataclass
 class _Awake:
     """The awake live particles of one ballistic segment, compacted into contiguous arrays.
 
     Flight and contacts run on these arrays in place (no gathers or scatters per substep); the
     state's rows of these columns are stale until `store` writes them back (once per frame).
     Sleeping particles leave the set (their rows in the state are current), newborn and woken
-    ones join it, dead ones leave it. Every operation on a particle is independent of the
-    others, so the order of the set changes no result.
+    ones join it, dead ones leave it. The arrays are views of buffers sized for the whole
+    segment, and a leaving particle's slot is filled by one from the end of the set, so joining
+    and leaving cost O(particles moved), not O(set). Every operation on a particle is
+    independent of the others, so the order of the set changes no result.
     """
 
-    columns: np.ndarray
-    """int64 [m], state columns of the awake particles."""
-    x: np.ndarray
-    """float64 [m, 3], m."""
-    v: np.ndarray
-    """float64 [m, 3], m/s."""
+    def __init__(self, capacity: int):
+        self._columns = np.zeros(capacity, np.int64)
+        self._x = np.zeros((capacity, 3))
+        self._v = np.zeros((capacity, 3))
+        self.size = 0
 
-    @classmethod
-    def empty(cls) -> "_Awake":
-        return cls(np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3)))
+    @property
+    def columns(self) -> np.ndarray:
+        """int64 [m], state columns of the awake particles (a view)."""
+        return self._columns[: self.size]
+
+    @property
+    def x(self) -> np.ndarray:
+        """float64 [m, 3] positions, m (a view, updated in place)."""
+        return self._x[: self.size]
+
+    @property
+    def v(self) -> np.ndarray:
+        """float64 [m, 3] velocities, m/s (a view, updated in place)."""
+        return self._v[: self.size]
 
     def add(self, state: "_State", columns: np.ndarray) -> None:
-        """Particles `columns` (int64 [k]) join the set with their state rows."""
-        if len(columns) == 0:
-            return
-        self.columns = np.concatenate([self.columns, columns])
-        self.x = np.concatenate([self.x, np.take(state.x, columns, axis=0)])
-        self.v = np.concatenate([self.v, np.take(state.v, columns, axis=0)])
+        """Particles `columns` (int64 [k], not in the set) join it with their state rows."""
+        end = self.size + len(columns)
+        self._columns[self.size:end] = columns
+        np.take(state.x, columns, axis=0, out=self._x[self.size:end])
+        np.take(state.v, columns, axis=0, out=self._v[self.size:end])
+        self.size = end
 
-    def keep(self, kept: np.ndarray) -> None:
-        """Only the particles where `kept` (bool [m]) stay in the set."""
-        self.columns = self.columns[kept]
-        self.x = np.compress(kept, self.x, axis=0)
-        self.v = np.compress(kept, self.v, axis=0)
+    def remove(self, leaving: np.ndarray) -> None:
+        """The particles at set positions `leaving` (int64 [k], increasing) leave the set."""
+        size = self.size - len(leaving)
+        holes = leaving[leaving < size]
+        tail = np.ones(self.size - size, bool)
+        tail[leaving[leaving >= size] - size] = False
+        movers = np.flatnonzero(tail) + size
+        self._columns[holes] = self._columns[movers]
+        self._x[holes] = self._x[movers]
+        self._v[holes] = self._v[movers]
+        self.size = size
 
     def store(self, state: "_State") -> None:
         """Write the set's positions and velocities into the state."""
@@ -338,7 +355,7 @@ class _BallisticGroup(ParticleGroup):
         self.substeps = substeps
         self.asleep = {id(seg): np.zeros(seg.end - seg.begin, bool) for seg in segments}
         """Per segment, bool over its particles (in segment order)."""
-        self.awake = {id(seg): _Awake.empty() for seg in segments}
+        self.awake = {id(seg): _Awake(seg.end - seg.begin) for seg in segments}
 
     def begin(self, state: _State, poses: PartPoses) -> None:
         for seg in self.segments:
@@ -365,7 +382,7 @@ class _BallisticGroup(ParticleGroup):
                 dead = seg.dead
                 state.bury(seg, t_end)
                 if seg.dead > dead:
-                    awake.keep(awake.columns >= seg.begin + seg.dead)
+                    awake.remove(np.flatnonzero(awake.columns < seg.begin + seg.dead))
                 if len(awake.columns):
                     self._collide(state, seg, poses, dt)
         for seg in self.segments:
@@ -418,6 +435,4 @@ class _BallisticGroup(ParticleGroup):
                 state.x[columns] = np.take(x, settle, axis=0)
                 state.v[columns] = 0.0
                 self.asleep[id(seg)][columns - seg.begin] = True
-                kept = np.ones(len(x), bool)
-                kept[settle] = False
-                awake.keep(kept)
+                awake.remove(settle)
