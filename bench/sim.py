@@ -4,9 +4,13 @@ For each scene, in the same run:
 - recorded: `simulate(scene)` (world build, events, contact onsets, instability checks, state
   recording, camera track);
 - bare: `build_world(scene)` and the same number of `stepSimulation` calls, nothing read.
-ratio = recorded time / bare time (goal <= 1.2). Each is the best of --repeats runs. For scale,
-it also times the bare loop plus one getContactPoints call per step (what contact-onset tracking
-cannot avoid reading).
+ratio = recorded time / bare time (goal <= 1.2). Times are CPU time of this process
+(time.process_time: the machine is shared, and other jobs' load would otherwise enter the
+ratio), each the median of --repeats interleaved runs. For scale, it also times the bare loop
+plus one getContactPoints call per step (what exact contact-onset tracking cannot avoid reading),
+the bare loop plus one pose read of every moving body per step (what a pose-based gate for the
+contact reads would cost), and `simulate` with contact tracking switched off (everything else
+`simulate` does: state recording, stability checks, camera).
 
 Run: python bench/sim.py [--seconds 4] [--repeats 3]
 """
@@ -14,6 +18,7 @@ Run: python bench/sim.py [--seconds 4] [--repeats 3]
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,6 +31,8 @@ from sim.quiet import c_output_silenced  # noqa: E402
 with c_output_silenced():  # pybullet prints its build time on import
     import pybullet as p
 
+import sim.simulate as simulate_module  # noqa: E402
+from sim.contacts import ContactTracker  # noqa: E402
 from sim.simulate import simulate  # noqa: E402
 from sim.spec import scene_from_data  # noqa: E402
 from sim.world import build_world  # noqa: E402
@@ -61,52 +68,87 @@ def humanoid(seconds: float) -> dict:
 
 
 def time_recorded(scene) -> float:
-    started = time.perf_counter()
+    started = time.process_time()
     simulate(scene)
-    return time.perf_counter() - started
+    return time.process_time() - started
+
+
+class NoContacts(ContactTracker):
+    """A tracker that reads nothing after each step (for timing only: it records no onsets)."""
+
+    def observe(self, frame_time: float) -> None:
+        pass
+
+
+def time_recorded_without_contacts(scene) -> float:
+    simulate_module.ContactTracker = NoContacts
+    try:
+        return time_recorded(scene)
+    finally:
+        simulate_module.ContactTracker = ContactTracker
 
 
 def time_bare(scene) -> float:
     steps = scene.spec.shot.num_frames * scene.spec.shot.substeps
-    started = time.perf_counter()
+    started = time.process_time()
     with build_world(scene) as world:
         client = world.client
         for _ in range(steps):
             p.stepSimulation(physicsClientId=client)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def time_bare_with_contacts(scene) -> float:
     """The bare loop plus one getContactPoints call per step: the floor of per-step contact tracking."""
     steps = scene.spec.shot.num_frames * scene.spec.shot.substeps
-    started = time.perf_counter()
+    started = time.process_time()
     with build_world(scene) as world:
         client = world.client
         for _ in range(steps):
             p.stepSimulation(physicsClientId=client)
             p.getContactPoints(physicsClientId=client)
-    return time.perf_counter() - started
+    return time.process_time() - started
+
+
+def time_bare_with_poses(scene) -> float:
+    """The bare loop plus every moving body's pose after each step (one call per body, links batched per URDF)."""
+    steps = scene.spec.shot.num_frames * scene.spec.shot.substeps
+    started = time.process_time()
+    with build_world(scene) as world:
+        client = world.client
+        rigid = [h.body_id for h in world.bodies if not h.links and not h.spec.static]
+        articulated = [(h.body_id, list(h.links)) for h in world.bodies if h.links]
+        for _ in range(steps):
+            p.stepSimulation(physicsClientId=client)
+            for body in rigid:
+                p.getBasePositionAndOrientation(body, physicsClientId=client)
+            for body, links in articulated:
+                p.getBasePositionAndOrientation(body, physicsClientId=client)
+                p.getLinkStates(body, links, computeForwardKinematics=1, physicsClientId=client)
+    return time.process_time() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="shot duration of each scene")
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--repeats", type=int, default=5, help="median of this many runs")
     args = parser.parse_args()
     for name, build in (("20 bodies", twenty_bodies), ("humanoid", humanoid)):
         scene = scene_from_data(build(args.seconds), SOURCE)
         frames = scene.spec.shot.num_frames
-        recorded, bare, contacts = [], [], []
+        recorded, bare, contacts, poses, no_contacts = [], [], [], [], []
         for _ in range(args.repeats):  # interleaved, so load changes hit all alike
             recorded.append(time_recorded(scene))
+            no_contacts.append(time_recorded_without_contacts(scene))
             bare.append(time_bare(scene))
             contacts.append(time_bare_with_contacts(scene))
-        best_recorded, best_bare, best_contacts = min(recorded), min(bare), min(contacts)
+            poses.append(time_bare_with_poses(scene))
+        recorded_s, bare_s, contacts_s, poses_s, no_contacts_s = (statistics.median(x) for x in (recorded, bare, contacts, poses, no_contacts))
         print(
             f"{name:10s}: {frames} frames x {scene.spec.shot.substeps} steps, {len(simulate(scene).parts)} parts | "
-            f"recorded {frames / best_recorded:7.1f} frames/s | bare pybullet {frames / best_bare:7.1f} frames/s | "
-            f"ratio {best_recorded / best_bare:.3f} (goal <= 1.2) | bare + getContactPoints each step: "
-            f"ratio {best_contacts / best_bare:.3f}"
+            f"recorded {frames / recorded_s:7.1f} frames/s | bare pybullet {frames / bare_s:7.1f} frames/s | "
+            f"ratio {recorded_s / bare_s:.3f} (goal <= 1.2) | bare + getContactPoints each step: ratio {contacts_s / bare_s:.3f} | "
+            f"bare + every pose each step: ratio {poses_s / bare_s:.3f} | recorded without contact tracking: ratio {no_contacts_s / bare_s:.3f}"
         )
 
 
