@@ -7,6 +7,8 @@ shadow ray from the surface towards the sun hits a part.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .layers import FrameView, SurfaceLayer
@@ -30,21 +32,41 @@ def shade(layer: SurfaceLayer, view: FrameView, occluded=None) -> np.ndarray:
     if occluded is not None:
         pixels = np.flatnonzero(lambert > 0)  # lit surface pixels (the sky's normal is 0)
         if len(pixels):
-            # (np.take gathers rows faster than fancy indexing; same values)
+            # Formed as [3, K] coordinate rows, so every step is 1-D arithmetic (broadcasting over
+            # [K, 3] rows is several times slower); the same operations on the same values:
+            # points = origin + depth d + (bias depth + 1 mm) n, with n in world axes (R^T n).
             depth = layer.depth.reshape(-1).take(pixels).astype(np.float64)
-            normal_world = layer.normal.reshape(-1, 3).take(pixels, axis=0).astype(np.float64) @ rotation  # camera -> world: R^T n
-            # points = origin + depth d + (bias depth + 1 mm) n, formed in place (same operations)
-            points = view.directions.reshape(-1, 3).take(pixels, axis=0)
-            points *= depth[:, None]
-            points += view.origin
-            normal_world *= (SHADOW_BIAS * depth + 1e-3)[:, None]
+            normal_world = rotation.T @ layer.normal.reshape(-1, 3).T.take(pixels, axis=1).astype(np.float64)
+            points = _direction_rows(view).take(pixels, axis=1)
+            points *= depth
+            points += view.origin[:, None]
+            normal_world *= SHADOW_BIAS * depth + 1e-3
             points += normal_world
-            shadowed = occluded(points, np.broadcast_to(SUN_DIRECTION, points.shape))
+            shadowed = occluded(points.T, np.broadcast_to(SUN_DIRECTION, points.T.shape))
             lambert.reshape(-1)[pixels[shadowed]] = 0.0
     light = AMBIENT + SUN * lambert
     if layer.emissive is not None:
         light[layer.emissive] = 1.0
-    return linear_to_srgb8(layer.albedo * light[..., None])
+    # albedo * light per channel, as one 1-D product with the light repeated per channel
+    linear = np.multiply(layer.albedo.reshape(-1), np.repeat(light.reshape(-1), 3)).reshape(layer.albedo.shape)
+    return linear_to_srgb8(linear)
+
+
+class _Rows:
+    """The [3, H*W] coordinate rows of the last read-only direction array seen (a still camera's)."""
+
+    directions = None  # weakref
+    rows = None
+
+
+def _direction_rows(view: FrameView) -> np.ndarray:
+    """float64 [3, H*W] world ray directions as x, y, z rows (cached while the rows share the array)."""
+    directions = view.directions
+    if not directions.flags.writeable:
+        if _Rows.directions is None or _Rows.directions() is not directions:
+            _Rows.directions, _Rows.rows = weakref.ref(directions), np.ascontiguousarray(directions.reshape(-1, 3).T)
+        return _Rows.rows
+    return directions.reshape(-1, 3).T
 
 
 _LUT_SIZE = 1 << 14
