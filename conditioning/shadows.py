@@ -103,15 +103,22 @@ class LightBounds:
     def may_hit(self, origins: np.ndarray) -> np.ndarray:
         """bool [K]: the ray from each origin [K, 3] (float64, world) along the direction may hit a
         part; False only where it certainly hits none."""
-        # (1-D contiguous columns: several times faster than [K, 2] comparisons reduced over axis 1)
-        u, w, h = (origins @ self.basis[:, axis] for axis in range(3))
-        may = np.zeros(len(origins), bool)
+        # One product gives the light-space coordinates as rows [3, K], so the tests below are 1-D
+        # (several times faster than comparisons over [K, 2] reduced along axis 1).
+        u, w, h = self.basis.T @ np.asarray(origins, np.float64).T
+        may = np.zeros(len(u), bool)
         if self.cells is not None:
-            row = np.floor((u - self.grid_low[0]) / self.cell_size[0])
-            column = np.floor((w - self.grid_low[1]) / self.cell_size[1])
-            inside = (row >= 0) & (row < GRID_CELLS) & (column >= 0) & (column < GRID_CELLS)
-            index = np.where(inside, row * GRID_CELLS + column, 0).astype(np.intp)
-            may = inside & (h < self.cells.take(index))
+            row = u - self.grid_low[0]
+            row /= self.cell_size[0]
+            column = w - self.grid_low[1]
+            column /= self.cell_size[1]
+            may = (row >= 0) & (row < GRID_CELLS) & (column >= 0) & (column < GRID_CELLS)
+            np.clip(row, 0, GRID_CELLS - 1, out=row)  # (outside rows are already excluded by `may`)
+            np.clip(column, 0, GRID_CELLS - 1, out=column)
+            index = row.astype(np.intp)
+            index *= GRID_CELLS
+            index += column.astype(np.intp)
+            may &= h < self.cells.take(index, mode="clip")  # (clip: a NaN origin maps to some cell, and is not inside)
         for normal, offset, low, high in self.planes:
             # s = (c - n . p) / (n . L) > 0, with n oriented so that n . L > 0
             may |= (offset - origins @ normal > -self.margin) & (u >= low[0]) & (u <= high[0]) & (w >= low[1]) & (w <= high[1])
