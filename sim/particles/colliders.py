@@ -222,10 +222,34 @@ def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider
 
 
 def near_candidates(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
-    """Per collider, the indices of particles whose signed distance to it is below `reach` (m)."""
+    """Per collider, the indices (increasing) of particles whose signed distance to it is below
+    `reach` (m). The signed distance is evaluated only inside the part's bounding box grown by
+    `reach` (`broadphase`): no particle outside it can be that close."""
     out = []
-    for collider in colliders:
-        rel = x - poses.position[collider.part_index]
+    for collider, near in zip(colliders, broadphase(x, reach, poses, colliders)):
+        if len(near) == 0:
+            out.append(near)
+            continue
+        rel = np.take(x, near, axis=0) - poses.position[collider.part_index]
         distance = collider.distance(rel @ poses.rotation[collider.part_index])
-        out.append(np.flatnonzero(distance < reach))
+        out.append(near[distance < reach])
     return out
+
+
+def push_out(x: np.ndarray, radius: float, poses: PartPoses, colliders: list[Collider], candidates: list[np.ndarray]) -> None:
+    """Project particles x [n, 3] (m, updated in place) closer than `radius` (m) to a part out
+    along its distance gradient to exactly `radius` from it, part by part, for the candidate
+    particles of each part. The same positions as `collide` with no velocities, restitution or
+    friction (a position-only contact, as the liquid solver's iterations need), in far fewer
+    operations."""
+    for collider, near in zip(colliders, candidates):
+        if len(near) == 0:
+            continue
+        rotation = poses.rotation[collider.part_index]
+        local = (np.take(x, near, axis=0) - poses.position[collider.part_index]) @ rotation
+        depth = radius - collider.distance(local)
+        hit = np.flatnonzero(depth > 0)
+        if len(hit) == 0:
+            continue
+        normal = collider.gradient(local[hit]) @ rotation.T
+        x[near[hit]] += depth[hit][:, None] * normal

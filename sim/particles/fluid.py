@@ -27,7 +27,7 @@ import math
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .colliders import Collider, collide, near_candidates
+from .colliders import Collider, collide, near_candidates, push_out
 from .poses import RigidMotion
 from .simulate import ParticleGroup
 
@@ -259,12 +259,12 @@ class FluidGroup(ParticleGroup):
         # 2. Neighbours (reused by every iteration of this substep).
         pairs = kernel.pairs(predicted)
         # 3. Density constraint and contacts; contact candidates found once (corrections are small).
-        scratch_v = np.zeros_like(v)  # velocities come from positions below; contacts only move positions
+        # Contacts only move positions (velocities come from positions below).
         candidates = near_candidates(predicted, kernel.radius + kernel.h, poses, self.colliders)
         for _ in range(kernel.iterations):
             wall_rho, wall_grad = self._walls(predicted, poses, candidates)
             w, rho = kernel.solve_density(predicted, pairs, wall_rho, wall_grad)
-            collide(predicted, scratch_v, kernel.radius, 0.0, 0.0, poses, self.colliders, candidates)
+            push_out(predicted, kernel.radius, poses, self.colliders, candidates)
         # 4. Velocity from the corrected positions, then viscosity.
         v = (predicted - x) / dt
         kernel.xsph(v, pairs, w, rho)
