@@ -60,15 +60,17 @@ def measure(backend, scene, passes, steps: int, controls: list[dict], repeats: i
 
     spec = scene_from_data({**scene_data(passes.num_frames, passes.size[0]),
                             "generate": {"backend": backend.name, "model": backend.model_path, "steps": steps,
-                                         "controls": controls}}, scene.source).spec
+                                         "resolution": list(passes.size), "controls": controls}}, scene.source).spec
     kinds = [c["kind"] for c in controls]
     t_controls, images = best_of(repeats, lambda: {k: control_image(passes, k) for k in kinds})
     t_request, request = best_of(repeats, lambda: build_request(spec, passes, backend, guided=True,
                                                                 control_source=lambda p, k: images[k]))
     backend.generate(request)  # warm-up: loading and weight hashing are one-off costs
     t_generate, video = best_of(repeats, lambda: backend.generate(request))
-    channels, frames_latent, h, w = (video.meta["noise"]["latent_shape"][i] for i in (1, 0, 2, 3))
-    stride = video.meta["noise"].get("latent_frame_to_video_frame", 1)
+    noise = video.meta["noise"]
+    shape = noise.get("latent_shape") or noise["shape"]  # [F, C, h, w]; the builtin model names it "shape"
+    channels, frames_latent, h, w = (shape[i] for i in (1, 0, 2, 3))
+    stride = noise.get("latent_frame_to_video_frame", 1)
     t_warp, _ = best_of(repeats, lambda: warped_noise(channels, h, w, request.noise_flow, request.seed,
                                                       frame_index=[stride * j for j in range(frames_latent)]))
     own = t_controls + t_request + t_warp
@@ -138,6 +140,8 @@ def main() -> None:
             row = measure(backend, scene, passes, args.steps, controls, args.repeats)
             row["controls"] = "+".join(c["kind"] for c in controls)
             rows.append(row)
+            print(f"measured {backend.name} ({row['controls']}): {row['per_frame_s']:.4f} s/frame, "
+                  f"own share {100 * row['own_share']:.1f}%", flush=True)
     print(f"\n{'backend':<12}{'controls':<12}{'frames':>7}{'size':>7}{'steps':>6}{'controls':>10}{'request':>9}"
           f"{'warp':>8}{'pipeline':>10}{'s/frame':>9}{'own share':>11}")
     for r in rows:
