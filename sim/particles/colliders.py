@@ -223,10 +223,15 @@ def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider
 
 def near_candidates(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
     """Per collider, the indices (increasing) of particles whose signed distance to it is below
-    `reach` (m). The signed distance is evaluated only inside the part's bounding box grown by
-    `reach` (`broadphase`): no particle outside it can be that close."""
+    `reach` (m). For exact shapes the signed distance is evaluated only inside the part's
+    bounding box grown by `reach` (`broadphase`): no particle outside it can be that close. A
+    grid SDF is evaluated everywhere: beyond its band it reports the band's width, not the true
+    distance, so points outside the grown box can count as near."""
     out = []
-    for collider, near in zip(colliders, broadphase(x, reach, poses, colliders)):
+    boxes = broadphase(x, reach, poses, colliders)
+    for collider, near in zip(colliders, boxes):
+        if isinstance(collider.shape, sdf.GridSDF):
+            near = np.arange(len(x))
         if len(near) == 0:
             out.append(near)
             continue
