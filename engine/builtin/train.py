@@ -131,6 +131,8 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
         start_step, losses, wall_before = _restore(out_dir, config, model, ema, optimizer)
     elif (out_dir / "checkpoint").exists():
         raise ValueError(f"{out_dir} already holds a checkpoint; pass --resume to continue it or choose another -o")
+    if start_step > config.steps:
+        raise ValueError(f"the checkpoint in {out_dir} is at step {start_step}, beyond --steps {config.steps}")
     # 3. loop
     started = time.perf_counter()
     model.train()
@@ -159,6 +161,10 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
             _checkpoint(out_dir, config, model, ema, optimizer, step + 1, losses, wall, summary)
     wall = wall_before + time.perf_counter() - started
     summary = _summary(config, data, losses, wall, Path(data_dir))
+    if start_step == config.steps:
+        # A run stopped at a checkpoint and resumed with --steps equal to it: nothing to train,
+        # the files are rewritten with these settings (identical to a run of exactly this length).
+        _checkpoint(out_dir, config, model, ema, optimizer, start_step, losses, wall, summary)
     return summary
 
 

@@ -1,0 +1,251 @@
+"""The builtin model: vocabulary, dataset, training, the shipped weights, and guidance that works.
+
+Tiny models (a few thousand parameters, 16 x 16 frames) keep the training tests to seconds;
+the shipped weights are exercised at their own 64 x 64 size with few denoising steps.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine.backends.base import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow
+from engine.builtin.controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed, unguided_control
+from engine.builtin.dataset import DatasetConfig, make_shard, random_scene_data, shot_rng, write_dataset
+from engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, load_model
+from engine.builtin.text import EMPTY, PAD, WORD_IDS, tokenize, unknown_words
+from engine.builtin.train import TrainConfig, train
+from sim.files import write_npz
+
+TINY = BuiltinConfig(resolution=16, patch=2, block_out_channels=(16, 32), attention_levels=(False, True),
+                     text_dim=32, attention_head_dim=8, norm_num_groups=8)
+
+
+# ----------------------------------------------------------------------------- text
+def test_tokenize_keeps_known_words_in_order_and_ignores_unknown_ones():
+    ids = tokenize(["A shiny RED sphere bounces!"])[0]
+    assert ids[:4].tolist() == [WORD_IDS["a"], WORD_IDS["red"], WORD_IDS["sphere"], WORD_IDS["bounces"]]
+    assert (ids[4:] == PAD).all()
+    assert unknown_words("A shiny RED sphere bounces!") == ["shiny"]
+
+
+def test_empty_or_unknown_caption_is_the_single_empty_token():
+    ids = tokenize(["", "zzz qqq"])
+    assert ids[:, 0].tolist() == [EMPTY, EMPTY]
+    assert (ids[:, 1:] == PAD).all()
+
+
+# -------------------------------------------------------------------------- controls
+def test_absent_kind_has_zero_image_channels_and_negative_flag():
+    packed = torch.full((1, 4, 4, IMAGE_CHANNELS), 255, dtype=torch.uint8)
+    weights = torch.tensor([[1.0, 0.0, 0.5, 1.0, 1.0]])  # normal absent, edges at half scale
+    control = control_from_packed(packed, weights)
+    assert control.shape == (1, IMAGE_CHANNELS + len(CONTROL_KINDS), 4, 4)
+    assert torch.all(control[0, 0] == 1.0)          # depth, white, scale 1
+    assert torch.all(control[0, 1:4] == 0.0)        # normal absent
+    assert torch.all(control[0, 4] == 0.5)          # edges scaled by 0.5
+    flags = control[0, IMAGE_CHANNELS:, 0, 0].tolist()
+    assert flags == [1.0, -1.0, 1.0, 1.0, 1.0]
+    assert torch.equal(unguided_control(1, 4)[0, IMAGE_CHANNELS:], -torch.ones(5, 4, 4))
+
+
+# --------------------------------------------------------------------------- dataset
+def test_random_scenes_are_a_function_of_seed_and_index_only():
+    a, cap_a = random_scene_data(shot_rng(3, 7), 64, 16, 8)
+    b, cap_b = random_scene_data(shot_rng(3, 7), 64, 16, 8)
+    c, _ = random_scene_data(shot_rng(3, 8), 64, 16, 8)
+    assert a == b and cap_a == cap_b
+    assert a != c
+    assert "floor" in cap_a and unknown_words(cap_a) == []
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    """Three real shots (simulated and rendered), 4 frames at 16 px, one per shard."""
+    directory = tmp_path_factory.mktemp("dataset")
+    config = DatasetConfig(shots=3, seed=5, resolution=16, num_frames=4, shots_per_shard=1)
+    manifest = write_dataset(directory, config)
+    return directory, config, manifest
+
+
+def test_dataset_shards_hold_targets_controls_flow_and_captions(tiny_dataset):
+    directory, config, manifest = tiny_dataset
+    assert manifest["shards_written"] == 3
+    with np.load(directory / "shard_00000.npz", allow_pickle=False) as shard:
+        assert shard["rgb"].shape == (1, 4, 16, 16, 3) and shard["rgb"].dtype == np.uint8
+        assert shard["control"].shape == (1, 4, 16, 16, IMAGE_CHANNELS)
+        assert shard["flow_fwd"].shape == (1, 4, 16, 16, 2)
+        assert "floor" in str(shard["caption"][0])
+
+
+def test_dataset_resume_rewrites_only_missing_shards_with_identical_bytes(tiny_dataset):
+    directory, config, _ = tiny_dataset
+    original = (directory / "shard_00001.npz").read_bytes()
+    (directory / "shard_00001.npz").unlink()
+    manifest = write_dataset(directory, config)
+    assert manifest["shards_written"] == 1
+    assert (directory / "shard_00001.npz").read_bytes() == original
+
+
+def test_dataset_refuses_to_extend_a_directory_made_with_another_seed(tiny_dataset):
+    directory, config, _ = tiny_dataset
+    with pytest.raises(ValueError, match="seed"):
+        write_dataset(directory, DatasetConfig(shots=3, seed=6, resolution=16, num_frames=4, shots_per_shard=1))
+
+
+def test_cli_dataset_rejects_zero_shots(tmp_path, capsys):
+    from engine.cli import main
+
+    assert main(["dataset", "-o", str(tmp_path / "d"), "--shots", "0"]) == 2
+    assert "--shots must be at least 1" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------- training
+def _synthetic_dataset(directory, shots=4, frames=4, size=16):
+    """A bright square whose position is given by the depth control; everything else dark."""
+    rng = np.random.default_rng(0)
+    rgb = np.zeros((shots, frames, size, size, 3), np.uint8)
+    control = np.zeros((shots, frames, size, size, IMAGE_CHANNELS), np.uint8)
+    for s in range(shots):
+        for f in range(frames):
+            y, x = rng.integers(0, size - 6, 2)
+            rgb[s, f, y:y + 6, x:x + 6] = (220, 40, 40)
+            control[s, f, y:y + 6, x:x + 6, 0] = 255
+    write_npz(directory / "shard_00000.npz", rgb=rgb, control=control,
+              caption=np.array(["a red box on a plain black floor"] * shots))
+
+
+def test_short_training_run_lowers_the_loss(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    summary = train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=60, batch=16, lr=2e-3, checkpoint_every=60),
+                    model_config=TINY)
+    losses = np.loadtxt(tmp_path / "out" / "loss.csv", delimiter=",", skiprows=1)[:, 1]
+    # v-prediction MSE starts near 1 (unit-variance target); 60 steps learn the dark background
+    # and the square: the last 15 steps average at least 30 % below the first 15.
+    assert losses[-15:].mean() < 0.7 * losses[:15].mean()
+    assert summary["steps"] == 60 and summary["data_frames"] == 16
+    assert (tmp_path / "out" / "loss.png").stat().st_size > 1000
+    model = load_model(tmp_path / "out")
+    assert model.config.resolution == 16
+
+
+def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    config = TrainConfig(steps=6, batch=4, checkpoint_every=3)
+    train(tmp_path / "data", tmp_path / "straight", config, model_config=TINY)
+    train(tmp_path / "data", tmp_path / "split", TrainConfig(steps=3, batch=4, checkpoint_every=3), model_config=TINY)
+    train(tmp_path / "data", tmp_path / "split", config, resume=True, model_config=TINY)
+    straight = (tmp_path / "straight" / WEIGHTS_NAME).read_bytes()
+    assert (tmp_path / "split" / WEIGHTS_NAME).read_bytes() == straight
+
+
+def test_a_run_stopped_at_a_checkpoint_is_finalised_with_steps_equal_to_it(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=4, batch=4, checkpoint_every=2), model_config=TINY)
+    weights = (tmp_path / "out" / WEIGHTS_NAME).read_bytes()
+    # Pretend the run was meant to be longer and stopped at step 4: --resume --steps 4 trains nothing.
+    train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=4, batch=4, checkpoint_every=2), resume=True,
+          model_config=TINY)
+    summary = json.loads((tmp_path / "out" / "train.json").read_text())
+    assert summary["steps"] == 4 and summary["train_config"]["steps"] == 4
+    assert (tmp_path / "out" / WEIGHTS_NAME).read_bytes() == weights
+    with pytest.raises(ValueError, match="beyond --steps 3"):
+        train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=3, batch=4), resume=True, model_config=TINY)
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=2, batch=4, checkpoint_every=2), model_config=TINY)
+    with pytest.raises(ValueError, match="lr"):
+        train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=4, batch=4, lr=5e-4), resume=True, model_config=TINY)
+    with pytest.raises(ValueError, match="--resume"):
+        train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=4, batch=4), model_config=TINY)
+
+
+# ------------------------------------------------------------------ shipped weights
+def _request(frames=16, size=64, **changes) -> GenerationRequest:
+    base = dict(prompt="a red sphere bounces on a checkered grey floor", num_frames=frames, fps=8, width=size,
+                height=size, seed=3, steps=2, guidance_scale=1.0)
+    base.update(changes)
+    return GenerationRequest(**base)
+
+
+def test_shipped_weights_are_safetensors_under_20_mb():
+    assert (WEIGHTS_DIR / WEIGHTS_NAME).stat().st_size <= 20 * 1024 * 1024
+    config = json.loads((WEIGHTS_DIR / CONFIG_NAME).read_text())
+    assert config["resolution"] == 64 and config["extra"]["steps"] > 0
+
+
+@pytest.fixture(scope="module")
+def backend():
+    from engine.backends.builtin import BuiltinBackend
+
+    return BuiltinBackend()
+
+
+def test_shipped_weights_generate_16_frames_deterministically(backend):
+    first = backend.generate(_request())
+    again = backend.generate(_request())
+    # Fewer frames draw a prefix of the same noise, so 2 frames of seed 4 compare with frames 0-1.
+    other_seed = backend.generate(_request(2, seed=4))
+    assert first.frames.shape == (16, 64, 64, 3) and first.frames.dtype == np.uint8
+    assert np.array_equal(first.frames, again.frames)
+    assert not np.array_equal(first.frames[:2], other_seed.frames)
+
+
+def test_control_scale_zero_equals_unguided(backend):
+    depth = np.full((2, 64, 64, 3), 200, np.uint8)
+    zero = backend.generate(_request(2, controls=(ControlInput("depth", depth, scale=0.0),)))
+    unguided = backend.generate(_request(2))
+    full = backend.generate(_request(2, controls=(ControlInput("depth", depth, scale=1.0),)))
+    assert np.array_equal(zero.frames, unguided.frames)
+    assert not np.array_equal(full.frames, unguided.frames)
+
+
+def test_output_is_resized_to_the_request_size(backend):
+    video = backend.generate(_request(2, size=96))
+    assert video.frames.shape == (2, 96, 96, 3)
+    assert video.meta["resolved"]["native_size"] == [64, 64] and video.meta["resolved"]["resized_output"]
+
+
+def test_unsupported_settings_are_refused(backend, tmp_path):
+    from engine.backends.builtin import BuiltinBackend
+
+    pose = np.zeros((2, 64, 64, 3), np.uint8)
+    with pytest.raises(BackendError, match="pose"):
+        backend.generate(_request(2, controls=(ControlInput("pose", pose),)))
+    with pytest.raises(BackendError, match="cpu_offload"):
+        backend.generate(_request(2, cpu_offload=True))
+    with pytest.raises(ModelNotFoundError, match="builtin.json"):
+        BuiltinBackend(tmp_path).generate(_request(2, model_path=str(tmp_path)))
+
+
+def test_warped_noise_makes_a_pure_translation_move_the_video(backend):
+    """Same empty control and seed; noise translated 4 px/frame: DIS flow of the video follows it."""
+    from engine.metrics.flow_error import estimate_flow
+
+    frames = 4
+    flow = np.zeros((frames, 64, 64, 2), np.float32)
+    flow[..., 0] = 4.0
+    valid = np.ones((frames, 64, 64), bool)
+    valid[:, :, -4:] = False
+    video = backend.generate(_request(frames, steps=4, noise_flow=NoiseFlow(flow, valid)))
+    estimated = estimate_flow(video.frames)[:, 8:-8, 8:-8]
+    # Interior pixels: the median estimated dx is within 1.5 px of the 4 px translation.
+    assert abs(float(np.median(estimated[..., 0])) - 4.0) < 1.5
+
+
+@pytest.mark.slow
+def test_guided_follows_simulated_motion_better_than_unguided_on_held_out_scenes(tmp_path):
+    """Scenes from dataset seed 777 (training used seed 0): guided flow error on moving objects is
+    lower than unguided on average by at least the margin MODEL_CARD.md states for the test (0.3 px)."""
+    from engine.builtin.evaluate import evaluate
+
+    write_dataset(tmp_path, DatasetConfig(shots=3, seed=777, shots_per_shard=3))
+    _, summary = evaluate(tmp_path, steps=10)
+    assert summary["shots_scored"] == 3
+    assert summary["margin_object_px"] >= 0.3
+    assert summary["guided_wins_object"] >= 2 / 3
