@@ -37,21 +37,23 @@ class Collider:
         return self.shape.gradient
 
 
-def build_colliders(shot: Shot, max_radius: float, max_step: float) -> list[Collider]:
+def build_colliders(shot: Shot, max_radius: float, max_step: float, liquid_reach: float = 0.0) -> list[Collider]:
     """One collider per part of the shot.
 
     max_radius: the largest particle radius (m); max_step: the farthest a particle can move in one
     substep (m). Grid SDFs get a margin of both, so a contact can never start outside their grid.
+    liquid_reach: how far from a wall a liquid particle gets wall density (m; 0 without liquid):
+    grid SDFs hold true distances (not clamped ones) that far out, inside their grid.
     """
     objects = {o.name + suffix: o for o in shot.scene.spec.objects for suffix in copy_suffixes(o)}
     colliders = []
     for index, part in enumerate(shot.parts):
         spec = objects.get(part.object_name) if part.link_index == -1 else None
-        colliders.append(_collider(index, part, spec, max_radius, max_step))
+        colliders.append(_collider(index, part, spec, max_radius, max_step, liquid_reach))
     return colliders
 
 
-def _collider(index: int, part: Part, spec, max_radius: float, max_step: float) -> Collider:
+def _collider(index: int, part: Part, spec, max_radius: float, max_step: float, liquid_reach: float) -> Collider:
     if part.shape == "plane":
         return Collider(index, part.name, sdf.PlaneSDF(), np.inf)
     if isinstance(spec, BoxObject) and part.shape == "box":
@@ -65,10 +67,10 @@ def _collider(index: int, part: Part, spec, max_radius: float, max_step: float) 
     if isinstance(spec, CylinderObject) and part.shape == "cylinder":
         r, length = spec.radius, spec.length
         return Collider(index, part.name, sdf.CylinderSDF(r, length), float(np.hypot(r, length / 2)))
-    return _mesh_collider(index, part, max_radius, max_step)
+    return _mesh_collider(index, part, max_radius, max_step, liquid_reach)
 
 
-def _mesh_collider(index: int, part: Part, max_radius: float, max_step: float) -> Collider:
+def _mesh_collider(index: int, part: Part, max_radius: float, max_step: float, liquid_reach: float) -> Collider:
     if not part.meshes:
         raise ValueError(f"part {part.name!r} has no geometry for particles to collide with")
     vertices, faces, offset = [], [], 0
@@ -81,8 +83,9 @@ def _mesh_collider(index: int, part: Part, max_radius: float, max_step: float) -
     cell = extent / 64
     # Outside the grid the distance is +inf; the margin covers a particle's radius and its move
     # in one substep (capped at 2 cm: faster particles could skip a thin mesh wall anyway).
-    margin = 2 * cell + max_radius + min(max_step, 0.02)
-    grid = sdf.GridSDF(v, np.concatenate(faces), cell=cell, margin=margin)
+    # Liquid near the part needs its distance as far as walls add density.
+    margin = max(2 * cell + max_radius + min(max_step, 0.02), 2 * cell + liquid_reach)
+    grid = sdf.GridSDF(v, np.concatenate(faces), cell=cell, margin=margin, band=liquid_reach)
     bound = float(np.linalg.norm(v, axis=1).max())
     return Collider(index, part.name, grid, bound)
 

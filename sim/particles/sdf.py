@@ -129,8 +129,9 @@ class GridSDF:
     Built once per part from its visual meshes (part frame). Grid spacing is `cell` metres; the
     grid extends `margin` beyond the mesh's bounds; outside the grid the distance is +inf (no
     contact is possible there, since the margin exceeds any particle radius plus its move in a
-    substep). Distances within BAND_CELLS cells of the surface are point-to-plane distances to the
-    nearest of dense surface samples (accurate to well under a cell), clamped beyond; the sign
+    substep). Distances within BAND_CELLS cells of the surface (or `band` metres, if wider) are
+    point-to-plane distances to the nearest of dense surface samples (accurate to well under a
+    cell), clamped beyond; the sign
     comes from ray-parity containment for watertight meshes and from the nearest sample's face
     normal otherwise.
     """
@@ -138,7 +139,7 @@ class GridSDF:
     MAX_CELLS_PER_AXIS = 96
     BAND_CELLS = 4
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, cell: float, margin: float):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, cell: float, margin: float, band: float = 0.0):
         import trimesh
         from scipy.spatial import cKDTree
 
@@ -158,9 +159,11 @@ class GridSDF:
         samples, face_index = trimesh.sample.sample_surface_even(mesh, n_samples, seed=0)
         samples = np.concatenate([samples, mesh.vertices])
         normals = np.concatenate([mesh.face_normals[face_index], mesh.vertex_normals])
-        # 2. Unsigned distance within a band of BAND_CELLS cells (point-to-plane of the nearest
-        #    sample); beyond it the value is clamped to the band, as contacts never look that far.
-        band = self.BAND_CELLS * cell
+        # 2. Unsigned distance within a band of BAND_CELLS cells, or `band` metres if wider
+        #    (point-to-plane of the nearest sample); beyond it the value is clamped to the band,
+        #    as contacts (and the liquid's wall density, given its reach as `band`) never look
+        #    that far.
+        band = self.band = max(self.BAND_CELLS * cell, band)
         gap, nearest = cKDTree(samples).query(grid, distance_upper_bound=band)
         in_band = np.isfinite(gap)
         along = np.zeros(len(grid))

@@ -71,7 +71,9 @@ def _simulate(shot: Shot) -> ParticleTrack:
     max_speed = birth_speed + float(np.linalg.norm(gravity)) * spec.shot.duration
     max_step = max_speed / (fps * ballistic_substeps)
     max_radius = max(seg.radius for seg in state.segments)
-    colliders = build_colliders(shot, max_radius, max_step)
+    # Walls add density to liquid particles within its kernel radius (4 r) plus r (fluid.py).
+    liquid_reach = max((5 * seg.radius for seg in state.segments if seg.kind == "fluid"), default=0.0)
+    colliders = build_colliders(shot, max_radius, max_step, liquid_reach)
     # 3. The solvers, one per kind present.
     groups: list[ParticleGroup] = []
     ballistic = [seg for seg in state.segments if seg.kind == "ballistic"]
