@@ -16,6 +16,7 @@ Every file appears under its final name only when complete (sim.files.atomic_pat
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -113,6 +114,7 @@ class Progress:
 
 def run_compare(scene_path: str | Path, out: str | Path, settings: CompareSettings, stages: Stages | None = None) -> CompareResult:
     """Run the whole comparison; see the module docstring for the steps and files."""
+    from engine.request import spec_model_dir
     from sim.spec import load_scene
 
     out = Path(out)
@@ -122,6 +124,8 @@ def run_compare(scene_path: str | Path, out: str | Path, settings: CompareSettin
     if out.exists() and not out.is_dir():
         raise CompareInputError(f"-o {out} is a file; give a folder")
     scene = load_scene(scene_path)
+    if settings.model is None:
+        settings = dataclasses.replace(settings, model=spec_model_dir(scene))
     user_video, video_note = None, None
     if settings.video is not None:
         user_video, video_note = match_frame_count(_read_user_video(settings.video), scene.spec.shot.num_frames,
@@ -262,7 +266,7 @@ def _backend(spec, settings: CompareSettings):
     """The backend, with its models checked for the spec's controls and for unguided runs."""
     from engine.backends import get_backend
 
-    backend = get_backend(settings.backend or spec.generate.backend, settings.model or spec.generate.model)
+    backend = get_backend(settings.backend or spec.generate.backend, settings.model)
     backend.preflight(tuple(c.kind for c in spec.generate.controls))
     backend.preflight(())
     return backend

@@ -13,6 +13,7 @@ The procedure (`build_request`):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -21,6 +22,7 @@ from .backends.base import Backend, BackendError, ControlInput, GenerationReques
 
 if TYPE_CHECKING:
     from conditioning.records import Passes
+    from sim.spec import Scene
     from sim.spec.model import SceneSpec
 
 
@@ -63,6 +65,18 @@ class Settings:
     prompt: str
     negative_prompt: str
     fps: int
+
+
+def spec_model_dir(scene: "Scene") -> str | None:
+    """The spec's `generate.model` folder, a relative path read from the scene file's folder.
+
+    A CLI `--model` is a path typed in a shell, so it stays relative to the working directory.
+    """
+    model = scene.spec.generate.model
+    if model is None:
+        return None
+    path = Path(model).expanduser()
+    return str(path if path.is_absolute() else scene.directory / path)
 
 
 def resolve_settings(spec: "SceneSpec", overrides: Overrides | None = None) -> Settings:

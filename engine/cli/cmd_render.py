@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import argparse
 import json
 import shutil
@@ -105,7 +107,7 @@ def render(scene_path: str, out: Path, overrides, *, guided: bool, quiet: bool =
     """simulate -> passes -> request -> generate -> files. Returns the run's `generate` meta."""
     from conditioning.render import render_passes
     from engine.backends import get_backend
-    from engine.request import build_request, generation_shape, resolve_settings
+    from engine.request import build_request, generation_shape, resolve_settings, spec_model_dir
     from sim.simulate import simulate
     from sim.spec import load_scene
 
@@ -113,6 +115,8 @@ def render(scene_path: str, out: Path, overrides, *, guided: bool, quiet: bool =
     say = (lambda *a: None) if quiet else print
     # 1. validate the spec and settings, and check the models, before any work
     scene = load_scene(scene_path)
+    if overrides.model is None:
+        overrides = dataclasses.replace(overrides, model=spec_model_dir(scene))
     settings = resolve_settings(scene.spec, overrides)
     backend = get_backend(settings.backend, settings.model)
     backend.preflight(tuple(c[0] for c in settings.controls) if guided else ())
