@@ -2,18 +2,24 @@
 
 Reference measured in the same run: OpenCV DIS optical flow alone (the same settings), the
 largest single piece of the work. Prints ms per frame and the ratio all-metrics / DIS.
-Usage: python -m bench.metrics (from the repository root)
+Usage: python bench/metrics.py (or python -m bench.metrics) from the repository root
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
+# Run as a script, this file's folder comes first on sys.path and `engine` would name
+# bench/engine.py; drop it so the packages are imported.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
-from conditioning.records import Passes
-from engine.metrics import compute_metrics
-from engine.metrics.flow_error import estimate_flow
+import numpy as np  # noqa: E402
+
+from conditioning.records import Passes  # noqa: E402
+from engine.metrics import compute_metrics  # noqa: E402
+from engine.metrics.flow_error import estimate_flow  # noqa: E402
 
 FRAMES = 16
 
