@@ -120,13 +120,13 @@ def _synthetic_dataset(directory, shots=4, frames=4, size=16):
 
 def test_short_training_run_lowers_the_loss(tmp_path):
     _synthetic_dataset(tmp_path / "data")
-    summary = train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=60, batch=16, lr=2e-3, checkpoint_every=60),
+    summary = train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=40, batch=16, lr=2e-3, checkpoint_every=40),
                     model_config=TINY)
     losses = np.loadtxt(tmp_path / "out" / "loss.csv", delimiter=",", skiprows=1)[:, 1]
-    # v-prediction MSE starts near 1 (unit-variance target); 60 steps learn the dark background
-    # and the square: the last 15 steps average at least 30 % below the first 15.
-    assert losses[-15:].mean() < 0.7 * losses[:15].mean()
-    assert summary["steps"] == 60 and summary["data_frames"] == 16
+    # v-prediction MSE starts near 1 (unit-variance target); 40 steps learn the dark background
+    # and the square: the last 10 steps average at least 30 % below the first 10.
+    assert losses[-10:].mean() < 0.7 * losses[:10].mean()
+    assert summary["steps"] == 40 and summary["data_frames"] == 16
     assert (tmp_path / "out" / "loss.png").stat().st_size > 1000
     model = load_model(tmp_path / "out")
     assert model.config.resolution == 16
@@ -138,8 +138,15 @@ def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
     train(tmp_path / "data", tmp_path / "straight", config, model_config=TINY)
     train(tmp_path / "data", tmp_path / "split", TrainConfig(steps=3, batch=4, checkpoint_every=3), model_config=TINY)
     train(tmp_path / "data", tmp_path / "split", config, resume=True, model_config=TINY)
-    straight = (tmp_path / "straight" / WEIGHTS_NAME).read_bytes()
-    assert (tmp_path / "split" / WEIGHTS_NAME).read_bytes() == straight
+    from safetensors.torch import load_file
+
+    straight = load_file(str(tmp_path / "straight" / WEIGHTS_NAME))
+    split = load_file(str(tmp_path / "split" / WEIGHTS_NAME))
+    assert straight.keys() == split.keys()
+    # Same batches, noise and optimiser state; only the order of parallel float reductions on the
+    # CPU may differ between runs, so weights agree to 1e-5 (a wrong resume moves them by ~1e-3).
+    worst = max(float((straight[k] - split[k]).abs().max()) for k in straight)
+    assert worst < 1e-5
 
 
 def test_a_run_stopped_at_a_checkpoint_is_finalised_with_steps_equal_to_it(tmp_path):
@@ -240,8 +247,10 @@ def test_warped_noise_makes_a_pure_translation_move_the_video(backend):
 
 @pytest.mark.slow
 def test_guided_follows_simulated_motion_better_than_unguided_on_held_out_scenes(tmp_path):
-    """Scenes from dataset seed 777 (training used seed 0): guided flow error on moving objects is
-    lower than unguided on average by at least the margin MODEL_CARD.md states for the test (0.3 px)."""
+    """Scenes from dataset seed 777 (training used seed 0): the guided run (controls + noise warped
+    along the simulated flow) has a flow error on moving objects lower than the unguided run's
+    (no control, independent noise) by at least the 0.3 px MODEL_CARD.md states. With the shipped
+    250-step weights the margin comes from the warped noise (see the model card's ablation)."""
     from engine.builtin.evaluate import evaluate
 
     write_dataset(tmp_path, DatasetConfig(shots=3, seed=777, shots_per_shard=3))
