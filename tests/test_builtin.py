@@ -15,7 +15,7 @@ import torch
 from engine.backends.base import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow
 from engine.builtin.controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed, unguided_control
 from engine.builtin.dataset import DatasetConfig, make_shard, random_scene_data, shot_rng, write_dataset
-from engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, load_model
+from engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
 from engine.builtin.text import EMPTY, PAD, WORD_IDS, tokenize, unknown_words
 from engine.builtin.train import TrainConfig, train
 from sim.files import write_npz
@@ -258,3 +258,13 @@ def test_guided_follows_simulated_motion_better_than_unguided_on_held_out_scenes
     assert summary["shots_scored"] == 3
     assert summary["margin_object_px"] >= 0.3
     assert summary["guided_wins_object"] >= 2 / 3
+
+
+def test_saving_the_same_weights_twice_gives_the_same_bytes(tmp_path):
+    """safetensors orders a multi-key metadata map differently from call to call; the saved file must not vary."""
+    model = BuiltinModel(TINY)
+    blobs = set()
+    for i in range(12):
+        save_model(model, tmp_path / str(i))
+        blobs.add((tmp_path / str(i) / WEIGHTS_NAME).read_bytes())
+    assert len(blobs) == 1

@@ -111,7 +111,9 @@ def save_model(model: BuiltinModel, directory: Path, extra: dict | None = None) 
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     with atomic_path(directory / WEIGHTS_NAME) as tmp:
-        save_file(state, str(tmp), metadata={"format": "pt", "model": "physreel-builtin"})
+        # One metadata key only: safetensors writes its metadata map in hash order, which varies
+        # between calls, so two keys would make identical weights give different bytes.
+        save_file(state, str(tmp), metadata={"format": "pt"})
     config = asdict(model.config)
     if extra is not None:
         config["extra"] = extra
