@@ -57,3 +57,31 @@ def test_render_finds_a_relative_model_beside_the_scene_from_another_working_dir
     assert done.returncode == 0, done.stderr
     meta = json.loads((tmp_path / "out" / "meta.json").read_text())
     assert str(scene_dir / "mymodel") in json.dumps(meta["generate"])
+
+
+def _builtin_request(**changes):
+    from engine.backends.base import GenerationRequest
+
+    base = dict(prompt="a red sphere", num_frames=2, fps=8, width=64, height=64, seed=0, steps=1, guidance_scale=1.0)
+    base.update(changes)
+    return GenerationRequest(**base)
+
+
+def test_a_backend_refuses_a_request_made_for_another_backend():
+    import pytest
+
+    from engine.backends import get_backend
+    from engine.backends.base import BackendError
+
+    with pytest.raises(BackendError, match="request is for backend 'animatediff', not 'builtin'"):
+        get_backend("builtin").check_request(_builtin_request(backend="animatediff"))
+
+
+def test_a_backend_refuses_a_request_that_reads_models_from_another_folder(tmp_path):
+    import pytest
+
+    from engine.backends import get_backend
+    from engine.backends.base import BackendError
+
+    with pytest.raises(BackendError, match="reads models from"):
+        get_backend("builtin").check_request(_builtin_request(model_path=str(tmp_path)))

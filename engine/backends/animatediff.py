@@ -200,10 +200,6 @@ class AnimateDiffBackend(Backend):
 
         # 1. check and resolve
         self.check_request(request)
-        if request.backend != self.name:
-            raise BackendError(f"request is for backend {request.backend!r}, not {self.name!r}")
-        if request.model_path != self.model_path:
-            raise BackendError(f"request reads models from {request.model_path!r} but this backend from {self.model_path!r}")
         device = resolve_device(request.device)
         dtype = resolve_dtype(request.dtype, device)
         kinds = tuple(c.kind for c in request.controls)

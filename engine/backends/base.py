@@ -233,6 +233,10 @@ class Backend(ABC):
 
     def check_request(self, request: GenerationRequest) -> None:
         """Raise BackendError for a request this backend cannot honour (never ignore a setting)."""
+        if request.backend != self.name:
+            raise BackendError(f"request is for backend {request.backend!r}, not {self.name!r}")
+        if request.model_path != self.model_path:
+            raise BackendError(f"request reads models from {request.model_path!r} but this backend from {self.model_path!r}")
         plan = self.plan_shape(request.num_frames, request.width, request.height)
         if (plan.num_frames, plan.width, plan.height) != (request.num_frames, request.width, request.height):
             raise BackendError(

@@ -106,10 +106,6 @@ class BuiltinBackend(Backend):
 
         # 1. check and resolve
         self.check_request(request)
-        if request.backend != self.name:
-            raise BackendError(f"request is for backend {request.backend!r}, not {self.name!r}")
-        if request.model_path != self.model_path:
-            raise BackendError(f"request reads models from {request.model_path!r} but this backend from {self.model_path!r}")
         if request.cpu_offload or request.vae_tiling:
             raise BackendError("the builtin model has no VAE and is 19 MB: cpu_offload and vae_tiling do not apply; "
                                "turn them off")
