@@ -25,7 +25,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from .base import (
     Backend,
@@ -43,10 +42,11 @@ from .runtime import (
     locate_model,
     missing_model_error,
     offline,
+    pipeline_frames,
+    pipeline_meta,
     quiet_loading,
     resolve_device,
     resolve_dtype,
-    weights_hash,
 )
 
 BASE_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -237,22 +237,14 @@ class AnimateDiffBackend(Backend):
             kwargs.update(control_kwargs(request))
         with torch.inference_mode():
             output = pipe(**kwargs)
-        frames = np.clip(np.round(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+        frames = pipeline_frames(output)
         # 5. record
-        meta = {
-            "backend": self.name,
-            "pipeline": type(pipe).__name__,
-            "models": model_records(pipe.physreel_sources),
-            "scheduler": {"class": type(pipe.scheduler).__name__, "config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str))},
-            "settings": request.settings(),
-            "resolved": {"device": device, "dtype": str(dtype).replace("torch.", ""), "vae_scale_factor": k},
-            "free_noise": {"context_length": CONTEXT_LENGTH, "context_stride": CONTEXT_STRIDE} if free_noise else None,
-            "noise": {
-                "method": "exact-flow warp (engine/noise_warp.py)" if request.noise_flow is not None else "independent",
-                "seed": request.seed,
-                "latent_shape": list(shape),
-            },
-        }
+        meta = pipeline_meta(
+            self.name, pipe, request,
+            resolved={"device": device, "dtype": str(dtype).replace("torch.", ""), "vae_scale_factor": k},
+            noise={"latent_shape": list(shape)},
+        )
+        meta["free_noise"] = {"context_length": CONTEXT_LENGTH, "context_stride": CONTEXT_STRIDE} if free_noise else None
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
 
 
@@ -298,7 +290,3 @@ def apply_memory_flags(pipe: Any, request: GenerationRequest, device: str) -> No
     else:
         pipe.vae.disable_tiling()
 
-
-def model_records(sources: dict[str, tuple[str, Path]]) -> dict[str, dict[str, str]]:
-    """role -> {id, path, sha256 of the weight files} for meta.json."""
-    return {role: {"id": model_id, "path": str(path), "sha256": weights_hash(path)} for role, (model_id, path) in sources.items()}

@@ -96,8 +96,6 @@ class BuiltinBackend(Backend):
 
     # ------------------------------------------------------------------ generation
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
-        import torch
-
         from ..builtin.controls import CONTROL_KINDS, pack_images
         from ..builtin.sample import KindSchedule, sample_frames
         from ..builtin.text import unknown_words

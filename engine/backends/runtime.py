@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from .base import DEVICES, DTYPES, BackendError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
@@ -153,3 +155,31 @@ def missing_model_error(backend: str, role: str, model_id: str, model_dir: str |
         f"{backend}: the {role} model {model_id} is not in {where} (physreel never downloads); "
         f"fetch it where a network exists with `{fetch_command(model_id, model_dir, subdir)}`"
     )
+
+
+def pipeline_frames(output) -> np.ndarray:
+    """A diffusers video pipeline's `output_type="np"` frames (float 0..1) as uint8 [T, H, W, 3]."""
+    return np.clip(np.round(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+
+
+def pipeline_meta(backend: str, pipe, request, resolved: dict, noise: dict) -> dict:
+    """The meta.json record of one diffusers pipeline run: models and their hashes, scheduler,
+    settings, what was resolved (device, dtype, ...) and how the initial noise was made."""
+    import json
+
+    sources = pipe.physreel_sources
+    return {
+        "backend": backend,
+        "pipeline": type(pipe).__name__,
+        "models": {role: {"id": model_id, "path": str(path), "sha256": weights_hash(path)}
+                   for role, (model_id, path) in sources.items()},
+        "scheduler": {"class": type(pipe.scheduler).__name__,
+                      "config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str))},
+        "settings": request.settings(),
+        "resolved": resolved,
+        "noise": {
+            "method": "exact-flow warp (engine/noise_warp.py)" if request.noise_flow is not None else "independent",
+            "seed": request.seed,
+            **noise,
+        },
+    }

@@ -17,13 +17,9 @@ Wan-AI/Wan2.1-VACE-1.3B-diffusers; without --model, that id is looked up in the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .animatediff import model_records
 from .base import (
     Backend,
     BackendError,
@@ -34,7 +30,18 @@ from .base import (
     ShapePlan,
     native_size,
 )
-from .runtime import dtype_kwargs, fetch_command, locate_model, missing_model_error, offline, quiet_loading, resolve_device, resolve_dtype
+from .runtime import (
+    dtype_kwargs,
+    fetch_command,
+    locate_model,
+    missing_model_error,
+    offline,
+    pipeline_frames,
+    pipeline_meta,
+    quiet_loading,
+    resolve_device,
+    resolve_dtype,
+)
 
 MODEL_ID = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
 TEMPORAL_FACTOR = 4
@@ -189,19 +196,10 @@ class WanVaceBackend(Backend):
                 output_type="np",
                 max_sequence_length=min(MAX_SEQUENCE_LENGTH, pipe.tokenizer.model_max_length),
             )
-        frames = np.clip(np.round(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
-        meta = {
-            "backend": self.name,
-            "pipeline": type(pipe).__name__,
-            "models": model_records(pipe.physreel_sources),
-            "scheduler": {"class": type(pipe.scheduler).__name__, "config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str))},
-            "settings": request.settings(),
-            "resolved": {"device": device, "dtype": str(dtype).replace("torch.", ""), "vace_conditioning_scale": scale},
-            "noise": {
-                "method": "exact-flow warp (engine/noise_warp.py)" if request.noise_flow is not None else "independent",
-                "seed": request.seed,
-                "latent_shape": [num_latent_frames, channels, h, w],
-                "latent_frame_to_video_frame": TEMPORAL_FACTOR,
-            },
-        }
+        frames = pipeline_frames(output)
+        meta = pipeline_meta(
+            self.name, pipe, request,
+            resolved={"device": device, "dtype": str(dtype).replace("torch.", ""), "vace_conditioning_scale": scale},
+            noise={"latent_shape": [num_latent_frames, channels, h, w], "latent_frame_to_video_frame": TEMPORAL_FACTOR},
+        )
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
