@@ -1,14 +1,16 @@
-"""Liquid: position-based fluids (Macklin and Mueller 2013), vectorised with numpy and cKDTree.
+"""Liquid: position-based fluids (Macklin and Mueller 2013); the sums over neighbours are the
+compiled loops of kernels.py, the rest vectorised numpy.
 
 Why PBF and not SPH: weakly compressible SPH needs a time step bounded by the speed of sound
 (about ten times the flow speed), so tens of substeps per frame for a few percent density error;
 PBF enforces the density constraint directly by a few Jacobi iterations per substep and stays
 stable at steps bounded only by the particles' own motion (a CFL rule), which is what makes
-10,000 particles fit the frame budget in numpy. See docs/particles.md.
+10,000 particles fit the frame budget. See docs/particles.md.
 
 Each substep (dt):
 1. predict: v += g dt, x* = x + v dt;
-2. neighbours: all pairs closer than the kernel radius h = 4 r (twice the spacing), once per substep;
+2. neighbours: every particle's neighbours closer than the kernel radius h = 4 r (twice the
+   spacing), by a uniform-grid search (kernels.find_neighbours), once per substep;
 3. `iterations` times: density rho_i = m sum_j W(x*_i - x*_j) (poly6), constraint
    C_i = max(rho_i / rho0 - 1, 0) (unilateral: the free surface never pulls), lambda_i =
    -C_i / (sum_k |grad_k C_i|^2 + eps), position correction
@@ -25,9 +27,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .colliders import Collider, collide, near_candidates, push_out
+from .kernels import Neighbours, find_neighbours, kernel_density_sum, pbf_iteration, xsph_viscosity
 from .poses import RigidMotion
 from .simulate import ParticleGroup
 
@@ -106,93 +108,45 @@ class FluidKernel:
         d = np.clip(distance, 0.0, self.h)
         return np.interp(d, self._wall_distance, self._wall_density), np.interp(d, self._wall_distance, self._wall_slope)
 
-    def pairs(self, x: np.ndarray) -> "Pairs":
-        """Neighbour pairs (i < j) closer than h."""
-        pairs = cKDTree(x, balanced_tree=False, compact_nodes=False).query_pairs(self.h, output_type="ndarray")
-        return Pairs(pairs[:, 0].astype(np.intp), pairs[:, 1].astype(np.intp), len(x))
+    def pairs(self, x: np.ndarray) -> Neighbours:
+        """Neighbour lists of positions x (float64 [n, 3], m): every pair closer than h, from
+        both ends (kernels.find_neighbours)."""
+        return find_neighbours(x, self.h)
 
-    def density(self, x: np.ndarray, pairs: "Pairs") -> np.ndarray:
-        """float64 [n] SPH density (kg/m^3) of particles x [n, 3] with their neighbour pairs."""
-        d = pairs.differences(x)
-        w = poly6(d[0] * d[0] + d[1] * d[1] + d[2] * d[2], self.h)
-        return self.mass * (self.w_self + pairs.sum_both(w))
+    def density(self, x: np.ndarray, neighbours: Neighbours) -> np.ndarray:
+        """float64 [n] SPH density (kg/m^3) of particles x [n, 3] with their neighbour lists."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        total = np.empty(len(x))
+        kernel_density_sum(x, neighbours.start, neighbours.index, self.h, total)
+        return self.mass * (self.w_self + total)
 
     @property
     def w_self(self) -> float:
         return 315.0 / (64.0 * math.pi * self.h**3)
 
-    def solve_density(self, x: np.ndarray, pairs: "Pairs", wall_rho: np.ndarray | None = None,
-                      wall_grad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """One Jacobi iteration of the density constraint, correcting positions x [n, 3] in place.
+    def solve_density(self, x: np.ndarray, neighbours: Neighbours, wall_rho: np.ndarray,
+                      wall_grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One Jacobi iteration of the density constraint, correcting positions x (float64
+        [n, 3], C-contiguous) in place (kernels.pbf_iteration has the formulas).
 
         wall_rho [n] (kg/m^3) and wall_grad [n, 3] (its gradient w.r.t. the particle's position,
-        kg/m^4) add the density of nearby solid walls (see `wall_density`). Pair arithmetic runs
-        in float32 on one array per axis (relative error 1e-7 of a kernel radius), positions stay
-        float64. Returns (w [M] kernel weights of the pairs, rho [n] densities) before the correction.
+        kg/m^4) add the density of nearby solid walls (see `wall_density`). Returns (w [M]
+        kernel weights of the neighbour entries, rho [n] densities) before the correction.
         """
-        h = np.float32(self.h)
-        d = pairs.differences(x)
-        r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
-        r = np.sqrt(r2)
-        gap = np.maximum(h - r, np.float32(0.0))
-        gap2 = np.maximum(h * h - r2, np.float32(0.0))
-        w = np.float32(315.0 / (64.0 * math.pi * self.h**9)) * gap2 * gap2 * gap2
-        rho = self.mass * (self.w_self + pairs.sum_both(w))
-        if wall_rho is not None:
-            rho = rho + wall_rho
-        constraint = np.maximum(rho / self.rest_density - 1.0, 0.0)
-        # grad W(x_i - x_j) = scale * (x_i - x_j), scale < 0: pointing from i towards j.
-        scale = np.float32(-(self.mass / self.rest_density) * 45.0 / (math.pi * self.h**6)) * gap * gap / np.maximum(r, np.float32(1e-12))
-        grad_i = [pairs.sum_antisymmetric(scale * d[k]) for k in range(3)]
-        if wall_grad is not None:
-            grad_i = [grad_i[k] + wall_grad[:, k] / self.rest_density for k in range(3)]
-        sum_sq = pairs.sum_both(scale * scale * r2) + grad_i[0] ** 2 + grad_i[1] ** 2 + grad_i[2] ** 2
-        lam = (-constraint / (sum_sq + self.epsilon)).astype(np.float32)
-        coefficient = (lam.take(pairs.i) + lam.take(pairs.j)) * scale
-        for k in range(3):
-            step = pairs.sum_antisymmetric(coefficient * d[k])
-            if wall_grad is not None:
-                step += lam * wall_grad[:, k] / self.rest_density
-            x[:, k] += step
+        w = np.empty(len(neighbours.index))
+        rho = np.empty(len(x))
+        pbf_iteration(x, neighbours.start, neighbours.index, self.h, self.mass, self.rest_density, self.w_self,
+                      self.epsilon, wall_rho, wall_grad, w, rho)
         return w, rho
 
-    def xsph(self, v: np.ndarray, pairs: "Pairs", w: np.ndarray, rho: np.ndarray) -> None:
-        """XSPH viscosity on velocities v [n, 3], in place, with the pairs' kernel weights w [M]
-        and the densities rho [n] of the last constraint iteration (one correction earlier)."""
-        if self.viscosity == 0 or len(pairs.i) == 0:
-            return
-        i, j = pairs.i, pairs.j
-        to_i = (self.mass / rho.take(j)) * w
-        to_j = (self.mass / rho.take(i)) * w
-        for k in range(3):
-            column = np.ascontiguousarray(v[:, k])
-            dv = column.take(j) - column.take(i)
-            v[:, k] += self.viscosity * (np.bincount(i, to_i * dv, pairs.n) - np.bincount(j, to_j * dv, pairs.n))
-
-
-class Pairs:
-    """Neighbour pairs (i < j) of n particles; sums over pairs are one bincount per end."""
-
-    def __init__(self, i: np.ndarray, j: np.ndarray, n: int):
-        self.i, self.j, self.n = i, j, n
-
-    def differences(self, x: np.ndarray) -> list[np.ndarray]:
-        """[x_i - x_j along each axis] as three float32 [M] arrays (1-D gathers are several times
-        faster than gathering [M, 3] rows)."""
-        out = []
-        for k in range(3):
-            column = np.ascontiguousarray(x[:, k], dtype=np.float32)
-            out.append(column.take(self.i) - column.take(self.j))
+    def xsph(self, v: np.ndarray, neighbours: Neighbours, w: np.ndarray, rho: np.ndarray) -> np.ndarray:
+        """Velocities v [n, 3] after XSPH viscosity, with the neighbour entries' kernel weights
+        w [M] and the densities rho [n] of the last constraint iteration (one correction earlier)."""
+        if self.viscosity == 0:
+            return v
+        out = np.empty_like(v)
+        xsph_viscosity(v, neighbours.start, neighbours.index, w, rho, self.mass, self.viscosity, out)
         return out
-
-    def sum_both(self, values: np.ndarray) -> np.ndarray:
-        """float64 [n]: sum over pairs of `values` [M] added to both i and j."""
-        # astype: bincount of no pairs at all returns int64.
-        return (np.bincount(self.i, values, self.n) + np.bincount(self.j, values, self.n)).astype(np.float64, copy=False)
-
-    def sum_antisymmetric(self, values: np.ndarray) -> np.ndarray:
-        """float64 [n]: +values to i, -values to j (a pair's action and reaction)."""
-        return (np.bincount(self.i, values, self.n) - np.bincount(self.j, values, self.n)).astype(np.float64, copy=False)
 
 
 class FluidGroup(ParticleGroup):
@@ -257,18 +211,17 @@ class FluidGroup(ParticleGroup):
         v = v + self.gravity * dt
         predicted = x + v * dt
         # 2. Neighbours (reused by every iteration of this substep).
-        pairs = kernel.pairs(predicted)
+        neighbours = kernel.pairs(predicted)
         # 3. Density constraint and contacts; contact candidates found once (corrections are small).
         # Contacts only move positions (velocities come from positions below).
         candidates = near_candidates(predicted, kernel.radius + kernel.h, poses, self.colliders)
         for _ in range(kernel.iterations):
             wall_rho, wall_grad = self._walls(predicted, poses, candidates)
-            w, rho = kernel.solve_density(predicted, pairs, wall_rho, wall_grad)
+            w, rho = kernel.solve_density(predicted, neighbours, wall_rho, wall_grad)
             push_out(predicted, kernel.radius, poses, self.colliders, candidates)
         # 4. Velocity from the corrected positions, then viscosity.
         v = (predicted - x) / dt
-        kernel.xsph(v, pairs, w, rho)
-        return predicted, v
+        return predicted, kernel.xsph(v, neighbours, w, rho)
 
     def _walls(self, x: np.ndarray, poses, candidates: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Density every rigid part adds to the particles near it, and its gradient ([n], [n, 3])."""
