@@ -17,7 +17,7 @@ from engine.builtin.controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_
 from engine.builtin.dataset import DatasetConfig, make_shard, random_scene_data, shot_rng, write_dataset
 from engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
 from engine.builtin.text import EMPTY, PAD, WORD_IDS, tokenize, unknown_words
-from engine.builtin.train import TrainConfig, train
+from engine.builtin.train import HIGH_NOISE_START, TrainConfig, load_data, loss_weights, make_batch, train
 from sim.files import write_npz
 
 TINY = BuiltinConfig(resolution=16, patch=2, block_out_channels=(16, 32), attention_levels=(False, True),
@@ -161,6 +161,75 @@ def test_a_run_stopped_at_a_checkpoint_is_finalised_with_steps_equal_to_it(tmp_p
     assert (tmp_path / "out" / WEIGHTS_NAME).read_bytes() == weights
     with pytest.raises(ValueError, match="beyond --steps 3"):
         train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=3, batch=4), resume=True, model_config=TINY)
+
+
+def test_truncated_snr_weights_keep_the_noisiest_steps_and_cap_the_cleanest():
+    from diffusers import DDPMScheduler
+
+    schedule = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction")
+    t = torch.tensor([999, 700, 400, 100, 0])
+    weights = loss_weights(schedule, t, snr_cap=5.0)
+    snr = (schedule.alphas_cumprod[t] / (1 - schedule.alphas_cumprod[t])).double()
+    # Up to SNR = 5 the v error is weighted 1 (the x0 error times 1 + SNR, as plain v-MSE does);
+    # above, the x0 error's weight stops growing at 6, so the v weight is 6 / (1 + SNR). float32: 1e-6.
+    expected = torch.where(snr <= 5.0, torch.ones_like(snr), 6.0 / (1.0 + snr)).float()
+    assert torch.allclose(weights, expected, rtol=1e-6, atol=0)
+    assert weights[0] == 1.0 and weights[-1] < 1e-3
+    assert torch.equal(loss_weights(schedule, t, snr_cap=None), torch.ones(5))
+
+
+def test_cli_train_rejects_a_negative_snr_cap(tmp_path, capsys):
+    from engine.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "-o", str(tmp_path / "m"), "--data", str(tmp_path), "--snr-cap", "-1"])
+    assert exit_info.value.code == 2
+    assert "expected a number >= 0 or 'none', got '-1'" in capsys.readouterr().err
+
+
+def test_high_noise_share_of_a_batch_draws_from_the_noisiest_timesteps(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    data = load_data(tmp_path / "data", TINY.max_tokens)
+
+    def timesteps(share):
+        return np.concatenate([make_batch(data, 0, step, 64, TINY.max_tokens, share)["timesteps"].numpy()
+                               for step in range(50)])
+
+    assert timesteps(1.0).min() >= HIGH_NOISE_START and timesteps(1.0).max() <= 999
+    assert timesteps(0.0).min() < 50  # uniform over [0, 1000)
+    # share 0.5: half the frames from [800, 1000), the other half uniform (20 % of which also land
+    # there): 0.6 expected; 3200 draws give a binomial spread of 0.009, so 0.04 is over 4 sigma.
+    assert abs((timesteps(0.5) >= HIGH_NOISE_START).mean() - 0.6) < 0.04
+
+
+def test_training_with_init_starts_from_that_model(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    train(tmp_path / "data", tmp_path / "first", TrainConfig(steps=3, batch=4, checkpoint_every=3), model_config=TINY)
+    # A learning rate of 1e-12 leaves the weights where --init put them (to float32 rounding).
+    summary = train(tmp_path / "data", tmp_path / "tuned", TrainConfig(steps=1, batch=4, lr=1e-12, init=str(tmp_path / "first")))
+    first, tuned = load_model(tmp_path / "first"), load_model(tmp_path / "tuned")
+    assert tuned.config.resolution == 16 and tuned.config.block_out_channels == TINY.block_out_channels
+    worst = max(float((a - b).abs().max()) for a, b in zip(first.state_dict().values(), tuned.state_dict().values()))
+    assert worst < 1e-6
+    assert summary["initialised_from"]["path"] == str(tmp_path / "first")
+    assert summary["initialised_from"]["train"]["steps"] == 3
+
+
+def test_init_with_another_architecture_is_refused(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    train(tmp_path / "data", tmp_path / "first", TrainConfig(steps=1, batch=4), model_config=TINY)
+    other = BuiltinConfig(resolution=16, patch=2, block_out_channels=(8, 16), attention_levels=(False, True),
+                          text_dim=32, attention_head_dim=8, norm_num_groups=4)
+    with pytest.raises(ValueError, match="architecture differs"):
+        train(tmp_path / "data", tmp_path / "tuned", TrainConfig(steps=1, batch=4, init=str(tmp_path / "first")),
+              model_config=other)
+
+
+def test_cli_train_rejects_a_high_noise_share_above_one(tmp_path, capsys):
+    from engine.cli import main
+
+    assert main(["train", "-o", str(tmp_path / "m"), "--data", str(tmp_path), "--high-noise-share", "1.5"]) == 2
+    assert "--high-noise-share must be between 0 and 1, got 1.5" in capsys.readouterr().err
 
 
 def test_resume_with_other_settings_is_refused(tmp_path):

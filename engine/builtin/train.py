@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,8 @@ CONTROL_DROP_ALL = 0.2
 CONTROL_DROP_KIND = 0.3
 CAPTION_DROP = 0.15
 WARMUP_STEPS = 50
+HIGH_NOISE_START = 800
+"""Timesteps from here up keep less than 31 % of the frame's amplitude (alpha_bar(800) = 0.093)."""
 EMA_DECAY = 0.995
 
 
@@ -43,6 +45,18 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 50
     threads: int = 2
+    init: str | None = None
+    """A trained model directory (builtin.safetensors + builtin.json) to start from instead of a seeded
+    initialisation: its architecture and EMA weights; optimiser and step start fresh (fine-tuning)."""
+    high_noise_share: float = 0.5
+    """Share of each batch whose timestep is drawn from [HIGH_NOISE_START, T) instead of [0, T): the
+    noisiest steps, where x_t holds almost nothing of the frame, are where the model must learn to
+    read the control and caption, and a uniform draw visits them too rarely for a small CPU budget."""
+    snr_cap: float | None = 5.0
+    """Loss weight per frame min(1 + SNR, 1 + snr_cap) / (1 + SNR) on the v error, i.e. the x0 error
+    weighted by 1 + SNR capped at 1 + snr_cap ("truncated SNR"). Plain MSE on v (None) spends most
+    of the gradient on the lowest noise levels (the v error there is 1 + SNR times the x0 error), while
+    the frame's layout and colours, what the control must decide, are made at the highest ones."""
 
 
 @dataclass
@@ -76,8 +90,9 @@ def load_data(directory: Path, max_tokens: int) -> TrainData:
     )
 
 
-def make_batch(data: TrainData, seed: int, step: int, batch: int, max_tokens: int) -> dict[str, torch.Tensor]:
-    """The batch of step `step`: frames, their control weights and caption ids; seeded by (seed, step)."""
+def make_batch(data: TrainData, seed: int, step: int, batch: int, max_tokens: int,
+               high_noise_share: float = 0.0, num_timesteps: int = 1000) -> dict[str, torch.Tensor]:
+    """The batch of step `step`: frames, timesteps, control weights and caption ids; seeded by (seed, step)."""
     rng = np.random.default_rng([seed, step])
     index = torch.from_numpy(rng.integers(0, data.num_frames, batch))
     keep = (rng.random((batch, len(CONTROL_KINDS))) >= CONTROL_DROP_KIND) & (rng.random((batch, 1)) >= CONTROL_DROP_ALL)
@@ -89,8 +104,19 @@ def make_batch(data: TrainData, seed: int, step: int, batch: int, max_tokens: in
         "x0": data.rgb[index].permute(0, 3, 1, 2).float() / 127.5 - 1.0,
         "control": control_from_packed(data.control[index], torch.from_numpy(keep.astype(np.float32))),
         "ids": ids[:, :max_tokens],
-        "timesteps": torch.from_numpy(rng.integers(0, 1000, batch)),
+        "timesteps": torch.from_numpy(np.where(rng.random(batch) < high_noise_share,
+                                               rng.integers(HIGH_NOISE_START, num_timesteps, batch),
+                                               rng.integers(0, num_timesteps, batch))),
     }
+
+
+def loss_weights(noise_schedule, timesteps: torch.Tensor, snr_cap: float | None) -> torch.Tensor:
+    """float32 [B]: each frame's weight on its v error (TrainConfig.snr_cap); ones for None."""
+    if snr_cap is None:
+        return torch.ones(timesteps.shape, dtype=torch.float32)
+    alpha_bar = noise_schedule.alphas_cumprod[timesteps].double()
+    one_plus_snr = 1.0 / (1.0 - alpha_bar)
+    return (one_plus_snr.clamp(max=1.0 + snr_cap) / one_plus_snr).float()
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -111,6 +137,9 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
 
     torch.set_num_threads(config.threads)
     out_dir = Path(out_dir)
+    init_model = _init_model(config, model_config)
+    if init_model is not None:
+        model_config = replace(init_model.config, extra={})
     model_config = model_config or BuiltinConfig()
     # 1. data
     data = load_data(Path(data_dir), model_config.max_tokens)
@@ -119,6 +148,8 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
     # 2. model, EMA, optimiser (fresh or restored)
     torch.manual_seed(config.seed)
     model = BuiltinModel(model_config)
+    if init_model is not None:
+        model.load_state_dict(init_model.state_dict())
     ema = BuiltinModel(model_config)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
@@ -137,12 +168,14 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
     started = time.perf_counter()
     model.train()
     for step in range(start_step, config.steps):
-        batch = make_batch(data, config.seed, step, config.batch, model_config.max_tokens)
+        batch = make_batch(data, config.seed, step, config.batch, model_config.max_tokens, config.high_noise_share,
+                           model_config.num_train_timesteps)
         noise = torch.randn(batch["x0"].shape, generator=torch.Generator().manual_seed(config.seed * 1_000_003 + step))
         noisy = noise_schedule.add_noise(batch["x0"], noise, batch["timesteps"])
         target = noise_schedule.get_velocity(batch["x0"], noise, batch["timesteps"])
         states, mask = model.encode_text(batch["ids"])
-        loss = torch.nn.functional.mse_loss(model(noisy, batch["timesteps"], batch["control"], states, mask), target)
+        error = (model(noisy, batch["timesteps"], batch["control"], states, mask) - target).square()
+        loss = (loss_weights(noise_schedule, batch["timesteps"], config.snr_cap)[:, None, None, None] * error).mean()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         optimizer.zero_grad(set_to_none=True)
@@ -168,6 +201,18 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
     return summary
 
 
+def _init_model(config: TrainConfig, model_config: BuiltinConfig | None) -> BuiltinModel | None:
+    """The model named by config.init (None without one); its architecture must match model_config if given."""
+    if config.init is None:
+        return None
+    from .model import load_model
+
+    init_model = load_model(Path(config.init))
+    if model_config is not None and replace(model_config, extra={}) != replace(init_model.config, extra={}):
+        raise ValueError(f"--init {config.init}: its architecture differs from the requested model's")
+    return init_model
+
+
 def _update_ema(ema: BuiltinModel, model: BuiltinModel, step: int) -> None:
     decay = min(EMA_DECAY, (1 + step) / (10 + step))
     with torch.no_grad():
@@ -188,11 +233,20 @@ def _summary(config: TrainConfig, data: TrainData, losses: list, wall: float, da
         "frames_seen": (int(losses[-1][0]) if losses else 0) * config.batch,
         "wall_time_s": round(wall, 1),
         "final_loss": final,
-        "final_loss_definition": "mean MSE on v over the last 50 steps",
+        "final_loss_definition": ("mean MSE on v over the last 50 steps" if config.snr_cap is None else
+                                  f"mean truncated-SNR weighted MSE on v (snr_cap {config.snr_cap}) over the last 50 steps"),
         "first_loss": float(np.mean([row[1] for row in losses[:50]])) if losses else float("nan"),
         "train_config": asdict(config),
         "threads": torch.get_num_threads(),
+        "initialised_from": None if config.init is None else _init_provenance(Path(config.init)),
     }
+
+
+def _init_provenance(directory: Path) -> dict:
+    """Where a fine-tuned model started: the directory and the training summary stored in its builtin.json."""
+    from .model import CONFIG_NAME
+
+    return {"path": str(directory), "train": json.loads((directory / CONFIG_NAME).read_text()).get("extra", {})}
 
 
 def _checkpoint(out_dir: Path, config: TrainConfig, model, ema, optimizer, step: int, losses: list, wall: float,

@@ -19,8 +19,30 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch sampling (default 0)")
     p.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (default 50)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    p.add_argument("--high-noise-share", type=float, default=0.5, metavar="P",
+                   help="share of each batch trained on the noisiest timesteps [800, 1000), where the frame must come "
+                   "from the control and caption (default 0.5; 0 = uniform timesteps)")
+    p.add_argument("--init", metavar="MODEL_DIR", help="start from a trained model directory (fine-tuning: its "
+                   "architecture and weights; fresh optimiser and step count) instead of a seeded initialisation")
+    p.add_argument("--snr-cap", type=_snr_cap, default=5.0, metavar="CAP",
+                   help="weight each frame's v error by min(1+SNR, 1+CAP)/(1+SNR) (truncated SNR; default 5); "
+                   "'none' for plain MSE on v (how weights before this option were trained)")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint (same settings)")
     return p
+
+
+def _snr_cap(text: str) -> float | None:
+    import argparse
+
+    if text.lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}")
+    return value
 
 
 def run(args) -> int:
@@ -30,10 +52,13 @@ def run(args) -> int:
     for name in ("steps", "batch", "checkpoint_every", "threads"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not 0.0 <= args.high_noise_share <= 1.0:
+        raise UsageError(f"--high-noise-share must be between 0 and 1, got {args.high_noise_share}")
     if not args.lr > 0:
         raise UsageError(f"--lr must be positive, got {args.lr}")
     config = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
-                         checkpoint_every=args.checkpoint_every, threads=args.threads)
+                         checkpoint_every=args.checkpoint_every, threads=args.threads,
+                         snr_cap=args.snr_cap, high_noise_share=args.high_noise_share, init=args.init)
     try:
         summary = train(args.data, args.output, config, resume=args.resume, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as exc:
