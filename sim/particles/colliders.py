@@ -245,19 +245,14 @@ def near_candidates(x: np.ndarray, reach: float, poses: PartPoses, colliders: li
 
 
 def push_out(x: np.ndarray, radius: float, poses: PartPoses, colliders: list[Collider], candidates: list[np.ndarray]) -> None:
-    """Project particles x [n, 3] (m, updated in place) closer than `radius` (m) to a part out
-    along its distance gradient to exactly `radius` from it, part by part, for the candidate
-    particles of each part. The same positions as `collide` with no velocities, restitution or
-    friction (a position-only contact, as the liquid solver's iterations need), in far fewer
-    operations."""
+    """Project particles x [n, 3] (float64, C-contiguous, m, updated in place) closer than
+    `radius` (m) to a part out along its distance gradient to exactly `radius` from it, part by
+    part, for the candidate particles of each part (kernels.push_out_of_part). The same
+    positions as `collide` with no velocities, restitution or friction (a position-only
+    contact, as the liquid solver's iterations need), in far fewer operations."""
+    from .kernels import push_out_of_part
+
     for collider, near in zip(colliders, candidates):
-        if len(near) == 0:
-            continue
-        rotation = poses.rotation[collider.part_index]
-        local = (np.take(x, near, axis=0) - poses.position[collider.part_index]) @ rotation
-        depth = radius - collider.distance(local)
-        hit = np.flatnonzero(depth > 0)
-        if len(hit) == 0:
-            continue
-        normal = collider.gradient(local[hit]) @ rotation.T
-        x[near[hit]] += depth[hit][:, None] * normal
+        if len(near):
+            part = collider.part_index
+            push_out_of_part(x, near, radius, poses.position[part], poses.rotation[part], *collider.shape.compiled)

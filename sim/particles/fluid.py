@@ -9,8 +9,8 @@ stable at steps bounded only by the particles' own motion (a CFL rule), which is
 
 Each substep (dt):
 1. predict: v += g dt, x* = x + v dt;
-2. neighbours: every particle's neighbours closer than the kernel radius h = 4 r (twice the
-   spacing), by a uniform-grid search (kernels.find_neighbours), once per substep;
+2. neighbours: all pairs closer than the kernel radius h = 4 r (twice the spacing), by a
+   uniform-grid search (kernels.find_pairs), once per substep;
 3. `iterations` times: density rho_i = m sum_j W(x*_i - x*_j) (poly6), constraint
    C_i = max(rho_i / rho0 - 1, 0) (unilateral: the free surface never pulls), lambda_i =
    -C_i / (sum_k |grad_k C_i|^2 + eps), position correction
@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .colliders import Collider, collide, near_candidates, push_out
-from .kernels import Neighbours, find_neighbours, kernel_density_sum, pbf_iteration, xsph_viscosity
+from .kernels import Pairs, add_wall_density, find_pairs, kernel_density_sum, pbf_iteration, xsph_viscosity
 from .poses import RigidMotion
 from .simulate import ParticleGroup
 
@@ -103,49 +103,50 @@ class FluidKernel:
         r2 = lx.ravel()[None, :] ** 2 + ly.ravel()[None, :] ** 2 + below**2
         return distance, self.mass * poly6(r2, h).sum(axis=1)
 
-    def wall_density(self, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(density [n] kg/m^3, d density / d distance [n]) a wall adds at `distance` (m)."""
-        d = np.clip(distance, 0.0, self.h)
-        return np.interp(d, self._wall_distance, self._wall_density), np.interp(d, self._wall_distance, self._wall_slope)
+    @property
+    def wall_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(distance [129] m from 0 to h, density [129] kg/m^3, d density / d distance [129]
+        kg/m^4): the density a wall adds, interpolated linearly (kernels.add_wall_density)."""
+        return self._wall_distance, self._wall_density, self._wall_slope
 
-    def pairs(self, x: np.ndarray) -> Neighbours:
-        """Neighbour lists of positions x (float64 [n, 3], m): every pair closer than h, from
-        both ends (kernels.find_neighbours)."""
-        return find_neighbours(x, self.h)
+    def pairs(self, x: np.ndarray) -> Pairs:
+        """Neighbour pairs of positions x (float64 [n, 3], m): every pair closer than h, once
+        (kernels.find_pairs)."""
+        return find_pairs(x, self.h)
 
-    def density(self, x: np.ndarray, neighbours: Neighbours) -> np.ndarray:
-        """float64 [n] SPH density (kg/m^3) of particles x [n, 3] with their neighbour lists."""
+    def density(self, x: np.ndarray, pairs: Pairs) -> np.ndarray:
+        """float64 [n] SPH density (kg/m^3) of particles x [n, 3] with their neighbour pairs."""
         x = np.ascontiguousarray(x, dtype=np.float64)
         total = np.empty(len(x))
-        kernel_density_sum(x, neighbours.start, neighbours.index, self.h, total)
+        kernel_density_sum(x, pairs.i, pairs.j, self.h, total)
         return self.mass * (self.w_self + total)
 
     @property
     def w_self(self) -> float:
         return 315.0 / (64.0 * math.pi * self.h**3)
 
-    def solve_density(self, x: np.ndarray, neighbours: Neighbours, wall_rho: np.ndarray,
+    def solve_density(self, x: np.ndarray, pairs: Pairs, wall_rho: np.ndarray,
                       wall_grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One Jacobi iteration of the density constraint, correcting positions x (float64
         [n, 3], C-contiguous) in place (kernels.pbf_iteration has the formulas).
 
         wall_rho [n] (kg/m^3) and wall_grad [n, 3] (its gradient w.r.t. the particle's position,
-        kg/m^4) add the density of nearby solid walls (see `wall_density`). Returns (w [M]
-        kernel weights of the neighbour entries, rho [n] densities) before the correction.
+        kg/m^4) add the density of nearby solid walls (see `wall_table`). Returns (w [M]
+        kernel weights of the pairs, rho [n] densities) before the correction.
         """
-        w = np.empty(len(neighbours.index))
+        w = np.empty(len(pairs.i))
         rho = np.empty(len(x))
-        pbf_iteration(x, neighbours.start, neighbours.index, self.h, self.mass, self.rest_density, self.w_self,
+        pbf_iteration(x, pairs.i, pairs.j, self.h, self.mass, self.rest_density, self.w_self,
                       self.epsilon, wall_rho, wall_grad, w, rho)
         return w, rho
 
-    def xsph(self, v: np.ndarray, neighbours: Neighbours, w: np.ndarray, rho: np.ndarray) -> np.ndarray:
-        """Velocities v [n, 3] after XSPH viscosity, with the neighbour entries' kernel weights
-        w [M] and the densities rho [n] of the last constraint iteration (one correction earlier)."""
+    def xsph(self, v: np.ndarray, pairs: Pairs, w: np.ndarray, rho: np.ndarray) -> np.ndarray:
+        """Velocities v [n, 3] after XSPH viscosity, with the pairs' kernel weights w [M] and the
+        densities rho [n] of the last constraint iteration (one correction earlier)."""
         if self.viscosity == 0:
             return v
         out = np.empty_like(v)
-        xsph_viscosity(v, neighbours.start, neighbours.index, w, rho, self.mass, self.viscosity, out)
+        xsph_viscosity(v, pairs.i, pairs.j, w, rho, self.mass, self.viscosity, out)
         return out
 
 
@@ -210,33 +211,28 @@ class FluidGroup(ParticleGroup):
         # 1. Predict.
         v = v + self.gravity * dt
         predicted = x + v * dt
-        # 2. Neighbours (reused by every iteration of this substep).
-        neighbours = kernel.pairs(predicted)
+        # 2. Neighbour pairs (reused by every iteration of this substep).
+        pairs = kernel.pairs(predicted)
         # 3. Density constraint and contacts; contact candidates found once (corrections are small).
         # Contacts only move positions (velocities come from positions below).
         candidates = near_candidates(predicted, kernel.radius + kernel.h, poses, self.colliders)
         for _ in range(kernel.iterations):
             wall_rho, wall_grad = self._walls(predicted, poses, candidates)
-            w, rho = kernel.solve_density(predicted, neighbours, wall_rho, wall_grad)
+            w, rho = kernel.solve_density(predicted, pairs, wall_rho, wall_grad)
             push_out(predicted, kernel.radius, poses, self.colliders, candidates)
         # 4. Velocity from the corrected positions, then viscosity.
         v = (predicted - x) / dt
-        return predicted, kernel.xsph(v, neighbours, w, rho)
+        return predicted, kernel.xsph(v, pairs, w, rho)
 
     def _walls(self, x: np.ndarray, poses, candidates: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Density every rigid part adds to the particles near it, and its gradient ([n], [n, 3])."""
         rho = np.zeros(len(x))
         grad = np.zeros((len(x), 3))
+        table = self.kernel.wall_table
         for collider, near in zip(self.colliders, candidates):
-            if len(near) == 0:
-                continue
-            rotation = poses.rotation[collider.part_index]
-            local = (x[near] - poses.position[collider.part_index]) @ rotation
-            distance = collider.distance(local)
-            normal_local = collider.gradient(local)
-            density, slope = self.kernel.wall_density(distance)
-            rho[near] += density
-            grad[near] += slope[:, None] * (normal_local @ rotation.T)
+            if len(near):
+                part = collider.part_index
+                add_wall_density(x, near, poses.position[part], poses.rotation[part], *collider.shape.compiled, *table, rho, grad)
         return rho, grad
 
     def _push_out(self, x: np.ndarray, v: np.ndarray, poses) -> None:

@@ -7,123 +7,184 @@ found; and `bounds` (local min and max corners, None when unbounded). Primitives
 (box, sphere, capsule and cylinder along local Z, centred on the part frame, as pybullet builds
 them; the plane z = 0 with normal +Z). Meshes (mesh objects and URDF links) use `GridSDF`, a
 signed distance sampled on a grid around the part's visual meshes and interpolated trilinearly.
+
+Every shape's formulas live once, in the compiled `point_distance` (numba); `distance` and
+`gradient` run it over arrays of points, and the liquid's compiled wall and contact loops
+(kernels.py) call it per particle with the shape's `compiled` arguments.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
+
+PLANE, SPHERE, BOX, CAPSULE, CYLINDER, GRID = range(6)
+"""Shape codes of `point_distance`."""
+_NO_GRID = (np.zeros((2, 2, 2)), np.zeros((2, 2, 2, 3)), np.zeros(3), 1.0)
+"""Grid arguments of the analytic shapes (unused by them)."""
 
 
-def _unit_or(vectors: np.ndarray, norms: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """vectors / norms where norms > 0, else `fallback` (a unit vector)."""
-    safe = np.where(norms > 1e-12, norms, 1.0)[:, None]
-    return np.where((norms > 1e-12)[:, None], vectors / safe, fallback)
+@njit(cache=True)
+def _unit(a, b, c, fa, fb, fc):
+    """(a, b, c) normalised, or the fallback unit vector (fa, fb, fc) when shorter than 1e-12."""
+    norm = math.sqrt(a * a + b * b + c * c)
+    if norm > 1e-12:
+        return a / norm, b / norm, c / norm
+    return fa, fb, fc
 
 
-_UP = np.array([0.0, 0.0, 1.0])
+@njit(cache=True)
+def point_distance(code, params, values, gradients, origin, cell, p0, p1, p2):
+    """Signed distance (m) of the part-frame point (p0, p1, p2) to a shape, and the unit outward
+    gradient there: (d, g0, g1, g2). params: sphere [radius], box [half x, y, z], capsule and
+    cylinder [radius, length]; values, gradients, origin, cell: a GridSDF's samples
+    (outside its grid: d = +inf, gradient +Z)."""
+    if code == PLANE:
+        return p2, 0.0, 0.0, 1.0
+    if code == SPHERE:
+        d = math.sqrt(p0 * p0 + p1 * p1 + p2 * p2) - params[0]
+        g0, g1, g2 = _unit(p0, p1, p2, 0.0, 0.0, 1.0)
+        return d, g0, g1, g2
+    if code == BOX:
+        q0, q1, q2 = abs(p0) - params[0], abs(p1) - params[1], abs(p2) - params[2]
+        o0, o1, o2 = max(q0, 0.0), max(q1, 0.0), max(q2, 0.0)
+        out = math.sqrt(o0 * o0 + o1 * o1 + o2 * o2)
+        d = out + min(max(q0, q1, q2), 0.0)
+        s0 = 1.0 if p0 >= 0 else -1.0
+        s1 = 1.0 if p1 >= 0 else -1.0
+        s2 = 1.0 if p2 >= 0 else -1.0
+        if out > 0:
+            return d, o0 * s0 / out, o1 * s1 / out, o2 * s2 / out
+        # Inside: the nearest face is the axis of the largest q (the first on ties).
+        if q0 >= q1 and q0 >= q2:
+            return d, s0, 0.0, 0.0
+        if q1 >= q2:
+            return d, 0.0, s1, 0.0
+        return d, 0.0, 0.0, s2
+    if code == CAPSULE:
+        half = params[1] / 2
+        v2 = p2 - min(max(p2, -half), half)
+        d = math.sqrt(p0 * p0 + p1 * p1 + v2 * v2) - params[0]
+        g0, g1, g2 = _unit(p0, p1, v2, 1.0, 0.0, 0.0)
+        return d, g0, g1, g2
+    if code == CYLINDER:
+        rxy = math.hypot(p0, p1)
+        dr = rxy - params[0]
+        dz = abs(p2) - params[1] / 2
+        out_r, out_z = max(dr, 0.0), max(dz, 0.0)
+        out = math.hypot(out_r, out_z)
+        d = out + min(max(dr, dz), 0.0)
+        if rxy > 1e-12:
+            r0, r1 = p0 / rxy, p1 / rxy
+        else:
+            r0, r1 = 1.0, 0.0
+        cap = 1.0 if p2 >= 0 else -1.0
+        if out > 0:
+            return d, r0 * out_r / out, r1 * out_r / out, cap * out_z / out
+        if dr > dz:
+            return d, r0, r1, 0.0
+        return d, 0.0, 0.0, cap
+    # GRID: trilinear interpolation of the samples and of their gradients.
+    u0, u1, u2 = (p0 - origin[0]) / cell, (p1 - origin[1]) / cell, (p2 - origin[2]) / cell
+    n0, n1, n2 = values.shape
+    if not (0 <= u0 <= n0 - 1 and 0 <= u1 <= n1 - 1 and 0 <= u2 <= n2 - 1):
+        return math.inf, 0.0, 0.0, 1.0
+    i0, i1, i2 = min(int(math.floor(u0)), n0 - 2), min(int(math.floor(u1)), n1 - 2), min(int(math.floor(u2)), n2 - 2)
+    f0, f1, f2 = u0 - i0, u1 - i1, u2 - i2
+    d, g0, g1, g2 = 0.0, 0.0, 0.0, 0.0
+    for corner in range(8):
+        c0, c1, c2 = corner & 1, (corner >> 1) & 1, (corner >> 2) & 1
+        weight = (f0 if c0 else 1 - f0) * (f1 if c1 else 1 - f1) * (f2 if c2 else 1 - f2)
+        j0, j1, j2 = i0 + c0, i1 + c1, i2 + c2
+        d += weight * values[j0, j1, j2]
+        g0 += weight * gradients[j0, j1, j2, 0]
+        g1 += weight * gradients[j0, j1, j2, 1]
+        g2 += weight * gradients[j0, j1, j2, 2]
+    g0, g1, g2 = _unit(g0, g1, g2, 0.0, 0.0, 1.0)
+    return d, g0, g1, g2
 
 
-class PlaneSDF:
+@njit(cache=True)
+def _evaluate(code, params, values, gradients, origin, cell, p, distance, gradient, with_gradient):
+    for k in range(p.shape[0]):
+        d, g0, g1, g2 = point_distance(code, params, values, gradients, origin, cell, p[k, 0], p[k, 1], p[k, 2])
+        distance[k] = d
+        if with_gradient:
+            gradient[k, 0], gradient[k, 1], gradient[k, 2] = g0, g1, g2
+
+
+class _Shape:
+    """distance and gradient of points through `point_distance`; subclasses set `compiled`."""
+
+    compiled: tuple
+    """(code, params float64 [3], grid values, grid gradients, grid origin, grid cell): the shape
+    arguments of `point_distance`."""
+
+    def _run(self, p: np.ndarray, with_gradient: bool):
+        p = np.ascontiguousarray(p, dtype=np.float64).reshape(-1, 3)
+        distance = np.empty(len(p))
+        gradient = np.empty((len(p) if with_gradient else 0, 3))
+        _evaluate(*self.compiled, p, distance, gradient, with_gradient)
+        return distance, gradient
+
+    def distance(self, p: np.ndarray) -> np.ndarray:
+        """float64 [n] signed distances (m) of part-frame points p [n, 3]."""
+        return self._run(p, False)[0]
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        """float64 [n, 3] unit outward gradients at part-frame points p [n, 3]."""
+        return self._run(p, True)[1]
+
+
+def _analytic(code: int, *params: float) -> tuple:
+    return (code, np.array(list(params) + [0.0] * (3 - len(params)), float), *_NO_GRID)
+
+
+class PlaneSDF(_Shape):
     """The plane z = 0 (pybullet's GEOM_PLANE), solid below."""
 
     bounds = None
     """Unbounded."""
-
-    def distance(self, p: np.ndarray) -> np.ndarray:
-        return p[:, 2].copy()
-
-    def gradient(self, p: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(_UP, p.shape).copy()
+    compiled = _analytic(PLANE)
 
 
-class SphereSDF:
+class SphereSDF(_Shape):
     def __init__(self, radius: float):
         self.radius = radius
         self.bounds = (np.full(3, -radius), np.full(3, radius))
-
-    def distance(self, p: np.ndarray) -> np.ndarray:
-        return np.sqrt(np.einsum("ij,ij->i", p, p)) - self.radius
-
-    def gradient(self, p: np.ndarray) -> np.ndarray:
-        return _unit_or(p, np.linalg.norm(p, axis=1), _UP)
+        self.compiled = _analytic(SPHERE, radius)
 
 
-class BoxSDF:
+class BoxSDF(_Shape):
     """Box of half extents `half` [3]."""
 
     def __init__(self, half: np.ndarray):
         self.half = np.asarray(half, float)
         self.bounds = (-self.half, self.half)
-
-    def distance(self, p: np.ndarray) -> np.ndarray:
-        q = np.abs(p) - self.half
-        outside = np.maximum(q, 0.0)
-        return np.sqrt(np.einsum("ij,ij->i", outside, outside)) + np.minimum(q.max(axis=1), 0.0)
-
-    def gradient(self, p: np.ndarray) -> np.ndarray:
-        sign = np.where(p >= 0, 1.0, -1.0)
-        q = np.abs(p) - self.half
-        outside = np.maximum(q, 0.0)
-        out_norm = np.linalg.norm(outside, axis=1)
-        # Inside: the nearest face is the axis of the largest q.
-        rows = np.arange(len(p))
-        axis = np.argmax(q, axis=1)
-        inside_grad = np.zeros_like(p)
-        inside_grad[rows, axis] = sign[rows, axis]
-        safe = np.where(out_norm > 0, out_norm, 1.0)[:, None]
-        return np.where((out_norm > 0)[:, None], outside * sign / safe, inside_grad)
+        self.compiled = _analytic(BOX, *self.half)
 
 
-class CapsuleSDF:
+class CapsuleSDF(_Shape):
     """Capsule along Z: a segment of `length` from z = -length/2 to +length/2, swept by `radius`."""
 
     def __init__(self, radius: float, length: float):
         self.radius, self.length = radius, length
         self.bounds = (np.array([-radius, -radius, -radius - length / 2]), np.array([radius, radius, radius + length / 2]))
-
-    def _offset(self, p: np.ndarray) -> np.ndarray:
-        v = p.copy()
-        v[:, 2] -= np.clip(p[:, 2], -self.length / 2, self.length / 2)
-        return v
-
-    def distance(self, p: np.ndarray) -> np.ndarray:
-        v = self._offset(p)
-        return np.sqrt(np.einsum("ij,ij->i", v, v)) - self.radius
-
-    def gradient(self, p: np.ndarray) -> np.ndarray:
-        v = self._offset(p)
-        return _unit_or(v, np.linalg.norm(v, axis=1), np.array([1.0, 0.0, 0.0]))
+        self.compiled = _analytic(CAPSULE, radius, length)
 
 
-class CylinderSDF:
+class CylinderSDF(_Shape):
     """Cylinder along Z of `radius` and height `length`, centred on the origin."""
 
     def __init__(self, radius: float, length: float):
         self.radius, self.length = radius, length
         self.bounds = (np.array([-radius, -radius, -length / 2]), np.array([radius, radius, length / 2]))
-
-    def distance(self, p: np.ndarray) -> np.ndarray:
-        dr = np.hypot(p[:, 0], p[:, 1]) - self.radius
-        dz = np.abs(p[:, 2]) - self.length / 2
-        return np.hypot(np.maximum(dr, 0.0), np.maximum(dz, 0.0)) + np.minimum(np.maximum(dr, dz), 0.0)
-
-    def gradient(self, p: np.ndarray) -> np.ndarray:
-        rxy = np.hypot(p[:, 0], p[:, 1])
-        radial = np.zeros_like(p)
-        radial[:, :2] = _unit_or(p[:, :2], rxy, np.array([1.0, 0.0]))
-        cap = np.zeros_like(p)
-        cap[:, 2] = np.where(p[:, 2] >= 0, 1.0, -1.0)
-        dr = rxy - self.radius
-        dz = np.abs(p[:, 2]) - self.length / 2
-        out_r, out_z = np.maximum(dr, 0.0), np.maximum(dz, 0.0)
-        out_norm = np.hypot(out_r, out_z)
-        inside_grad = np.where((dr > dz)[:, None], radial, cap)
-        safe = np.where(out_norm > 0, out_norm, 1.0)[:, None]
-        outside_grad = (radial * out_r[:, None] + cap * out_z[:, None]) / safe
-        return np.where((out_norm > 0)[:, None], outside_grad, inside_grad)
+        self.compiled = _analytic(CYLINDER, radius, length)
 
 
-class GridSDF:
+class GridSDF(_Shape):
     """Signed distance of a triangle mesh sampled on a regular grid, interpolated trilinearly.
 
     Built once per part from its visual meshes (part frame). Grid spacing is `cell` metres; the
@@ -180,40 +241,5 @@ class GridSDF:
         else:
             inside = in_band & (along < 0)
         self.values = np.where(inside, -unsigned, unsigned).reshape(tuple(counts))
-        self.gradients = np.stack(np.gradient(self.values, cell), axis=-1)
-
-    def _corners(self, p: np.ndarray):
-        """Points inside the grid, their cell corners and trilinear weights."""
-        u = (p - self.origin) / self.cell
-        inside_grid = np.all((u >= 0) & (u <= self.counts - 1), axis=1)
-        ui = u[inside_grid]
-        i0 = np.minimum(np.floor(ui).astype(np.int64), self.counts - 2)
-        f = ui - i0
-        for corner in range(8):  # the 8 corners of the cell (a fixed loop, vectorised over points)
-            dx, dy, dz = corner & 1, (corner >> 1) & 1, (corner >> 2) & 1
-            weight = (f[:, 0] if dx else 1 - f[:, 0]) * (f[:, 1] if dy else 1 - f[:, 1]) * (f[:, 2] if dz else 1 - f[:, 2])
-            yield inside_grid, (i0[:, 0] + dx, i0[:, 1] + dy, i0[:, 2] + dz), weight
-
-    def distance(self, p: np.ndarray) -> np.ndarray:
-        """float64 [n]: +inf outside the grid."""
-        distance = np.full(len(p), np.inf)
-        total = None
-        for inside_grid, index, weight in self._corners(p):
-            term = weight * self.values[index]
-            total = term if total is None else total + term
-        if total is not None:
-            distance[inside_grid] = total
-        return distance
-
-    def gradient(self, p: np.ndarray) -> np.ndarray:
-        """float64 [n, 3] unit outward direction (+Z outside the grid)."""
-        gradient = np.broadcast_to(_UP, p.shape).copy()
-        total = None
-        inside = None
-        for inside_grid, index, weight in self._corners(p):
-            term = weight[:, None] * self.gradients[index]
-            total = term if total is None else total + term
-            inside = inside_grid
-        if total is not None and len(total):
-            gradient[inside] = _unit_or(total, np.linalg.norm(total, axis=1), _UP)
-        return gradient
+        self.gradients = np.ascontiguousarray(np.stack(np.gradient(self.values, cell), axis=-1))
+        self.compiled = (GRID, np.zeros(3), self.values, self.gradients, self.origin, float(cell))
