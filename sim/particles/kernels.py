@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..spec.errors import SimulationError
 from .sdf import point_distance
 
 
@@ -53,7 +54,10 @@ def find_pairs(x: np.ndarray, h: float) -> Pairs:
     cell = np.floor((x - x.min(axis=0)) / h).astype(np.int64) + 1
     dims = cell.max(axis=0) + 2
     if float(dims[0]) * float(dims[1]) * float(dims[2]) >= 2.0**62:
-        raise ValueError(f"particles spread over {dims.tolist()} cells of {h} m: too far apart for a 64-bit cell key")
+        raise SimulationError(
+            f"liquid particles spread over {dims.tolist()} cells of {h:g} m (2^62 or more, past a 64-bit cell key); "
+            "keep the liquid within a few kilometres or use larger particles"
+        )
     key = (cell[:, 2] * dims[1] + cell[:, 1]) * dims[0] + cell[:, 0]
     # 2. The occupied cells, numbered in key order and held in a hash table; particles sorted
     #    by cell (increasing index within one), with their positions in that order.
