@@ -337,3 +337,36 @@ def test_saving_the_same_weights_twice_gives_the_same_bytes(tmp_path):
         save_model(model, tmp_path / str(i))
         blobs.add((tmp_path / str(i) / WEIGHTS_NAME).read_bytes())
     assert len(blobs) == 1
+
+
+# ------------------------------------------------------------------- evaluation tools
+def test_frame_error_is_zero_on_the_preview_and_four_from_black_to_white():
+    from engine.builtin.evaluate import frame_error
+
+    black, white = np.zeros((2, 4, 4, 3), np.uint8), np.full((2, 4, 4, 3), 255, np.uint8)
+    assert frame_error(white, white) == 0.0
+    assert frame_error(black, white) == pytest.approx(4.0, abs=1e-12)  # (-1 - 1)^2
+
+
+def test_x0_probe_of_a_model_that_predicts_zero_v_is_the_scaled_noisy_frame_error():
+    from diffusers import DDPMScheduler
+
+    from engine.builtin.evaluate import x0_error_by_timestep
+
+    model = BuiltinModel(TINY).eval()
+    with torch.no_grad():  # v = 0 everywhere, so x0_hat = sqrt(ab) x_t
+        model.unet.conv_out.weight.zero_()
+        model.unet.conv_out.bias.zero_()
+    rng = np.random.default_rng(0)
+    arrays = {"rgb": rng.integers(0, 256, (3, 2, 16, 16, 3), dtype=np.uint8),
+              "control": rng.integers(0, 256, (3, 2, 16, 16, IMAGE_CHANNELS), dtype=np.uint8),
+              "caption": np.array(["a red box"] * 3)}
+    errors = x0_error_by_timestep(model, arrays, range(3), timesteps=(999, 500))
+    x0 = torch.from_numpy(arrays["rgb"]).flatten(0, 1).permute(0, 3, 1, 2).float() / 127.5 - 1
+    # t = 999: sqrt(ab) ~ 5e-5, so x0_hat ~ 0 and the error is mean(x0^2) to ~1e-4.
+    assert errors["999"] == pytest.approx(float(x0.square().mean()), abs=1e-3)
+    ab = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2").alphas_cumprod[500]
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(500))
+    expected = (ab.sqrt() * (ab.sqrt() * x0 + (1 - ab).sqrt() * noise) - x0).square().mean()
+    assert errors["500"] == pytest.approx(float(expected), rel=1e-5)
+    assert errors["mean_image"] == pytest.approx(float((x0 - x0.mean(0)).square().mean()), rel=1e-6)

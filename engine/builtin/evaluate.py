@@ -6,7 +6,9 @@ builtin backend generates the video twice from the same caption and seed:
 - unguided: no control, independent noise per frame (what issue 5 defines as unguided).
 Both are scored by engine.metrics.flow_error: OpenCV DIS flow of the generated frames against
 the simulated flow_fwd, end-point error (px) on the valid pixels of moving objects
-(`flow_epe_object`) and of the rest (`flow_epe_background`). Lower is better.
+(`flow_epe_object`) and of the rest (`flow_epe_background`), and by their mean squared error
+against the simulated preview (`frame_error`: does the model draw what the control shows?).
+Lower is better.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class ShotScore:
     unguided_object: float
     guided_background: float
     unguided_background: float
+    guided_frame_mse: float
+    """MSE of the generated frames against the simulated preview ([-1, 1] units; frame_error)."""
+    unguided_frame_mse: float
 
 
 def shot_passes(arrays: dict[str, np.ndarray], row: int, fps: int = 8):
@@ -90,7 +95,9 @@ def evaluate(data_dir: str | Path, model_path: str | None = None, seeds: tuple[i
                 frames[(row, seed)] = (results[True][1], results[False][1])
             scores.append(ShotScore(int(arrays["shot_index"][row]), seed,
                                     results[True][0]["flow_epe_object"], results[False][0]["flow_epe_object"],
-                                    results[True][0]["flow_epe_background"], results[False][0]["flow_epe_background"]))
+                                    results[True][0]["flow_epe_background"], results[False][0]["flow_epe_background"],
+                                    frame_error(results[True][1], arrays["rgb"][row]),
+                                    frame_error(results[False][1], arrays["rgb"][row])))
     summary = summarise(scores)
     summary.update({"data_dir": str(data_dir), "seeds": list(seeds), "kinds": list(kinds), "steps": steps,
                     "guidance_scale": guidance_scale})
@@ -114,4 +121,52 @@ def summarise(scores: list[ShotScore]) -> dict:
         "guided_epe_background_px": float(bg[ok_bg, 0].mean()),
         "unguided_epe_background_px": float(bg[ok_bg, 1].mean()),
         "margin_background_px": float((bg[ok_bg, 1] - bg[ok_bg, 0]).mean()),
+        "guided_frame_mse": float(np.mean([s.guided_frame_mse for s in scores])),
+        "unguided_frame_mse": float(np.mean([s.unguided_frame_mse for s in scores])),
     }
+
+
+def x0_error_by_timestep(model, arrays: dict[str, np.ndarray], rows: range,
+                         timesteps: tuple[int, ...] = (999, 950, 900, 800, 600, 400, 200),
+                         frames_per_shot: int = 2, seed: int = 0) -> dict[str, float]:
+    """How well one model call recovers the frame from its noised version, by noise level.
+
+    For the first `frames_per_shot` frames of each shard row in `rows`, with every control kind and
+    the shot's caption: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps (eps seeded by `seed` and t), the
+    model's v turned into x0_hat = sqrt(ab) x_t - sqrt(1 - ab) v; the MSE of x0_hat against x0 in
+    [-1, 1] units. Returns {str(t): mse, ..., 'mean_image': the MSE of predicting the frames' mean
+    image, the score of a model that ignores its inputs}. At t = 999 (ab ~ 2e-9) x_t is pure noise:
+    the frame must come from the control and caption alone, as in the first sampling step.
+    """
+    import torch
+    from diffusers import DDPMScheduler
+
+    from .controls import CONTROL_KINDS, control_from_packed
+    from .text import tokenize
+
+    rows = list(rows)
+    x0 = torch.from_numpy(arrays["rgb"][rows, :frames_per_shot]).flatten(0, 1).permute(0, 3, 1, 2).float() / 127.5 - 1
+    packed = torch.from_numpy(arrays["control"][rows, :frames_per_shot]).flatten(0, 1)
+    control = control_from_packed(packed, torch.ones(x0.shape[0], len(CONTROL_KINDS)))
+    ids = tokenize([str(arrays["caption"][r]) for r in rows for _ in range(frames_per_shot)], model.config.max_tokens)
+    schedule = DDPMScheduler(num_train_timesteps=model.config.num_train_timesteps,
+                             beta_schedule=model.config.beta_schedule, prediction_type=model.config.prediction_type)
+    errors = {"mean_image": float((x0 - x0.mean(0, keepdim=True)).square().mean())}
+    with torch.no_grad():
+        states, mask = model.encode_text(ids)
+        for t in timesteps:
+            noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed * 100_003 + t))
+            step = torch.full((x0.shape[0],), t)
+            noisy = schedule.add_noise(x0, noise, step)
+            v = model(noisy, step, control, states, mask)
+            alpha_bar = schedule.alphas_cumprod[t]
+            x0_hat = alpha_bar.sqrt() * noisy - (1 - alpha_bar).sqrt() * v
+            errors[str(t)] = float((x0_hat - x0).square().mean())
+    return errors
+
+
+def frame_error(frames: np.ndarray, preview: np.ndarray) -> float:
+    """Mean squared error in [-1, 1] units between uint8 frames [T, S, S, 3] and the simulated preview."""
+    a = frames.astype(np.float64) / 127.5 - 1.0
+    b = preview.astype(np.float64) / 127.5 - 1.0
+    return float(np.square(a - b).mean())

@@ -2,8 +2,9 @@
 
     python -m engine.builtin.report --data HELDOUT_DIR [--model DIR] [--shots 12] [--steps 10] -o OUT_DIR
 
-writes OUT_DIR/eval.json (engine.builtin.evaluate summary and per-shot scores) and
-OUT_DIR/sample_grid.png (per shot: simulated preview, guided, unguided; every 3rd frame).
+writes OUT_DIR/eval_KINDS.json (engine.builtin.evaluate summary and per-shot scores, and the
+x0 error by noise level, `x0_error_by_timestep`) and OUT_DIR/sample_grid.png (per shot:
+simulated preview, guided, unguided; every 3rd frame).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def main() -> None:
     from sim.files import write_json
 
     from .dataset import load_shards
-    from .evaluate import evaluate
+    from .evaluate import evaluate, x0_error_by_timestep
+    from .model import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
@@ -56,10 +58,11 @@ def main() -> None:
     scores, summary = evaluate(args.data, args.model, kinds=tuple(args.kinds.split(",")), steps=args.steps,
                                guidance_scale=args.guidance, max_shots=args.shots, keep_frames=True)
     frames = summary.pop("frames")
+    arrays = load_shards(Path(args.data))
+    summary["x0_error_by_timestep"] = x0_error_by_timestep(load_model(args.model), arrays, range(min(args.shots, 8)))
     summary["wall_time_s"] = round(time.perf_counter() - start, 1)
     out = Path(args.output)
     write_json(out / f"eval_{'-'.join(args.kinds.split(','))}.json", {"summary": summary, "shots": [asdict(s) for s in scores]})
-    arrays = load_shards(Path(args.data))
     picked = sorted(frames)[: args.grid_shots]
     if args.kinds == "depth,normal,edges,flow,seg":
         sample_grid([arrays["rgb"][row] for row, _ in picked], [frames[k][0] for k in picked],
