@@ -11,8 +11,10 @@ liquid particles, each with its substeps, against a plain numpy reference in the
 - splats: drawing the 10,000 liquid particles of the fluid run's last frame into every pass at
   384 x 384 (conditioning/particles.py, with the liquid smoothing), against the rigid parts'
   layer of the same frame (Embree ray casting, conditioning/rigid.py) in the same run.
-The rigid world is simulated once by pybullet beforehand and not timed. Each figure is the best
-of --repeats runs (wall time, and in brackets process CPU time, steadier on a shared machine);
+The rigid world is simulated once by pybullet beforehand and not timed. The compiled kernels
+(numba, sim/particles/kernels.py) are compiled, or loaded from numba's cache, by an untimed
+one-frame warm-up run of each workload first, so no figure includes compilation. Each figure
+is the best of --repeats runs (wall time, and process CPU time, steadier on a shared machine);
 printed with the ratio to its reference.
 
 Run: python bench/particles.py [--frames 24] [--repeats 2]
@@ -132,6 +134,9 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
     frames = args.frames
+    # Warm-up (untimed): compiles or loads every numba kernel either workload uses.
+    for scene in (ballistic_scene(1), fluid_scene(1)):
+        simulate_particles(rigid_shot(scene))
 
     shot = rigid_shot(ballistic_scene(frames))
     seconds, cpu, track, _ = time_particles(shot, args.repeats)

@@ -9,9 +9,11 @@ any step and reaches the exact terminal speed sqrt(g / c).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 
 @dataclass(frozen=True)
@@ -27,44 +29,38 @@ class AirParams:
 
 
 def fly(x: np.ndarray, v: np.ndarray, dt: float, gravity: np.ndarray, air: AirParams) -> None:
-    """Advance positions x and velocities v (float64 [n, 3], m and m/s) by dt seconds, in place.
+    """Advance positions x and velocities v (float64 [n, 3], m and m/s, C-contiguous) by dt
+    seconds, in place (one compiled pass, `_fly`)."""
+    _fly(x, v, dt, gravity, air.drag, air.quadratic, air.wind)
 
-    x and v may be views into larger arrays (they are only updated in place). One [n, 3]
-    temporary at most: the arithmetic runs in place (same operations, same rounding).
-    """
-    if air.drag == 0:
-        step = v * dt
-        step += 0.5 * dt * dt * gravity
-        x += step
-        v += gravity * dt
-    elif not air.quadratic:
-        k = air.drag
-        terminal = air.wind + gravity / k
-        decay = np.exp(-k * dt)
-        v -= terminal  # v holds the velocity relative to the terminal one
-        step = v * ((1 - decay) / k)
-        step += terminal * dt
-        x += step
-        v *= decay
-        v += terminal
+
+@njit(cache=True)
+def _fly(x, v, dt, gravity, drag, quadratic, wind):
+    # Per particle, each axis (k) on its own except the quadratic drag's speed.
+    if drag == 0:
+        for i in range(x.shape[0]):
+            for k in range(3):
+                x[i, k] += v[i, k] * dt + 0.5 * dt * dt * gravity[k]
+                v[i, k] += gravity[k] * dt
+    elif not quadratic:
+        # Exact: v relaxes to the terminal velocity w + g / k with decay exp(-k dt).
+        decay = math.exp(-drag * dt)
+        for i in range(x.shape[0]):
+            for k in range(3):
+                terminal = wind[k] + gravity[k] / drag
+                relative = v[i, k] - terminal
+                x[i, k] += relative * ((1 - decay) / drag) + terminal * dt
+                v[i, k] = relative * decay + terminal
     else:
-        windy = bool(np.any(air.wind))
-        # x moves by the mean of the old and new velocity: half a step with each.
-        half_step = np.multiply(v, 0.5 * dt)
-        x += half_step
-        if windy:
-            v -= air.wind  # v holds the velocity relative to the air until the wind is added back
-        drag_factor = np.einsum("ij,ij->i", v, v)
-        np.sqrt(drag_factor, out=drag_factor)
-        drag_factor *= air.drag * dt
-        drag_factor += 1.0
-        np.reciprocal(drag_factor, out=drag_factor)
-        v += gravity * dt
-        v *= drag_factor[:, None]
-        if windy:
-            v += air.wind
-        np.multiply(v, 0.5 * dt, out=half_step)
-        x += half_step
+        # Semi-implicit: the drag factor 1 / (1 + c |v - w| dt) at the old speed relative to the
+        # air; x moves by the mean of the old and new velocity (half a step with each).
+        for i in range(x.shape[0]):
+            r0, r1, r2 = v[i, 0] - wind[0], v[i, 1] - wind[1], v[i, 2] - wind[2]
+            factor = 1.0 / (math.sqrt(r0 * r0 + r1 * r1 + r2 * r2) * (drag * dt) + 1.0)
+            for k in range(3):
+                x[i, k] += v[i, k] * (0.5 * dt)
+                v[i, k] = (v[i, k] - wind[k] + gravity[k] * dt) * factor + wind[k]
+                x[i, k] += v[i, k] * (0.5 * dt)
 
 
 def advance_newborn(x: np.ndarray, v: np.ndarray, age: np.ndarray, gravity: np.ndarray) -> None:

@@ -3,19 +3,25 @@
 Primitives (plane, box, sphere, capsule, cylinder) use their exact signed distance with the
 dimensions from the scene spec; meshes and URDF links use a `GridSDF` of their visual meshes.
 `collide` pushes particles out of every part at its pose of the moment and applies restitution
-and Coulomb friction relative to the part's surface velocity. All work is vectorised over
-particles; the only Python loop runs over parts, after a bounding-sphere cull.
+and Coulomb friction relative to the part's surface velocity. Candidates are culled by each
+part's bounding box (vectorised numpy); the contacts themselves are one compiled loop (numba)
+over a part's candidates, one call per part.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
 import numpy as np
+from numba import njit
 
 from ..records import Part, Shot
 from ..spec.model import BoxObject, CapsuleObject, CylinderObject, SphereObject, copy_suffixes
 from . import sdf
 from .poses import PartPoses
+from .sdf import point_distance
+
 
 @dataclass(frozen=True)
 class Collider:
@@ -120,9 +126,9 @@ def broadphase(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Co
 def collide(
     x: np.ndarray,
     v: np.ndarray,
-    radius: float | np.ndarray,
-    restitution: float | np.ndarray,
-    friction: float | np.ndarray,
+    radius: float,
+    restitution: float,
+    friction: float,
     poses: PartPoses,
     colliders: list[Collider],
     candidates: list[np.ndarray] | None = None,
@@ -131,97 +137,104 @@ def collide(
 ) -> np.ndarray | None:
     """Resolve contacts of particles with every part, in place.
 
-    x, v: float64 [n, 3] positions (m) and velocities (m/s), updated in place (they may be views).
-    radius, restitution, friction: a number for all particles, or float64 [n] per particle.
+    x, v: float64 [n, 3] positions (m) and velocities (m/s), C-contiguous, updated in place
+    (they may be views of consecutive rows). radius (m), restitution, friction: the same for
+    every particle.
     candidates: per collider, the only particles that may touch it (from `broadphase` or
-    `near_candidates`); default: `broadphase` with the largest radius.
+    `near_candidates`); default: `broadphase` with the radius.
     A particle closer to a part than its radius is pushed out along the distance gradient. If it
     was approaching, its normal motion since the contact began is replayed exactly (constant
     acceleration `gravity` along the normal; none when gravity is None): the speed at contact
     v_c, reflected to -e v_c, then flown for the time since contact, so the bounce does not
     depend on where in the substep it fell; the tangential speed drops by up to friction x the
     normal speed change (Coulomb), never reversing. Contacts slower than `rest_speed` (m/s) are
-    inelastic (resting contact: no micro-bounces).
+    inelastic (resting contact: no micro-bounces). The arithmetic per particle is
+    `_resolve_contacts` (compiled).
     With `gravity` [3] given, returns bool [n]: the particle touched a part at rest on a surface
     whose friction holds it against gravity (where it can rest); otherwise None.
     """
-    held = np.zeros(len(x), bool) if gravity is not None else None
+    held = np.zeros(len(x), bool)
     if len(x) == 0:
-        return held
+        return held if gravity is not None else None
     if candidates is None:
-        candidates = broadphase(x, float(np.max(radius)), poses, colliders)
+        candidates = broadphase(x, radius, poses, colliders)
+    g = np.zeros(3) if gravity is None else np.asarray(gravity, float)
     for collider, near in zip(colliders, candidates):
-        _collide_one(x, v, radius, restitution, friction, poses, collider, near, rest_speed, gravity, held)
-    return held
+        if len(near) == 0:
+            continue
+        part = collider.part_index
+        linear, angular = poses.linear_velocity[part], poses.angular_velocity[part]
+        moving = bool(linear.any() or angular.any())  # parts at rest (static ones always): surface velocity 0
+        _resolve_contacts(x, v, near, float(radius), float(restitution), float(friction), poses.position[part],
+                          poses.rotation[part], linear, angular, moving, float(rest_speed), g, gravity is not None, held,
+                          *collider.shape.compiled)
+    return held if gravity is not None else None
 
 
-def _collide_one(x, v, radius, restitution, friction, poses: PartPoses, collider: Collider, near: np.ndarray,
-                 rest_speed: float = 0.0, gravity: np.ndarray | None = None, held: np.ndarray | None = None) -> None:
-    """`collide` against one part, for the candidate particles `near` (radius, restitution and
-    friction: numbers, or arrays over all n particles)."""
-    if len(near) == 0:
-        return
-    centre = poses.position[collider.part_index]
-    rotation = poses.rotation[collider.part_index]
-    rel = np.take(x, near, axis=0) - centre  # np.take: several times faster than x[near] for rows
-    # 1. Signed distance in the part frame (world -> part: R^T (x - c) = (x - c) @ R).
-    local = rel @ rotation
-    r = radius if np.ndim(radius) == 0 else radius[near]
-    depth = r - collider.distance(local)
-    hit = np.flatnonzero(depth > 0)
-    if len(hit) == 0:
-        return
-    idx = near[hit]
-    depth = depth[hit]
-    normal = collider.gradient(local[hit]) @ rotation.T
-    e = restitution if np.ndim(restitution) == 0 else restitution[idx]
-    mu = friction if np.ndim(friction) == 0 else friction[idx]
-    # 2. Velocity of the part's surface at the particle, and the particle's relative to it.
-    linear, angular = poses.linear_velocity[collider.part_index], poses.angular_velocity[collider.part_index]
-    moving = bool(linear.any() or angular.any())
-    surface_v = linear + np.cross(angular, rel[hit]) if moving else None  # parts at rest (static ones always): 0
-    v_rel = np.take(v, idx, axis=0)
-    if moving:
-        v_rel -= surface_v
-    vn = np.einsum("ij,ij->i", v_rel, normal)
-    if held is not None and not moving:
-        # Friction can hold the particle here when gravity presses it onto the surface and its
-        # tangential part is inside the friction cone.
-        g_n = normal @ gravity
-        g_t2 = float(gravity @ gravity) - g_n * g_n
-        held[idx] |= (g_n < 0) & (g_t2 <= (mu * g_n) ** 2)
-    # 3. The normal motion since the contact began, undone and replayed with the bounce. Along
-    #    the normal the particle moved with constant acceleration a = g.n over the substep, so
-    #    its speed at contact v_c (from v_c^2 = v_n^2 + 2 a depth), the time since contact
-    #    tau = (v_n - v_c) / a, and its state now after bouncing with -e v_c are exact: a bounce
-    #    does not depend on where in the substep it fell, and a resting particle (v_c = 0) gets
-    #    exactly the support that cancels gravity.
-    a = normal @ gravity if gravity is not None else np.zeros(len(idx))
-    v_contact = -np.sqrt(np.maximum(vn * vn + 2.0 * a * depth, 0.0))
-    approaching = vn < 0
-    v_contact = np.where(approaching, v_contact, vn)
-    if rest_speed > 0:
-        e = np.where(v_contact > -rest_speed, 0.0, e)  # resting contact: no micro-bounces
-    accelerating = a < -1e-12
-    tau = np.where(accelerating, (vn - v_contact) / np.where(accelerating, a, -1.0), depth / np.maximum(-vn, 1e-12))
-    tau = np.where(approaching, tau, 0.0)
-    vn_new = np.where(approaching, -e * v_contact + a * tau, vn)
-    height = np.where(approaching, -e * v_contact * tau + 0.5 * a * tau * tau, 0.0)
-    # A bounce too weak to climb against gravity for tau ends resting on the surface.
-    landed = height < 0
-    height = np.where(landed, 0.0, height)
-    vn_new = np.where(landed, np.maximum(vn_new, 0.0), vn_new)
-    # 4. Coulomb friction on the tangential speed: it loses up to friction x the normal speed
-    #    change, never reversing.
-    v_t = v_rel - vn[:, None] * normal
-    speed_t = np.sqrt(np.einsum("ij,ij->i", v_t, v_t))
-    keep = np.maximum(0.0, 1.0 - mu * np.maximum(vn_new - vn, 0.0) / np.maximum(speed_t, 1e-12))
-    v_new = v_t * keep[:, None] + vn_new[:, None] * normal
-    if moving:
-        v_new += surface_v
-    v[idx] = v_new
-    # 5. Out of the part, to the replayed height above the contact.
-    x[idx] += (depth + height)[:, None] * normal
+@njit(cache=True)
+def _resolve_contacts(x, v, near, radius, restitution, friction, position, rotation, linear, angular, moving,
+                      rest_speed, gravity, with_gravity, held, code, params, values, gradients, origin, cell):
+    """`collide` against one part (pose position [3], rotation [3, 3] part to world, velocities
+    linear [3] m/s and angular [3] rad/s, shape as in sdf.point_distance) for the candidate
+    particles `near` (int64, no repeats), each on its own."""
+    g2 = gravity[0] * gravity[0] + gravity[1] * gravity[1] + gravity[2] * gravity[2]
+    for k in range(near.shape[0]):
+        i = near[k]
+        # 1. Signed distance in the part frame (world -> part: R^T (x - c)).
+        r0, r1, r2 = x[i, 0] - position[0], x[i, 1] - position[1], x[i, 2] - position[2]
+        l0 = r0 * rotation[0, 0] + r1 * rotation[1, 0] + r2 * rotation[2, 0]
+        l1 = r0 * rotation[0, 1] + r1 * rotation[1, 1] + r2 * rotation[2, 1]
+        l2 = r0 * rotation[0, 2] + r1 * rotation[1, 2] + r2 * rotation[2, 2]
+        d, m0, m1, m2 = point_distance(code, params, values, gradients, origin, cell, l0, l1, l2)
+        depth = radius - d
+        if not depth > 0:
+            continue
+        n0 = rotation[0, 0] * m0 + rotation[0, 1] * m1 + rotation[0, 2] * m2
+        n1 = rotation[1, 0] * m0 + rotation[1, 1] * m1 + rotation[1, 2] * m2
+        n2 = rotation[2, 0] * m0 + rotation[2, 1] * m1 + rotation[2, 2] * m2
+        # 2. Velocity of the part's surface at the particle, and the particle's relative to it.
+        s0, s1, s2 = 0.0, 0.0, 0.0
+        if moving:
+            s0 = linear[0] + (angular[1] * r2 - angular[2] * r1)
+            s1 = linear[1] + (angular[2] * r0 - angular[0] * r2)
+            s2 = linear[2] + (angular[0] * r1 - angular[1] * r0)
+        u0, u1, u2 = v[i, 0] - s0, v[i, 1] - s1, v[i, 2] - s2
+        vn = u0 * n0 + u1 * n1 + u2 * n2
+        a = n0 * gravity[0] + n1 * gravity[1] + n2 * gravity[2]
+        if with_gravity and not moving:
+            # Friction can hold the particle here when gravity presses it onto the surface and
+            # its tangential part is inside the friction cone.
+            if a < 0 and g2 - a * a <= (friction * a) ** 2:
+                held[i] = True
+        # 3. The normal motion since the contact began, undone and replayed with the bounce: along
+        #    the normal the particle moved with constant acceleration a = g.n over the substep, so
+        #    its speed at contact v_c (v_c^2 = v_n^2 + 2 a depth), the time since contact
+        #    tau = (v_n - v_c) / a, and its state now after bouncing with -e v_c are exact.
+        e = restitution
+        vn_new, height = vn, 0.0
+        if vn < 0:
+            v_contact = -math.sqrt(max(vn * vn + 2.0 * a * depth, 0.0))
+            if rest_speed > 0 and v_contact > -rest_speed:
+                e = 0.0  # resting contact: no micro-bounces
+            tau = (vn - v_contact) / a if a < -1e-12 else depth / max(-vn, 1e-12)
+            vn_new = -e * v_contact + a * tau
+            height = -e * v_contact * tau + 0.5 * a * tau * tau
+            if height < 0:
+                # A bounce too weak to climb against gravity for tau ends resting on the surface.
+                height = 0.0
+                vn_new = max(vn_new, 0.0)
+        # 4. Coulomb friction on the tangential speed: it loses up to friction x the normal
+        #    speed change, never reversing.
+        t0, t1, t2 = u0 - vn * n0, u1 - vn * n1, u2 - vn * n2
+        speed_t = math.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
+        keep = max(0.0, 1.0 - friction * max(vn_new - vn, 0.0) / max(speed_t, 1e-12))
+        v[i, 0] = t0 * keep + vn_new * n0 + s0
+        v[i, 1] = t1 * keep + vn_new * n1 + s1
+        v[i, 2] = t2 * keep + vn_new * n2 + s2
+        # 5. Out of the part, to the replayed height above the contact.
+        x[i, 0] += (depth + height) * n0
+        x[i, 1] += (depth + height) * n1
+        x[i, 2] += (depth + height) * n2
 
 
 def near_candidates(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
