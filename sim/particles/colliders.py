@@ -10,17 +10,15 @@ over a part's candidates, one call per part.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from ..records import Part, Shot
 from ..spec.model import BoxObject, CapsuleObject, CylinderObject, SphereObject, copy_suffixes
 from . import sdf
+from .kernels import push_out_of_part, resolve_contacts
 from .poses import PartPoses
-from .sdf import point_distance
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,7 @@ def collide(
     depend on where in the substep it fell; the tangential speed drops by up to friction x the
     normal speed change (Coulomb), never reversing. Contacts slower than `rest_speed` (m/s) are
     inelastic (resting contact: no micro-bounces). The arithmetic per particle is
-    `_resolve_contacts` (compiled).
+    `kernels.resolve_contacts` (compiled).
     With `gravity` [3] given, returns bool [n]: the particle touched a part at rest on a surface
     whose friction holds it against gravity (where it can rest); otherwise None.
     """
@@ -165,76 +163,10 @@ def collide(
         part = collider.part_index
         linear, angular = poses.linear_velocity[part], poses.angular_velocity[part]
         moving = bool(linear.any() or angular.any())  # parts at rest (static ones always): surface velocity 0
-        _resolve_contacts(x, v, near, float(radius), float(restitution), float(friction), poses.position[part],
+        resolve_contacts(x, v, near, float(radius), float(restitution), float(friction), poses.position[part],
                           poses.rotation[part], linear, angular, moving, float(rest_speed), g, gravity is not None, held,
                           *collider.shape.compiled)
     return held if gravity is not None else None
-
-
-@njit(cache=True)
-def _resolve_contacts(x, v, near, radius, restitution, friction, position, rotation, linear, angular, moving,
-                      rest_speed, gravity, with_gravity, held, code, params, values, gradients, origin, cell):
-    """`collide` against one part (pose position [3], rotation [3, 3] part to world, velocities
-    linear [3] m/s and angular [3] rad/s, shape as in sdf.point_distance) for the candidate
-    particles `near` (int64, no repeats), each on its own."""
-    g2 = gravity[0] * gravity[0] + gravity[1] * gravity[1] + gravity[2] * gravity[2]
-    for k in range(near.shape[0]):
-        i = near[k]
-        # 1. Signed distance in the part frame (world -> part: R^T (x - c)).
-        r0, r1, r2 = x[i, 0] - position[0], x[i, 1] - position[1], x[i, 2] - position[2]
-        l0 = r0 * rotation[0, 0] + r1 * rotation[1, 0] + r2 * rotation[2, 0]
-        l1 = r0 * rotation[0, 1] + r1 * rotation[1, 1] + r2 * rotation[2, 1]
-        l2 = r0 * rotation[0, 2] + r1 * rotation[1, 2] + r2 * rotation[2, 2]
-        d, m0, m1, m2 = point_distance(code, params, values, gradients, origin, cell, l0, l1, l2)
-        depth = radius - d
-        if not depth > 0:
-            continue
-        n0 = rotation[0, 0] * m0 + rotation[0, 1] * m1 + rotation[0, 2] * m2
-        n1 = rotation[1, 0] * m0 + rotation[1, 1] * m1 + rotation[1, 2] * m2
-        n2 = rotation[2, 0] * m0 + rotation[2, 1] * m1 + rotation[2, 2] * m2
-        # 2. Velocity of the part's surface at the particle, and the particle's relative to it.
-        s0, s1, s2 = 0.0, 0.0, 0.0
-        if moving:
-            s0 = linear[0] + (angular[1] * r2 - angular[2] * r1)
-            s1 = linear[1] + (angular[2] * r0 - angular[0] * r2)
-            s2 = linear[2] + (angular[0] * r1 - angular[1] * r0)
-        u0, u1, u2 = v[i, 0] - s0, v[i, 1] - s1, v[i, 2] - s2
-        vn = u0 * n0 + u1 * n1 + u2 * n2
-        a = n0 * gravity[0] + n1 * gravity[1] + n2 * gravity[2]
-        if with_gravity and not moving:
-            # Friction can hold the particle here when gravity presses it onto the surface and
-            # its tangential part is inside the friction cone.
-            if a < 0 and g2 - a * a <= (friction * a) ** 2:
-                held[i] = True
-        # 3. The normal motion since the contact began, undone and replayed with the bounce: along
-        #    the normal the particle moved with constant acceleration a = g.n over the substep, so
-        #    its speed at contact v_c (v_c^2 = v_n^2 + 2 a depth), the time since contact
-        #    tau = (v_n - v_c) / a, and its state now after bouncing with -e v_c are exact.
-        e = restitution
-        vn_new, height = vn, 0.0
-        if vn < 0:
-            v_contact = -math.sqrt(max(vn * vn + 2.0 * a * depth, 0.0))
-            if rest_speed > 0 and v_contact > -rest_speed:
-                e = 0.0  # resting contact: no micro-bounces
-            tau = (vn - v_contact) / a if a < -1e-12 else depth / max(-vn, 1e-12)
-            vn_new = -e * v_contact + a * tau
-            height = -e * v_contact * tau + 0.5 * a * tau * tau
-            if height < 0:
-                # A bounce too weak to climb against gravity for tau ends resting on the surface.
-                height = 0.0
-                vn_new = max(vn_new, 0.0)
-        # 4. Coulomb friction on the tangential speed: it loses up to friction x the normal
-        #    speed change, never reversing.
-        t0, t1, t2 = u0 - vn * n0, u1 - vn * n1, u2 - vn * n2
-        speed_t = math.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
-        keep = max(0.0, 1.0 - friction * max(vn_new - vn, 0.0) / max(speed_t, 1e-12))
-        v[i, 0] = t0 * keep + vn_new * n0 + s0
-        v[i, 1] = t1 * keep + vn_new * n1 + s1
-        v[i, 2] = t2 * keep + vn_new * n2 + s2
-        # 5. Out of the part, to the replayed height above the contact.
-        x[i, 0] += (depth + height) * n0
-        x[i, 1] += (depth + height) * n1
-        x[i, 2] += (depth + height) * n2
 
 
 def near_candidates(x: np.ndarray, reach: float, poses: PartPoses, colliders: list[Collider]) -> list[np.ndarray]:
@@ -263,8 +195,6 @@ def push_out(x: np.ndarray, radius: float, poses: PartPoses, colliders: list[Col
     part, for the candidate particles of each part (kernels.push_out_of_part). The same
     positions as `collide` with no velocities, restitution or friction (a position-only
     contact, as the liquid solver's iterations need), in far fewer operations."""
-    from .kernels import push_out_of_part
-
     for collider, near in zip(colliders, candidates):
         if len(near):
             part = collider.part_index

@@ -1,23 +1,32 @@
-"""Compiled loops over liquid particles and their neighbour pairs (numba): the neighbour search,
-the position-based-fluids sums, and the liquid's walls and contacts.
+"""Every compiled (numba) loop of the particle solvers: shape distances, ballistic flight,
+contacts, and the liquid's neighbour pairs, position-based-fluids sums, walls and push-out.
 
-Why compiled: a PBF substep is a dozen sums over about 130,000 neighbour pairs; in numpy each
-is a gather, an arithmetic pass and a bincount scatter, and ten substeps a frame made 10,000
-particles cost about 400 ms per frame. Here each sum is one pass over the pairs.
+Why compiled: these are loops over particles or particle pairs whose numpy forms are a dozen
+passes (gathers, arithmetic, bincount scatters) each; a liquid substep alone is a dozen sums over
+about 130,000 pairs, and ten substeps a frame made 10,000 particles cost about 400 ms per frame.
+Why one file: numba's on-disk cache (cache=True) is checked against the file that defines each
+function only, so a compiled caller in another file would keep a stale copy of a changed callee.
 
-Pairs (`Pairs`): every unordered pair {i, j} of particles closer than h, once. The search
-puts particles into cubic cells of side h (a hash table of the occupied cells, numbered in
-key order, and a counting sort of the particles by cell); a particle's partners lie in the
-3 x 3 x 3 cells around its own, which in key order are 9 rows of 3 cells along x, each one
-contiguous run of the sorted particles, and each pair is found once from the particle that
-comes first in that order (so half the rows are never visited).
+Determinism and threads: every loop is serial and runs in a fixed order (particles by index,
+pairs in the order found), with no fastmath (no reassociation), so the same input gives the same
+bytes. Per-particle loops write only their own particle; each liquid pair is evaluated once and
+its terms added to both ends, which needs the serial order (gathering every particle's full
+neighbour list instead, parallel-safe, is twice the kernel evaluations: 1.35x slower per
+iteration on one core). On the shared 2-core machine this was built on, parallel loops gained
+nothing and stalled whenever another process held the second core (a 0.4 ms sum took 8 ms).
 
-Determinism and threads: the loops are serial and run in a fixed order (pairs in the order
-found, particles by index), with no fastmath (no reassociation), so the same positions give
-the same bytes. Each pair is evaluated once and its terms added to both ends; gathering every
-particle's full neighbour list in parallel instead costs twice the kernel evaluations (1.35x
-slower per iteration on one core), and on the shared 2-core machine this was built on, a
-parallel loop's threads stalled whenever another process held a core (a 0.4 ms sum took 8 ms).
+Shapes (`shape_distances`): part-frame signed distance and unit outward gradient of the plane
+z = 0 (solid below), sphere, box, capsule and cylinder (along Z, centred), and of a GridSDF
+(trilinear samples; +inf and +Z outside its grid). The shape is chosen once per call, outside
+the per-point loop: a per-point dispatch that can reach the grid's arrays made every point cost
+about 30 ns (array reference counting), against 1 to 3 ns for the analytic shapes.
+
+Liquid pairs (`Pairs`): every unordered pair {i, j} of particles closer than h, once. The search
+puts particles into cubic cells of side h (a hash table of the occupied cells, numbered in key
+order, and a counting sort of the particles by cell); a particle's partners lie in the 3 x 3 x 3
+cells around its own, which in key order are 9 rows of 3 cells along x, each one contiguous run
+of the sorted particles, and each pair is found once from the particle that comes first in that
+order (so four of the nine rows are never visited, and the own row only past the particle).
 """
 
 from __future__ import annotations
@@ -29,9 +38,225 @@ import numpy as np
 from numba import njit
 
 from ..spec.errors import SimulationError
-from .sdf import point_distance
+
+PLANE, SPHERE, BOX, CAPSULE, CYLINDER, GRID = range(6)
+"""Shape codes of `shape_distances`."""
 
 
+# --------------------------------------------------------------------------- shapes
+@njit(cache=True, inline="always")
+def _unit(a, b, c, fa, fb, fc):
+    """(a, b, c) normalised, or the fallback unit vector (fa, fb, fc) when shorter than 1e-12."""
+    norm = math.sqrt(a * a + b * b + c * c)
+    if norm > 1e-12:
+        return a / norm, b / norm, c / norm
+    return fa, fb, fc
+
+
+@njit(cache=True, inline="always")
+def _analytic(code, a, b, c, p0, p1, p2):
+    """(d, g0, g1, g2): signed distance (m) of the part-frame point (p0, p1, p2) to an analytic
+    shape and the unit outward gradient there. (a, b, c): sphere (radius, -, -), box (half
+    extents), capsule and cylinder (radius, length, -)."""
+    if code == PLANE:
+        return p2, 0.0, 0.0, 1.0
+    if code == SPHERE:
+        d = math.sqrt(p0 * p0 + p1 * p1 + p2 * p2) - a
+        g0, g1, g2 = _unit(p0, p1, p2, 0.0, 0.0, 1.0)
+        return d, g0, g1, g2
+    if code == BOX:
+        q0, q1, q2 = abs(p0) - a, abs(p1) - b, abs(p2) - c
+        o0, o1, o2 = max(q0, 0.0), max(q1, 0.0), max(q2, 0.0)
+        out = math.sqrt(o0 * o0 + o1 * o1 + o2 * o2)
+        d = out + min(max(q0, q1, q2), 0.0)
+        s0 = 1.0 if p0 >= 0 else -1.0
+        s1 = 1.0 if p1 >= 0 else -1.0
+        s2 = 1.0 if p2 >= 0 else -1.0
+        if out > 0:
+            return d, o0 * s0 / out, o1 * s1 / out, o2 * s2 / out
+        # Inside: the nearest face is the axis of the largest q (the first on ties).
+        if q0 >= q1 and q0 >= q2:
+            return d, s0, 0.0, 0.0
+        if q1 >= q2:
+            return d, 0.0, s1, 0.0
+        return d, 0.0, 0.0, s2
+    if code == CAPSULE:
+        half = b / 2
+        v2 = p2 - min(max(p2, -half), half)
+        d = math.sqrt(p0 * p0 + p1 * p1 + v2 * v2) - a
+        g0, g1, g2 = _unit(p0, p1, v2, 1.0, 0.0, 0.0)
+        return d, g0, g1, g2
+    # CYLINDER
+    rxy = math.hypot(p0, p1)
+    dr = rxy - a
+    dz = abs(p2) - b / 2
+    out_r, out_z = max(dr, 0.0), max(dz, 0.0)
+    out = math.hypot(out_r, out_z)
+    d = out + min(max(dr, dz), 0.0)
+    if rxy > 1e-12:
+        r0, r1 = p0 / rxy, p1 / rxy
+    else:
+        r0, r1 = 1.0, 0.0
+    cap = 1.0 if p2 >= 0 else -1.0
+    if out > 0:
+        return d, r0 * out_r / out, r1 * out_r / out, cap * out_z / out
+    if dr > dz:
+        return d, r0, r1, 0.0
+    return d, 0.0, 0.0, cap
+
+
+@njit(cache=True)
+def shape_distances(code, params, values, gradients, origin, cell, p, distance, gradient):
+    """Signed distances distance [m] (m) and unit outward gradients gradient [m, 3] of part-frame
+    points p (float64 [m, 3]) to a shape: code (PLANE ... GRID), params [3] (`_analytic`'s a, b,
+    c), and for GRID its samples values [i, j, k] (m), gradients [i, j, k, 3], grid origin [3] (m)
+    and cell (m)."""
+    if code != GRID:
+        a, b, c = params[0], params[1], params[2]
+        for k in range(p.shape[0]):
+            distance[k], gradient[k, 0], gradient[k, 1], gradient[k, 2] = _analytic(code, a, b, c, p[k, 0], p[k, 1], p[k, 2])
+        return
+    # Trilinear interpolation of the samples and of their gradients; outside the grid +inf, +Z.
+    n0, n1, n2 = values.shape
+    for k in range(p.shape[0]):
+        u0, u1, u2 = (p[k, 0] - origin[0]) / cell, (p[k, 1] - origin[1]) / cell, (p[k, 2] - origin[2]) / cell
+        if not (0 <= u0 <= n0 - 1 and 0 <= u1 <= n1 - 1 and 0 <= u2 <= n2 - 1):
+            distance[k], gradient[k, 0], gradient[k, 1], gradient[k, 2] = math.inf, 0.0, 0.0, 1.0
+            continue
+        i0, i1, i2 = min(int(math.floor(u0)), n0 - 2), min(int(math.floor(u1)), n1 - 2), min(int(math.floor(u2)), n2 - 2)
+        f0, f1, f2 = u0 - i0, u1 - i1, u2 - i2
+        d, g0, g1, g2 = 0.0, 0.0, 0.0, 0.0
+        for corner in range(8):
+            c0, c1, c2 = corner & 1, (corner >> 1) & 1, (corner >> 2) & 1
+            weight = (f0 if c0 else 1 - f0) * (f1 if c1 else 1 - f1) * (f2 if c2 else 1 - f2)
+            j0, j1, j2 = i0 + c0, i1 + c1, i2 + c2
+            d += weight * values[j0, j1, j2]
+            g0 += weight * gradients[j0, j1, j2, 0]
+            g1 += weight * gradients[j0, j1, j2, 1]
+            g2 += weight * gradients[j0, j1, j2, 2]
+        distance[k] = d
+        gradient[k, 0], gradient[k, 1], gradient[k, 2] = _unit(g0, g1, g2, 0.0, 0.0, 1.0)
+
+
+@njit(cache=True)
+def _part_frame(x, near, position, rotation, code, params, values, gradients, origin, cell):
+    """For the particles `near` (int64 [m]) of positions x (float64 [n, 3], m) and a part at
+    position [3] with rotation [3, 3] (part to world): the signed distances [m] (m) of their
+    part-frame points rotation^T (x - position), and the world-frame outward normals [m, 3]."""
+    m = near.shape[0]
+    local = np.empty((m, 3))
+    for k in range(m):
+        i = near[k]
+        r0, r1, r2 = x[i, 0] - position[0], x[i, 1] - position[1], x[i, 2] - position[2]
+        local[k, 0] = r0 * rotation[0, 0] + r1 * rotation[1, 0] + r2 * rotation[2, 0]
+        local[k, 1] = r0 * rotation[0, 1] + r1 * rotation[1, 1] + r2 * rotation[2, 1]
+        local[k, 2] = r0 * rotation[0, 2] + r1 * rotation[1, 2] + r2 * rotation[2, 2]
+    distance = np.empty(m)
+    normal_local = np.empty((m, 3))
+    shape_distances(code, params, values, gradients, origin, cell, local, distance, normal_local)
+    normal = np.empty((m, 3))
+    for k in range(m):
+        for a in range(3):
+            normal[k, a] = rotation[a, 0] * normal_local[k, 0] + rotation[a, 1] * normal_local[k, 1] + rotation[a, 2] * normal_local[k, 2]
+    return distance, normal
+
+
+
+# --------------------------------------------------------------------------- ballistic flight
+@njit(cache=True)
+def fly(x, v, dt, gravity, drag, quadratic, wind):
+    """Advance positions x and velocities v (float64 [n, 3], m and m/s) by dt seconds, in place
+    (ballistic.py has the formulas). drag: 1/s (linear) or 1/m (quadratic), 0: none; wind [3] m/s."""
+    # Per particle, each axis (k) on its own except the quadratic drag's speed.
+    if drag == 0:
+        for i in range(x.shape[0]):
+            for k in range(3):
+                x[i, k] += v[i, k] * dt + 0.5 * dt * dt * gravity[k]
+                v[i, k] += gravity[k] * dt
+    elif not quadratic:
+        # Exact: v relaxes to the terminal velocity w + g / k with decay exp(-k dt).
+        decay = math.exp(-drag * dt)
+        for i in range(x.shape[0]):
+            for k in range(3):
+                terminal = wind[k] + gravity[k] / drag
+                relative = v[i, k] - terminal
+                x[i, k] += relative * ((1 - decay) / drag) + terminal * dt
+                v[i, k] = relative * decay + terminal
+    else:
+        # Semi-implicit: the drag factor 1 / (1 + c |v - w| dt) at the old speed relative to the
+        # air; x moves by the mean of the old and new velocity (half a step with each).
+        for i in range(x.shape[0]):
+            r0, r1, r2 = v[i, 0] - wind[0], v[i, 1] - wind[1], v[i, 2] - wind[2]
+            factor = 1.0 / (math.sqrt(r0 * r0 + r1 * r1 + r2 * r2) * (drag * dt) + 1.0)
+            for k in range(3):
+                x[i, k] += v[i, k] * (0.5 * dt)
+                v[i, k] = (v[i, k] - wind[k] + gravity[k] * dt) * factor + wind[k]
+                x[i, k] += v[i, k] * (0.5 * dt)
+
+
+# --------------------------------------------------------------------------- contacts
+@njit(cache=True)
+def resolve_contacts(x, v, near, radius, restitution, friction, position, rotation, linear, angular, moving,
+                     rest_speed, gravity, with_gravity, held, code, params, values, gradients, origin, cell):
+    """colliders.collide against one part (pose position [3], rotation [3, 3] part to world,
+    velocities linear [3] m/s and angular [3] rad/s, shape as in `shape_distances`) for the
+    candidate particles `near` (int64, no repeats), each on its own, in place."""
+    g2 = gravity[0] * gravity[0] + gravity[1] * gravity[1] + gravity[2] * gravity[2]
+    distance, normal = _part_frame(x, near, position, rotation, code, params, values, gradients, origin, cell)
+    for k in range(near.shape[0]):
+        i = near[k]
+        # 1. Signed distance in the part frame.
+        depth = radius - distance[k]
+        if not depth > 0:
+            continue
+        n0, n1, n2 = normal[k, 0], normal[k, 1], normal[k, 2]
+        r0, r1, r2 = x[i, 0] - position[0], x[i, 1] - position[1], x[i, 2] - position[2]
+        # 2. Velocity of the part's surface at the particle, and the particle's relative to it.
+        s0, s1, s2 = 0.0, 0.0, 0.0
+        if moving:
+            s0 = linear[0] + (angular[1] * r2 - angular[2] * r1)
+            s1 = linear[1] + (angular[2] * r0 - angular[0] * r2)
+            s2 = linear[2] + (angular[0] * r1 - angular[1] * r0)
+        u0, u1, u2 = v[i, 0] - s0, v[i, 1] - s1, v[i, 2] - s2
+        vn = u0 * n0 + u1 * n1 + u2 * n2
+        a = n0 * gravity[0] + n1 * gravity[1] + n2 * gravity[2]
+        if with_gravity and not moving:
+            # Friction can hold the particle here when gravity presses it onto the surface and
+            # its tangential part is inside the friction cone.
+            if a < 0 and g2 - a * a <= (friction * a) ** 2:
+                held[i] = True
+        # 3. The normal motion since the contact began, undone and replayed with the bounce: along
+        #    the normal the particle moved with constant acceleration a = g.n over the substep, so
+        #    its speed at contact v_c (v_c^2 = v_n^2 + 2 a depth), the time since contact
+        #    tau = (v_n - v_c) / a, and its state now after bouncing with -e v_c are exact.
+        e = restitution
+        vn_new, height = vn, 0.0
+        if vn < 0:
+            v_contact = -math.sqrt(max(vn * vn + 2.0 * a * depth, 0.0))
+            if rest_speed > 0 and v_contact > -rest_speed:
+                e = 0.0  # resting contact: no micro-bounces
+            tau = (vn - v_contact) / a if a < -1e-12 else depth / max(-vn, 1e-12)
+            vn_new = -e * v_contact + a * tau
+            height = -e * v_contact * tau + 0.5 * a * tau * tau
+            if height < 0:
+                # A bounce too weak to climb against gravity for tau ends resting on the surface.
+                height = 0.0
+                vn_new = max(vn_new, 0.0)
+        # 4. Coulomb friction on the tangential speed: it loses up to friction x the normal
+        #    speed change, never reversing.
+        t0, t1, t2 = u0 - vn * n0, u1 - vn * n1, u2 - vn * n2
+        speed_t = math.sqrt(t0 * t0 + t1 * t1 + t2 * t2)
+        keep = max(0.0, 1.0 - friction * max(vn_new - vn, 0.0) / max(speed_t, 1e-12))
+        v[i, 0] = t0 * keep + vn_new * n0 + s0
+        v[i, 1] = t1 * keep + vn_new * n1 + s1
+        v[i, 2] = t2 * keep + vn_new * n2 + s2
+        # 5. Out of the part, to the replayed height above the contact.
+        x[i, 0] += (depth + height) * n0
+        x[i, 1] += (depth + height) * n1
+        x[i, 2] += (depth + height) * n2
+
+
+# --------------------------------------------------------------------------- liquid pairs
 @dataclass(frozen=True)
 class Pairs:
     """Neighbour pairs of n particles: (i[k], j[k]) for k < M, each unordered pair once."""
@@ -282,27 +507,25 @@ def xsph_viscosity(v, pair_i, pair_j, w, rho, mass, viscosity, out):
             out[i, k] = v[i, k] + viscosity * acc[i, k]
 
 
+# --------------------------------------------------------------------------- liquid walls and contacts
 @njit(cache=True)
 def add_wall_density(x, near, position, rotation, code, params, values, gradients, origin, cell,
                      table_distance, table_density, table_slope, rho, grad):
     """Add one rigid part's wall density to the particles `near` it (int64 [k], no repeats).
 
     x: float64 [n, 3] positions (m); position [3] and rotation [3, 3] (part to world): the
-    part's pose; code ... cell: its shape (sdf.point_distance); the table (distance m ->
-    density kg/m^3 and its slope kg/m^4, distances clipped to the table's range) gives the
-    density (evenly spaced distances from 0); rho [n] += density, grad [n, 3] += slope x the outward normal (world frame).
+    part's pose; code ... cell: its shape (`shape_distances`); the table (distance m ->
+    density kg/m^3 and its slope kg/m^4, at evenly spaced distances from 0; distances clipped
+    to its range) gives the density; rho [n] += density, grad [n, 3] += slope x the outward
+    normal (world frame).
     """
     top = table_distance[-1]
     last = table_distance.shape[0] - 2
     step = table_distance[1] - table_distance[0]
+    distance, normal = _part_frame(x, near, position, rotation, code, params, values, gradients, origin, cell)
     for k in range(near.shape[0]):
         i = near[k]
-        r0, r1, r2 = x[i, 0] - position[0], x[i, 1] - position[1], x[i, 2] - position[2]
-        # World to part frame: local = rotation^T (x - position).
-        l0 = r0 * rotation[0, 0] + r1 * rotation[1, 0] + r2 * rotation[2, 0]
-        l1 = r0 * rotation[0, 1] + r1 * rotation[1, 1] + r2 * rotation[2, 1]
-        l2 = r0 * rotation[0, 2] + r1 * rotation[1, 2] + r2 * rotation[2, 2]
-        d, n0, n1, n2 = point_distance(code, params, values, gradients, origin, cell, l0, l1, l2)
+        d = distance[k]
         # Linear interpolation in the evenly spaced table.
         d = min(max(d, 0.0), top)
         j = min(int(d / step), last)
@@ -310,9 +533,9 @@ def add_wall_density(x, near, position, rotation, code, params, values, gradient
         density = table_density[j] + f * (table_density[j + 1] - table_density[j])
         slope = table_slope[j] + f * (table_slope[j + 1] - table_slope[j])
         rho[i] += density
-        grad[i, 0] += slope * (rotation[0, 0] * n0 + rotation[0, 1] * n1 + rotation[0, 2] * n2)
-        grad[i, 1] += slope * (rotation[1, 0] * n0 + rotation[1, 1] * n1 + rotation[1, 2] * n2)
-        grad[i, 2] += slope * (rotation[2, 0] * n0 + rotation[2, 1] * n1 + rotation[2, 2] * n2)
+        grad[i, 0] += slope * normal[k, 0]
+        grad[i, 1] += slope * normal[k, 1]
+        grad[i, 2] += slope * normal[k, 2]
 
 
 @njit(cache=True)
@@ -320,15 +543,11 @@ def push_out_of_part(x, near, radius, position, rotation, code, params, values, 
     """Move the particles `near` one rigid part (int64 [k], no repeats) that are closer than
     `radius` (m) to it out along its outward normal to exactly `radius`, in place (x float64
     [n, 3], m; the part's pose and shape as in `add_wall_density`)."""
+    distance, normal = _part_frame(x, near, position, rotation, code, params, values, gradients, origin, cell)
     for k in range(near.shape[0]):
         i = near[k]
-        r0, r1, r2 = x[i, 0] - position[0], x[i, 1] - position[1], x[i, 2] - position[2]
-        l0 = r0 * rotation[0, 0] + r1 * rotation[1, 0] + r2 * rotation[2, 0]
-        l1 = r0 * rotation[0, 1] + r1 * rotation[1, 1] + r2 * rotation[2, 1]
-        l2 = r0 * rotation[0, 2] + r1 * rotation[1, 2] + r2 * rotation[2, 2]
-        d, n0, n1, n2 = point_distance(code, params, values, gradients, origin, cell, l0, l1, l2)
-        depth = radius - d
+        depth = radius - distance[k]
         if depth > 0:
-            x[i, 0] += depth * (rotation[0, 0] * n0 + rotation[0, 1] * n1 + rotation[0, 2] * n2)
-            x[i, 1] += depth * (rotation[1, 0] * n0 + rotation[1, 1] * n1 + rotation[1, 2] * n2)
-            x[i, 2] += depth * (rotation[2, 0] * n0 + rotation[2, 1] * n1 + rotation[2, 2] * n2)
+            x[i, 0] += depth * normal[k, 0]
+            x[i, 1] += depth * normal[k, 1]
+            x[i, 2] += depth * normal[k, 2]

@@ -8,134 +8,41 @@ found; and `bounds` (local min and max corners, None when unbounded). Primitives
 them; the plane z = 0 with normal +Z). Meshes (mesh objects and URDF links) use `GridSDF`, a
 signed distance sampled on a grid around the part's visual meshes and interpolated trilinearly.
 
-Every shape's formulas live once, in the compiled `point_distance` (numba); `distance` and
-`gradient` run it over arrays of points, and the liquid's compiled wall and contact loops
-(kernels.py) call it per particle with the shape's `compiled` arguments.
+Every shape's formulas live once, in the compiled `kernels.shape_distances` (numba):
+`distance` and `gradient` run it over arrays of points, and the compiled contact and liquid
+loops (kernels.py) call it with the shape's `compiled` arguments.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import njit
 
-PLANE, SPHERE, BOX, CAPSULE, CYLINDER, GRID = range(6)
-"""Shape codes of `point_distance`."""
+from .kernels import BOX, CAPSULE, CYLINDER, GRID, PLANE, SPHERE, shape_distances
+
 _NO_GRID = (np.zeros((2, 2, 2)), np.zeros((2, 2, 2, 3)), np.zeros(3), 1.0)
 """Grid arguments of the analytic shapes (unused by them)."""
 
 
-@njit(cache=True)
-def _unit(a, b, c, fa, fb, fc):
-    """(a, b, c) normalised, or the fallback unit vector (fa, fb, fc) when shorter than 1e-12."""
-    norm = math.sqrt(a * a + b * b + c * c)
-    if norm > 1e-12:
-        return a / norm, b / norm, c / norm
-    return fa, fb, fc
-
-
-@njit(cache=True)
-def point_distance(code, params, values, gradients, origin, cell, p0, p1, p2):
-    """Signed distance (m) of the part-frame point (p0, p1, p2) to a shape, and the unit outward
-    gradient there: (d, g0, g1, g2). params: sphere [radius], box [half x, y, z], capsule and
-    cylinder [radius, length]; values, gradients, origin, cell: a GridSDF's samples
-    (outside its grid: d = +inf, gradient +Z)."""
-    if code == PLANE:
-        return p2, 0.0, 0.0, 1.0
-    if code == SPHERE:
-        d = math.sqrt(p0 * p0 + p1 * p1 + p2 * p2) - params[0]
-        g0, g1, g2 = _unit(p0, p1, p2, 0.0, 0.0, 1.0)
-        return d, g0, g1, g2
-    if code == BOX:
-        q0, q1, q2 = abs(p0) - params[0], abs(p1) - params[1], abs(p2) - params[2]
-        o0, o1, o2 = max(q0, 0.0), max(q1, 0.0), max(q2, 0.0)
-        out = math.sqrt(o0 * o0 + o1 * o1 + o2 * o2)
-        d = out + min(max(q0, q1, q2), 0.0)
-        s0 = 1.0 if p0 >= 0 else -1.0
-        s1 = 1.0 if p1 >= 0 else -1.0
-        s2 = 1.0 if p2 >= 0 else -1.0
-        if out > 0:
-            return d, o0 * s0 / out, o1 * s1 / out, o2 * s2 / out
-        # Inside: the nearest face is the axis of the largest q (the first on ties).
-        if q0 >= q1 and q0 >= q2:
-            return d, s0, 0.0, 0.0
-        if q1 >= q2:
-            return d, 0.0, s1, 0.0
-        return d, 0.0, 0.0, s2
-    if code == CAPSULE:
-        half = params[1] / 2
-        v2 = p2 - min(max(p2, -half), half)
-        d = math.sqrt(p0 * p0 + p1 * p1 + v2 * v2) - params[0]
-        g0, g1, g2 = _unit(p0, p1, v2, 1.0, 0.0, 0.0)
-        return d, g0, g1, g2
-    if code == CYLINDER:
-        rxy = math.hypot(p0, p1)
-        dr = rxy - params[0]
-        dz = abs(p2) - params[1] / 2
-        out_r, out_z = max(dr, 0.0), max(dz, 0.0)
-        out = math.hypot(out_r, out_z)
-        d = out + min(max(dr, dz), 0.0)
-        if rxy > 1e-12:
-            r0, r1 = p0 / rxy, p1 / rxy
-        else:
-            r0, r1 = 1.0, 0.0
-        cap = 1.0 if p2 >= 0 else -1.0
-        if out > 0:
-            return d, r0 * out_r / out, r1 * out_r / out, cap * out_z / out
-        if dr > dz:
-            return d, r0, r1, 0.0
-        return d, 0.0, 0.0, cap
-    # GRID: trilinear interpolation of the samples and of their gradients.
-    u0, u1, u2 = (p0 - origin[0]) / cell, (p1 - origin[1]) / cell, (p2 - origin[2]) / cell
-    n0, n1, n2 = values.shape
-    if not (0 <= u0 <= n0 - 1 and 0 <= u1 <= n1 - 1 and 0 <= u2 <= n2 - 1):
-        return math.inf, 0.0, 0.0, 1.0
-    i0, i1, i2 = min(int(math.floor(u0)), n0 - 2), min(int(math.floor(u1)), n1 - 2), min(int(math.floor(u2)), n2 - 2)
-    f0, f1, f2 = u0 - i0, u1 - i1, u2 - i2
-    d, g0, g1, g2 = 0.0, 0.0, 0.0, 0.0
-    for corner in range(8):
-        c0, c1, c2 = corner & 1, (corner >> 1) & 1, (corner >> 2) & 1
-        weight = (f0 if c0 else 1 - f0) * (f1 if c1 else 1 - f1) * (f2 if c2 else 1 - f2)
-        j0, j1, j2 = i0 + c0, i1 + c1, i2 + c2
-        d += weight * values[j0, j1, j2]
-        g0 += weight * gradients[j0, j1, j2, 0]
-        g1 += weight * gradients[j0, j1, j2, 1]
-        g2 += weight * gradients[j0, j1, j2, 2]
-    g0, g1, g2 = _unit(g0, g1, g2, 0.0, 0.0, 1.0)
-    return d, g0, g1, g2
-
-
-@njit(cache=True)
-def _evaluate(code, params, values, gradients, origin, cell, p, distance, gradient, with_gradient):
-    for k in range(p.shape[0]):
-        d, g0, g1, g2 = point_distance(code, params, values, gradients, origin, cell, p[k, 0], p[k, 1], p[k, 2])
-        distance[k] = d
-        if with_gradient:
-            gradient[k, 0], gradient[k, 1], gradient[k, 2] = g0, g1, g2
-
-
 class _Shape:
-    """distance and gradient of points through `point_distance`; subclasses set `compiled`."""
+    """distance and gradient of points through `kernels.shape_distances`; subclasses set `compiled`."""
 
     compiled: tuple
     """(code, params float64 [3], grid values, grid gradients, grid origin, grid cell): the shape
-    arguments of `point_distance`."""
+    arguments of `kernels.shape_distances`."""
 
-    def _run(self, p: np.ndarray, with_gradient: bool):
+    def _run(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = np.ascontiguousarray(p, dtype=np.float64).reshape(-1, 3)
-        distance = np.empty(len(p))
-        gradient = np.empty((len(p) if with_gradient else 0, 3))
-        _evaluate(*self.compiled, p, distance, gradient, with_gradient)
+        distance, gradient = np.empty(len(p)), np.empty((len(p), 3))
+        shape_distances(*self.compiled, p, distance, gradient)
         return distance, gradient
 
     def distance(self, p: np.ndarray) -> np.ndarray:
         """float64 [n] signed distances (m) of part-frame points p [n, 3]."""
-        return self._run(p, False)[0]
+        return self._run(p)[0]
 
     def gradient(self, p: np.ndarray) -> np.ndarray:
         """float64 [n, 3] unit outward gradients at part-frame points p [n, 3]."""
-        return self._run(p, True)[1]
+        return self._run(p)[1]
 
 
 def _analytic(code: int, *params: float) -> tuple:
