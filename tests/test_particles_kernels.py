@@ -154,3 +154,26 @@ def test_compiled_shape_distances_match_closed_forms_and_their_gradients(shape):
     smooth = np.abs(np.linalg.norm(numeric, axis=1) - 1) < 1e-6
     assert smooth.sum() > 1500
     np.testing.assert_allclose(shape.gradient(p)[smooth], numeric[smooth], atol=1e-5)
+
+
+def test_compiled_grid_distances_are_the_trilinear_interpolation_of_the_samples():
+    import trimesh
+    from scipy.interpolate import RegularGridInterpolator
+
+    from sim.particles.sdf import GridSDF
+
+    box = trimesh.creation.box(extents=[0.1, 0.06, 0.08])
+    grid = GridSDF(box.vertices, box.faces, cell=0.005, margin=0.02)
+    axes = [grid.origin[k] + grid.cell * np.arange(grid.counts[k]) for k in range(3)]
+    # Points inside and around the grid, some beyond it (+inf distance, +Z gradient there).
+    p = np.random.default_rng(4).uniform(-0.09, 0.09, (3000, 3))
+    inside = np.all((p >= [a[0] for a in axes]) & (p <= [a[-1] for a in axes]), axis=1)
+    assert 500 < inside.sum() < 2900
+    distance, gradient = grid.distance(p), grid.gradient(p)
+    expected = RegularGridInterpolator(axes, grid.values)(p[inside])
+    np.testing.assert_allclose(distance[inside], expected, rtol=0, atol=1e-12)
+    assert np.isinf(distance[~inside]).all() and (gradient[~inside] == [0, 0, 1]).all()
+    raw = np.stack([RegularGridInterpolator(axes, grid.gradients[..., k])(p[inside]) for k in range(3)], 1)
+    norm = np.linalg.norm(raw, axis=1, keepdims=True)
+    unit = np.where(norm > 1e-12, raw / np.where(norm > 1e-12, norm, 1.0), [0.0, 0.0, 1.0])  # +Z where it vanishes
+    np.testing.assert_allclose(gradient[inside], unit, rtol=0, atol=1e-12)
