@@ -1,4 +1,5 @@
-"""Particles and liquids: emitters and fluid blocks simulated against the rigid world (numpy)."""
+"""Particles and liquids: emitters and fluid blocks simulated against the rigid world (numpy, and
+numba-compiled loops in kernels.py)."""
 
 from .simulate import simulate_particles, with_particles
 
