@@ -225,6 +225,54 @@ def test_init_with_another_architecture_is_refused(tmp_path):
               model_config=other)
 
 
+def test_caption_time_embedding_starts_at_zero_so_a_fine_tune_starts_as_its_init(tmp_path):
+    from dataclasses import replace
+
+    from engine.builtin.train import _init_weights
+
+    torch.manual_seed(0)
+    plain = BuiltinModel(replace(TINY, caption_time_embedding=False)).eval()
+    tuned = BuiltinModel(TINY).eval()
+    _init_weights(tuned, plain)
+    ids = tokenize(["a red box", "a blue sphere"])
+    x, t = torch.randn(2, 3, 16, 16), torch.tensor([999, 10])
+    control = unguided_control(2, 16)
+    with torch.no_grad():
+        states, mask = plain.encode_text(ids)
+        assert torch.equal(plain(x, t, control, states, mask), tuned(x, t, control, states, mask))
+        tuned.unet.class_embedding.linear_2.bias.fill_(0.1)  # once trained, the caption changes the output
+        assert not torch.equal(plain(x, t, control, states, mask), tuned(x, t, control, states, mask))
+
+
+def test_a_config_written_before_the_caption_time_embedding_loads_without_it(tmp_path):
+    from dataclasses import asdict
+
+    data = asdict(TINY)
+    del data["caption_time_embedding"]
+    (tmp_path / CONFIG_NAME).write_text(json.dumps(data))
+    assert BuiltinConfig.from_json(tmp_path / CONFIG_NAME).caption_time_embedding is False
+
+
+def test_a_fine_tune_cannot_drop_the_caption_time_embedding(tmp_path):
+    from dataclasses import replace
+
+    _synthetic_dataset(tmp_path / "data")
+    train(tmp_path / "data", tmp_path / "first", TrainConfig(steps=1, batch=4), model_config=TINY)
+    with pytest.raises(ValueError, match="keeps it"):
+        train(tmp_path / "data", tmp_path / "tuned", TrainConfig(steps=1, batch=4, init=str(tmp_path / "first")),
+              model_config=replace(TINY, caption_time_embedding=False))
+
+
+def test_resume_with_another_architecture_is_refused(tmp_path):
+    from dataclasses import replace
+
+    _synthetic_dataset(tmp_path / "data")
+    train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=2, batch=4, checkpoint_every=2), model_config=TINY)
+    with pytest.raises(ValueError, match="another architecture"):
+        train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=4, batch=4, checkpoint_every=2), resume=True,
+              model_config=replace(TINY, caption_time_embedding=False))
+
+
 def test_cli_train_rejects_a_high_noise_share_above_one(tmp_path, capsys):
     from engine.cli import main
 

@@ -138,9 +138,7 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
     torch.set_num_threads(config.threads)
     out_dir = Path(out_dir)
     init_model = _init_model(config, model_config)
-    if init_model is not None:
-        model_config = replace(init_model.config, extra={})
-    model_config = model_config or BuiltinConfig()
+    model_config = _model_config(out_dir, resume, model_config, init_model)
     # 1. data
     data = load_data(Path(data_dir), model_config.max_tokens)
     if data.rgb.shape[1] != model_config.resolution:
@@ -149,7 +147,7 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
     torch.manual_seed(config.seed)
     model = BuiltinModel(model_config)
     if init_model is not None:
-        model.load_state_dict(init_model.state_dict())
+        _init_weights(model, init_model)
     ema = BuiltinModel(model_config)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
@@ -202,15 +200,48 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
 
 
 def _init_model(config: TrainConfig, model_config: BuiltinConfig | None) -> BuiltinModel | None:
-    """The model named by config.init (None without one); its architecture must match model_config if given."""
+    """The model named by config.init (None without one).
+
+    The requested architecture (model_config, if given) must be the init model's, except that it may
+    add the caption time embedding to a model without it (the new layers start at zero)."""
     if config.init is None:
         return None
     from .model import load_model
 
     init_model = load_model(Path(config.init))
-    if model_config is not None and replace(model_config, extra={}) != replace(init_model.config, extra={}):
-        raise ValueError(f"--init {config.init}: its architecture differs from the requested model's")
+    if model_config is not None:
+        same = replace(model_config, extra={}, caption_time_embedding=False) == \
+            replace(init_model.config, extra={}, caption_time_embedding=False)
+        if not same:
+            raise ValueError(f"--init {config.init}: its architecture differs from the requested model's")
+        if init_model.config.caption_time_embedding and not model_config.caption_time_embedding:
+            raise ValueError(f"--init {config.init} has the caption time embedding; a fine-tuned model keeps it")
     return init_model
+
+
+def _model_config(out_dir: Path, resume: bool, requested: BuiltinConfig | None,
+                  init_model: BuiltinModel | None) -> BuiltinConfig:
+    """The architecture to train: a resumed run's own (which a request must match), else the request,
+    else the init model's, else the default."""
+    from .model import CONFIG_NAME
+
+    if resume and (out_dir / CONFIG_NAME).is_file():
+        saved = replace(BuiltinConfig.from_json(out_dir / CONFIG_NAME), extra={})
+        if requested is not None and replace(requested, extra={}) != saved:
+            raise ValueError(f"--resume: the model in {out_dir} has another architecture than the one requested")
+        return saved
+    if requested is not None:
+        return requested
+    return replace(init_model.config, extra={}) if init_model is not None else BuiltinConfig()
+
+
+def _init_weights(model: BuiltinModel, init_model: BuiltinModel) -> None:
+    """Copy init_model's weights into model; the caption time embedding, if only model has it, stays at
+    its zero start (so the fine-tuned model starts as the init model)."""
+    missing, unexpected = model.load_state_dict(init_model.state_dict(), strict=False)
+    added = [k for k in missing if not k.startswith("unet.class_embedding.")]
+    if added or unexpected:
+        raise ValueError(f"--init: the weights do not fit the model (missing {added[:3]}, unexpected {unexpected[:3]})")
 
 
 def _update_ema(ema: BuiltinModel, model: BuiltinModel, step: int) -> None:

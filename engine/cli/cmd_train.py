@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 
+import argparse
+
+
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "train",
@@ -24,6 +27,9 @@ def add_parser(subparsers):
                    "from the control and caption (default 0.5; 0 = uniform timesteps)")
     p.add_argument("--init", metavar="MODEL_DIR", help="start from a trained model directory (fine-tuning: its "
                    "architecture and weights; fresh optimiser and step count) instead of a seeded initialisation")
+    p.add_argument("--caption-time-embedding", action=argparse.BooleanOptionalAction, default=None,
+                   help="add the pooled caption to the UNet's time embedding (default: on for a new model; with "
+                   "--init the init model's choice, and --caption-time-embedding adds it to a model without it)")
     p.add_argument("--snr-cap", type=_snr_cap, default=5.0, metavar="CAP",
                    help="weight each frame's v error by min(1+SNR, 1+CAP)/(1+SNR) (truncated SNR; default 5); "
                    "'none' for plain MSE on v (how weights before this option were trained)")
@@ -32,8 +38,6 @@ def add_parser(subparsers):
 
 
 def _snr_cap(text: str) -> float | None:
-    import argparse
-
     if text.lower() == "none":
         return None
     try:
@@ -43,6 +47,19 @@ def _snr_cap(text: str) -> float | None:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}")
     return value
+
+
+def _model_config(args):
+    """The requested architecture: None unless --(no-)caption-time-embedding was given."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from engine.builtin.model import CONFIG_NAME, BuiltinConfig
+
+    if args.caption_time_embedding is None:
+        return None
+    base = BuiltinConfig.from_json(Path(args.init) / CONFIG_NAME) if args.init else BuiltinConfig()
+    return replace(base, extra={}, caption_time_embedding=args.caption_time_embedding)
 
 
 def run(args) -> int:
@@ -60,7 +77,8 @@ def run(args) -> int:
                          checkpoint_every=args.checkpoint_every, threads=args.threads,
                          snr_cap=args.snr_cap, high_noise_share=args.high_noise_share, init=args.init)
     try:
-        summary = train(args.data, args.output, config, resume=args.resume, progress=not args.quiet)
+        summary = train(args.data, args.output, config, resume=args.resume, progress=not args.quiet,
+                        model_config=_model_config(args))
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:
