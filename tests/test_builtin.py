@@ -418,3 +418,18 @@ def test_x0_probe_of_a_model_that_predicts_zero_v_is_the_scaled_noisy_frame_erro
     expected = (ab.sqrt() * (ab.sqrt() * x0 + (1 - ab).sqrt() * noise) - x0).square().mean()
     assert errors["500"] == pytest.approx(float(expected), rel=1e-5)
     assert errors["mean_image"] == pytest.approx(float((x0 - x0.mean(0)).square().mean()), rel=1e-6)
+
+
+def test_ablation_runs_each_variant_and_its_ends_match_the_evaluation(tiny_dataset):
+    from engine.builtin.evaluate import ABLATION_VARIANTS, ablation, evaluate
+
+    directory, _, _ = tiny_dataset
+    rows = ablation(directory, shots=1, steps=1)
+    assert [r["variant"] for r in rows] == list(ABLATION_VARIANTS)
+    scores, _ = evaluate(directory, steps=1, max_shots=1)
+    by_variant = {r["variant"]: r for r in rows}
+    # Same requests, same seed, deterministic sampling: the full and the empty variants are exactly
+    # the evaluation's guided and unguided runs.
+    assert by_variant["controls+warp"]["frame_mse"] == scores[0].guided_frame_mse
+    assert by_variant["unguided"]["frame_mse"] == scores[0].unguided_frame_mse
+    assert by_variant["warp only"]["frame_mse"] != by_variant["controls+warp"]["frame_mse"]

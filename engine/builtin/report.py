@@ -3,7 +3,7 @@
     python -m engine.builtin.report --data HELDOUT_DIR [--model DIR] [--shots 12] [--steps 10] -o OUT_DIR
 
 writes OUT_DIR/eval_KINDS.json (engine.builtin.evaluate summary and per-shot scores, and the
-x0 error by noise level, `x0_error_by_timestep`) and OUT_DIR/sample_grid.png (per shot:
+x0 error by noise level, `x0_error_by_timestep`, and the `ablation` rows) and OUT_DIR/sample_grid.png (per shot:
 simulated preview, guided, unguided; every 3rd frame).
 """
 
@@ -41,7 +41,7 @@ def main() -> None:
     from sim.files import write_json
 
     from .dataset import load_shards
-    from .evaluate import evaluate, x0_error_by_timestep
+    from .evaluate import ablation, evaluate, x0_error_by_timestep
     from .model import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,6 +52,8 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=1.0)
     parser.add_argument("--kinds", default="depth,normal,edges,flow,seg")
     parser.add_argument("--grid-shots", type=int, default=3)
+    parser.add_argument("--ablation-shots", type=int, default=4,
+                        help="shots for the ablation (controls and warped noise removed in turn); 0 skips it")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
     start = time.perf_counter()
@@ -60,6 +62,8 @@ def main() -> None:
     frames = summary.pop("frames")
     arrays = load_shards(Path(args.data))
     summary["x0_error_by_timestep"] = x0_error_by_timestep(load_model(args.model), arrays, range(min(args.shots, 8)))
+    if args.ablation_shots > 0:
+        summary["ablation"] = ablation(args.data, args.model, shots=args.ablation_shots, steps=args.steps)
     summary["wall_time_s"] = round(time.perf_counter() - start, 1)
     out = Path(args.output)
     write_json(out / f"eval_{'-'.join(args.kinds.split(','))}.json", {"summary": summary, "shots": [asdict(s) for s in scores]})
