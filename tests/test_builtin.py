@@ -202,6 +202,19 @@ def test_high_noise_share_of_a_batch_draws_from_the_noisiest_timesteps(tmp_path)
     assert abs((timesteps(0.5) >= HIGH_NOISE_START).mean() - 0.6) < 0.04
 
 
+def test_a_zero_high_noise_share_draws_timesteps_as_runs_before_the_option(tmp_path):
+    """The shipped model's first stage was trained before --high-noise-share existed; with share 0
+    its batches must come out bit for bit (the random stream: frames, control drops, caption drops,
+    then one uniform timestep draw)."""
+    _synthetic_dataset(tmp_path / "data")
+    data = load_data(tmp_path / "data", TINY.max_tokens)
+    for step in (0, 7):
+        rng = np.random.default_rng([0, step])
+        rng.integers(0, data.num_frames, 32), rng.random((32, len(CONTROL_KINDS))), rng.random((32, 1)), rng.random(32)
+        expected = rng.integers(0, 1000, 32)
+        assert np.array_equal(make_batch(data, 0, step, 32, TINY.max_tokens, 0.0)["timesteps"].numpy(), expected)
+
+
 def test_training_with_init_starts_from_that_model(tmp_path):
     _synthetic_dataset(tmp_path / "data")
     train(tmp_path / "data", tmp_path / "first", TrainConfig(steps=3, batch=4, checkpoint_every=3), model_config=TINY)

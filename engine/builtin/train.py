@@ -104,10 +104,17 @@ def make_batch(data: TrainData, seed: int, step: int, batch: int, max_tokens: in
         "x0": data.rgb[index].permute(0, 3, 1, 2).float() / 127.5 - 1.0,
         "control": control_from_packed(data.control[index], torch.from_numpy(keep.astype(np.float32))),
         "ids": ids[:, :max_tokens],
-        "timesteps": torch.from_numpy(np.where(rng.random(batch) < high_noise_share,
-                                               rng.integers(HIGH_NOISE_START, num_timesteps, batch),
-                                               rng.integers(0, num_timesteps, batch))),
+        "timesteps": torch.from_numpy(_timesteps(rng, batch, high_noise_share, num_timesteps)),
     }
+
+
+def _timesteps(rng: np.random.Generator, batch: int, high_noise_share: float, num_timesteps: int) -> np.ndarray:
+    """int64 [batch] timesteps; a share of 0 draws exactly as runs made before the option did (one
+    uniform draw), so those runs are reproduced bit for bit."""
+    if high_noise_share == 0.0:
+        return rng.integers(0, num_timesteps, batch)
+    return np.where(rng.random(batch) < high_noise_share, rng.integers(HIGH_NOISE_START, num_timesteps, batch),
+                    rng.integers(0, num_timesteps, batch))
 
 
 def loss_weights(noise_schedule, timesteps: torch.Tensor, snr_cap: float | None) -> torch.Tensor:
@@ -172,8 +179,12 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
         noisy = noise_schedule.add_noise(batch["x0"], noise, batch["timesteps"])
         target = noise_schedule.get_velocity(batch["x0"], noise, batch["timesteps"])
         states, mask = model.encode_text(batch["ids"])
-        error = (model(noisy, batch["timesteps"], batch["control"], states, mask) - target).square()
-        loss = (loss_weights(noise_schedule, batch["timesteps"], config.snr_cap)[:, None, None, None] * error).mean()
+        prediction = model(noisy, batch["timesteps"], batch["control"], states, mask)
+        if config.snr_cap is None:  # plain MSE, computed as runs before the option computed it
+            loss = torch.nn.functional.mse_loss(prediction, target)
+        else:
+            weights = loss_weights(noise_schedule, batch["timesteps"], config.snr_cap)
+            loss = (weights[:, None, None, None] * (prediction - target).square()).mean()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
         optimizer.zero_grad(set_to_none=True)
