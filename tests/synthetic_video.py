@@ -109,3 +109,51 @@ def frozen(frames: np.ndarray) -> np.ndarray:
 def wrong_path() -> np.ndarray:
     """The same square pasted along a wrong path (WRONG_VELOCITY) over the same background."""
     return render(corners(WRONG_VELOCITY, FRAMES))
+
+
+PAN_PX = 2.0
+"""Image shift per frame (pixels, to the left) of the panned shot: the camera slides sideways."""
+PLANE_DEPTH = 5.0
+PAN_M = PAN_PX * PLANE_DEPTH / SIZE
+"""Camera translation per frame along +x (metres) that shifts a plane at PLANE_DEPTH by PAN_PX."""
+
+
+def render_panned(corner_track: np.ndarray) -> np.ndarray:
+    """uint8 frames of the panned shot: the world (background and the square at each world corner)
+    seen by a camera that slides PAN_M to the right per frame, i.e. shifted PAN_PX left per frame."""
+    x, y = _pixel_centres()
+    frames = []
+    for t, corner in enumerate(corner_track):
+        world_x = x + PAN_PX * t
+        inside = _inside(corner, world_x, y)[..., None]
+        image = np.where(inside, _object(world_x - corner[0], y - corner[1]), _background(world_x, y))
+        frames.append(np.clip(np.rint(image), 0, 255).astype(np.uint8))
+    return np.stack(frames)
+
+
+def make_panned_passes() -> Passes:
+    """The exact passes of the square's motion seen by the sliding camera (everything on one
+    plane at PLANE_DEPTH): flow = own motion minus the camera's PAN_PX."""
+    x, y = _pixel_centres()
+    track = corners()
+    shift = np.array([PAN_PX, 0.0])
+    inside = np.stack([_inside(c, x + PAN_PX * t, y) for t, c in enumerate(track)])  # screen footprint
+    on_object = inside[:-1]
+    flow_fwd = np.where(on_object[..., None], VELOCITY - shift, -shift).astype(np.float32)
+    flow_bwd = np.where(on_object[..., None], -(VELOCITY - shift), shift).astype(np.float32)
+    flow_bwd[0] = 0.0
+    world_to_camera = np.repeat(np.eye(4)[None], FRAMES, axis=0)
+    world_to_camera[:, 0, 3] = -PAN_M * np.arange(FRAMES)
+    K = np.array([[SIZE, 0, SIZE / 2], [0, SIZE, SIZE / 2], [0, 0, 1]], dtype=np.float64)
+    return Passes(
+        fps=12,
+        K=K,
+        world_to_camera=world_to_camera,
+        id_table=(SegEntry(BACKGROUND_ID, "floor", "floor", None, "part"), SegEntry(OBJECT_ID, "square", "square", None, "part")),
+        depth=np.full(on_object.shape, PLANE_DEPTH, np.float32),
+        flow_fwd=flow_fwd,
+        flow_bwd=flow_bwd,
+        flow_valid=np.ones(on_object.shape, bool),
+        seg=np.where(on_object, OBJECT_ID, BACKGROUND_ID).astype(np.int32),
+        rgb=render_panned(track[:-1]),
+    )

@@ -2,8 +2,10 @@
 
 B_t = not masks.sim_motion_mask_t (pixels whose content the simulation keeps still from t to
 t+1); background_flicker_t = mean over B_t and the 3 channels of |I_{t+1}(p) - I_t(p)|, in
-0..255 units. Undefined (NaN) on transitions where everything moves (a moving camera over a
-fully visible scene). Lower is better; 0 is perfect.
+0..255 units. With a moving camera, "still" means still in the world: I_{t+1} is read at
+p + c_t (the camera flow, camera_motion.py) and B_t is the world-still pixels whose p + c_t
+lies inside frame t+1. Undefined (NaN) on transitions where everything moves. Lower is better;
+0 is perfect.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 from conditioning.records import Passes
 
 from .base import LOWER, MetricResult, empty_note, masked_mean, require_passes, shot_mean
+from .camera_motion import bilinear_support, camera_flow, camera_moves, sample_bilinear
 from .masks import sim_motion_mask
 
 
@@ -20,7 +23,23 @@ def background_flicker(frames: np.ndarray, passes: Passes) -> list[MetricResult]
     """background_flicker (0..255). frames: uint8 [N, H, W, 3] at the passes' size."""
     require_passes(passes, ("flow_fwd", "seg"), "background flicker")
     still = ~sim_motion_mask(passes)
-    change = np.abs(frames[1:].astype(np.int16) - frames[:-1].astype(np.int16)).mean(axis=-1)
+    if camera_moves(passes):
+        following, region = _carried_back(frames, passes)
+        still &= region
+        change = np.abs(following - frames[:-1].astype(np.float32)).mean(axis=-1)
+    else:
+        change = np.abs(frames[1:].astype(np.int16) - frames[:-1].astype(np.int16)).mean(axis=-1)
     per_frame = masked_mean(change, still)
     return [MetricResult("background_flicker", shot_mean(per_frame), LOWER, "0..255", per_frame,
                          empty_note(per_frame, "every pixel moves in the simulation"))]
+
+
+def _carried_back(frames: np.ndarray, passes: Passes) -> tuple[np.ndarray, np.ndarray]:
+    """Frame t+1 read at p + c_t (the camera flow, bilinear per channel): float32 [N - 1, H, W, 3],
+    and where that is inside frame t+1: bool [N - 1, H, W]."""
+    following, region = [], []
+    for t in range(len(frames) - 1):
+        flow = camera_flow(passes, t, t + 1)
+        following.append(np.stack([sample_bilinear(frames[t + 1, ..., c], flow)[0] for c in range(3)], axis=-1))
+        region.append(bilinear_support(flow))
+    return np.stack(following), np.stack(region)

@@ -9,6 +9,9 @@ import numpy as np
 
 from conditioning.records import Passes
 
+from .base import require_passes
+from .camera_motion import bilinear_support, camera_flow, camera_moves, sample_bilinear, sample_nearest
+
 SIM_MOTION_PX = 0.5
 """A pixel moves in the simulation when its exact flow is longer than this (pixels)."""
 DIFF_THRESHOLD = 6.0
@@ -20,18 +23,35 @@ DIFF_BLUR_SIGMA = 1.0
 def sim_motion_mask(passes: Passes) -> np.ndarray:
     """bool [N - 1, H, W]: pixels whose content the simulation changes between frame t and t+1.
 
-    S_t = (|flow_fwd_t| > 0.5 px) or (|flow_bwd_{t+1}| > 0.5 px) or (seg_t != seg_{t+1}):
-    the footprints of moving surfaces in both frames, plus pixels whose instance changes.
-    Without flow_bwd the second term is left out.
+    Still camera: S_t = (|flow_fwd_t| > 0.5 px) or (|flow_bwd_{t+1}| > 0.5 px) or
+    (seg_t != seg_{t+1}): the footprints of moving surfaces in both frames, plus pixels whose
+    instance changes. Without flow_bwd the second term is left out.
+    Moving camera (camera_motion.camera_moves): the same three terms relative to the world, on
+    frame t's pixels: flow_fwd_t minus the camera flow c_t (camera_motion.camera_flow), and
+    frame t+1's seg and backward term read at p + c_t; pixels whose p + c_t leaves frame t+1
+    (camera_motion.bilinear_support) are False, here and in video_motion_mask.
     """
-    moving = np.linalg.norm(passes.flow_fwd[:-1], axis=-1) > SIM_MOTION_PX
-    if passes.flow_bwd is not None:
-        moving |= np.linalg.norm(passes.flow_bwd[1:], axis=-1) > SIM_MOTION_PX
-    moving |= passes.seg[:-1] != passes.seg[1:]
-    return moving
+    if not camera_moves(passes):
+        moving = np.linalg.norm(passes.flow_fwd[:-1], axis=-1) > SIM_MOTION_PX
+        if passes.flow_bwd is not None:
+            moving |= np.linalg.norm(passes.flow_bwd[1:], axis=-1) > SIM_MOTION_PX
+        moving |= passes.seg[:-1] != passes.seg[1:]
+        return moving
+    require_passes(passes, ("depth",), "motion masks with a moving camera")
+    masks = []
+    for t in range(passes.num_frames - 1):
+        forward = camera_flow(passes, t, t + 1)
+        moving = np.linalg.norm(passes.flow_fwd[t] - forward, axis=-1) > SIM_MOTION_PX
+        next_seg, _ = sample_nearest(passes.seg[t + 1], forward)
+        moving |= passes.seg[t] != next_seg
+        if passes.flow_bwd is not None:
+            own_backward = np.linalg.norm(passes.flow_bwd[t + 1] - camera_flow(passes, t + 1, t), axis=-1) > SIM_MOTION_PX
+            moving |= sample_nearest(own_backward, forward)[0]
+        masks.append(moving & bilinear_support(forward))
+    return np.stack(masks)
 
 
-def video_motion_mask(frames: np.ndarray) -> np.ndarray:
+def video_motion_mask(frames: np.ndarray, passes: Passes | None = None) -> np.ndarray:
     """bool [N - 1, H, W]: pixels a video changes between frame t and t+1 (frame differencing).
 
     Luma blurred with a Gaussian of sigma 1 px, D_t = |g_{t+1} - g_t| > 6 (0..255), closed with
@@ -40,6 +60,9 @@ def video_motion_mask(frames: np.ndarray) -> np.ndarray:
     they meet (diagonal motion, round objects). Where they do not (a flat-coloured box sliding
     straight sideways) its interior stays unmarked, so the attainable IoU on such a scene is
     below 1: compare reports the RGB preview's own score as that reference.
+    With `passes` of a moving camera, g_{t+1} is first read at p + c_t (bilinear; the camera
+    flow of camera_motion.camera_flow), so only change relative to the world counts, and pixels
+    outside camera_motion.bilinear_support are False.
     frames: uint8 [N, H, W, 3].
     """
     import cv2
@@ -49,13 +72,23 @@ def video_motion_mask(frames: np.ndarray) -> np.ndarray:
 
     luma = gray(frames)
     blurred = np.stack([cv2.GaussianBlur(g, (0, 0), DIFF_BLUR_SIGMA) for g in luma])
-    changed = np.abs(blurred[1:] - blurred[:-1]) > DIFF_THRESHOLD
+    following = blurred[1:]
+    region = None
+    if passes is not None and camera_moves(passes):
+        require_passes(passes, ("depth",), "motion masks with a moving camera")
+        warped = [sample_bilinear(blurred[t + 1], camera_flow(passes, t, t + 1)) for t in range(len(blurred) - 1)]
+        following = np.stack([image for image, _ in warped])
+        region = np.stack([inside for _, inside in warped])
+    changed = np.abs(following - blurred[:-1]) > DIFF_THRESHOLD
+    if region is not None:
+        changed &= region
     in_plane = np.zeros((3, 3, 3), dtype=bool)
     in_plane[1] = True  # 3x3 square within each frame, nothing across time
     changed = ndimage.binary_closing(changed, structure=in_plane, border_value=0)
     cross = np.zeros((3, 3, 3), dtype=bool)
     cross[1] = ndimage.generate_binary_structure(2, 1)
-    return ndimage.binary_fill_holes(changed, structure=cross)
+    filled = ndimage.binary_fill_holes(changed, structure=cross)
+    return filled if region is None else filled & region
 
 
 def object_mask(passes: Passes, dynamic_ids: frozenset[int] | None) -> np.ndarray:

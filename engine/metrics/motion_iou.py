@@ -7,6 +7,9 @@ binary motion masks) and S_t = masks.sim_motion_mask (exact flow and seg), t = 0
 - motion_iou_spatiotemporal = sum_t |G_t & S_t| / sum_t |G_t | S_t| over the whole shot
   (voxels of the [N-1, H, W] volume).
 Higher is better; 1 is perfect.
+With a moving camera both masks are taken relative to the world (masks.py, camera_motion.py):
+otherwise frame differencing counts every textured pixel the camera sweeps past as motion, and
+a video that flickers everywhere would score well against a simulation where "everything moves".
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from .masks import sim_motion_mask, video_motion_mask
 def motion_iou(frames: np.ndarray, passes: Passes) -> list[MetricResult]:
     """motion_iou (per transition) and motion_iou_spatiotemporal. frames at the passes' size."""
     require_passes(passes, ("flow_fwd", "seg"), "motion-mask IoU")
-    video = video_motion_mask(frames)
+    video = video_motion_mask(frames, passes)
     sim = sim_motion_mask(passes)
     intersection = (video & sim).sum(axis=(1, 2)).astype(np.float64)
     union = (video | sim).sum(axis=(1, 2)).astype(np.float64)
