@@ -316,3 +316,17 @@ def test_passes_are_rendered_at_the_generation_size(tmp_path):
     finally:
         BACKENDS.pop("half-echo")
     assert asked == [(sv.SIZE // 2, sv.SIZE // 2), None]  # generating: the backend's size; --video: the camera's
+
+
+def test_metric_plot_means_skip_undefined_transitions_without_warnings():
+    import warnings
+
+    from engine.report.plots import _column_extremes, _column_nanmean
+
+    values = np.array([[np.nan, 1.0, 2.0], [np.nan, 3.0, np.nan]])  # seeds x transitions
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Mean of empty slice" would fail the test
+        mean = _column_nanmean(values)
+        low, high = _column_extremes(values)
+    assert np.isnan(mean[0]) and mean[1:].tolist() == [2.0, 2.0]
+    assert np.isnan(low[0]) and low[1:].tolist() == [1.0, 2.0] and high[1:].tolist() == [3.0, 2.0]

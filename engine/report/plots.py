@@ -31,12 +31,12 @@ def metric_plot_png(name: str, runs: list[Run], fps: int, direction: str, unit: 
     fig, ax = plt.subplots(figsize=(6.4, 3.0), dpi=100)
     for label, values in series.items():
         t = np.arange(values.shape[1]) / fps
-        with np.errstate(all="ignore"):
-            mean = np.nanmean(values, axis=0) if np.isfinite(values).any() else values[0]
+        mean = _column_nanmean(values)
         style = "--" if label == "preview" else "-"
         ax.plot(t, mean, style, color=COLORS.get(label, "black"), label=LABELS.get(label, label), linewidth=1.6)
         if len(values) > 1:
-            ax.fill_between(t, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=COLORS.get(label, "black"), alpha=0.15, linewidth=0)
+            low, high = _column_extremes(values)
+            ax.fill_between(t, low, high, color=COLORS.get(label, "black"), alpha=0.15, linewidth=0)
     ax.set_xlabel("time of frame t (s), transition t -> t+1")
     ax.set_ylabel(f"{name} ({unit})")
     ax.set_title(f"{name} ({direction} is better)", fontsize=10)
@@ -47,3 +47,20 @@ def metric_plot_png(name: str, runs: list[Run], fps: int, direction: str, unit: 
     fig.savefig(buffer, format="png", metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _column_nanmean(values: np.ndarray) -> np.ndarray:
+    """float64 [T]: mean over seeds of the finite entries of each column; NaN where none is finite
+    (a transition where the metric is undefined in every run, e.g. no moving pixels yet)."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=0)
+    total = np.where(finite, values, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _column_extremes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float64 [T] each: min and max over seeds of the finite entries of each column (NaN where none)."""
+    finite = np.isfinite(values).any(axis=0)
+    low = np.where(np.isfinite(values), values, np.inf).min(axis=0)
+    high = np.where(np.isfinite(values), values, -np.inf).max(axis=0)
+    return np.where(finite, low, np.nan), np.where(finite, high, np.nan)
