@@ -79,6 +79,15 @@ def spec_model_dir(scene: "Scene") -> str | None:
     return str(path if path.is_absolute() else scene.directory / path)
 
 
+def _default_guidance(gen, backend: str) -> float:
+    """The spec's guidance_scale, or the backend's default when the spec leaves it out."""
+    if gen.guidance_scale is not None:
+        return gen.guidance_scale
+    from engine.backends import backend_class
+
+    return backend_class(backend).default_guidance_scale
+
+
 def resolve_settings(spec: "SceneSpec", overrides: Overrides | None = None) -> Settings:
     """Merge the spec's generate section with the overrides that were given."""
     gen = spec.generate
@@ -93,7 +102,7 @@ def resolve_settings(spec: "SceneSpec", overrides: Overrides | None = None) -> S
         backend=pick("backend", gen.backend),
         model=pick("model", gen.model),
         steps=int(pick("steps", gen.steps)),
-        guidance_scale=float(pick("guidance_scale", gen.guidance_scale)),
+        guidance_scale=float(pick("guidance_scale", _default_guidance(gen, pick("backend", gen.backend)))),
         seed=int(pick("seed", spec.shot.seed if gen.seed is None else gen.seed)),
         noise_warp=bool(pick("noise_warp", gen.noise_warp)),
         resolution=None if resolution is None else (int(resolution[0]), int(resolution[1])),

@@ -525,3 +525,18 @@ def test_render_cli_on_the_bouncing_ball_example_runs_free_noise_windows(tmp_pat
     guided = json.loads((out / "meta.json").read_text())["generate"]["guided"]
     assert guided["free_noise"] == {"context_length": 16, "context_stride": 4}
     assert guided["noise"]["method"].startswith("exact-flow warp")
+
+
+def test_guidance_scale_defaults_to_the_backends_own_and_the_spec_or_flag_wins():
+    from engine.request import resolve_settings
+    from sim.spec import scene_from_data
+
+    def settings(generate: dict, **overrides):
+        spec = scene_from_data({**SCENE, "generate": generate}, Path("/virtual/ball.yaml")).spec
+        return resolve_settings(spec, Overrides(**overrides))
+
+    assert settings({"backend": "builtin"}).guidance_scale == 1.0
+    assert settings({"backend": "animatediff"}).guidance_scale == 7.5
+    assert settings({"backend": "builtin"}, backend="animatediff").guidance_scale == 7.5  # the chosen backend's
+    assert settings({"backend": "builtin", "guidance_scale": 3.0}).guidance_scale == 3.0
+    assert settings({"backend": "builtin", "guidance_scale": 3.0}, guidance_scale=2.0).guidance_scale == 2.0

@@ -206,6 +206,8 @@ class Backend(ABC):
     name: ClassVar[str]
     controls: ClassVar[tuple[str, ...]] = ()
     """Control kinds this backend accepts; others raise BackendError in `check_request`."""
+    default_guidance_scale: ClassVar[float] = 7.5
+    """Classifier-free guidance used when neither the spec nor the CLI sets one."""
 
     def __init__(self, model_path: str | Path | None = None):
         self.model_path = None if model_path is None else str(model_path)

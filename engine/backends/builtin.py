@@ -29,6 +29,9 @@ from .runtime import resolve_device, resolve_dtype, weights_hash
 class BuiltinBackend(Backend):
     name = "builtin"
     controls = ("depth", "normal", "edges", "flow", "seg")
+    default_guidance_scale = 1.0
+    """No classifier-free guidance: at 7.5 the small caption encoder over-drives the colours
+    (frame MSE against the preview 0.39 vs 0.09 at 1.0 on a held-out shot; model card)."""
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)

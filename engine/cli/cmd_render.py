@@ -29,7 +29,7 @@ def add_parser(subparsers):
     p.add_argument("--model", help="local folder of the backend's weights (default: generate.model, else the HF cache)")
     p.add_argument("--unguided", action="store_true", help="no controls and independent noise: the base model on its own")
     p.add_argument("--steps", type=int, help="denoising steps (default: generate.steps)")
-    p.add_argument("--guidance-scale", type=float, help="classifier-free guidance on the prompt (default: generate.guidance_scale)")
+    p.add_argument("--guidance-scale", type=float, help="classifier-free guidance on the prompt (default: generate.guidance_scale, else the backend's: builtin 1.0, others 7.5)")
     p.add_argument("--control-scale", type=float, help="replace every control's scale (0 switches the controls off)")
     p.add_argument("--seed", type=int, help="generation seed (default: generate.seed, else shot.seed)")
     p.add_argument("--noise-warp", action=argparse.BooleanOptionalAction, default=None,

@@ -542,7 +542,9 @@ class GenerateSpec(Strict):
     model: str | None = None
     """Local directory of the backend's weights (default: the builtin weights, or the HF cache)."""
     steps: Annotated[int, Field(ge=1, le=1000)] = 20
-    guidance_scale: Annotated[float, Field(ge=0, le=50)] = 7.5
+    guidance_scale: Annotated[float, Field(ge=0, le=50)] | None = None
+    """Classifier-free guidance on the prompt; default the backend's own (builtin 1.0, i.e. none:
+    its small caption encoder is over-driven by larger scales; animatediff and wan-vace 7.5)."""
     controls: tuple[ControlSpec, ...] = (ControlSpec(kind="depth"),)
     seed: Annotated[int, Field(ge=0, lt=2**31)] | None = None
     """Seed of the generation; default the shot's seed."""
