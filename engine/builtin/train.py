@@ -199,10 +199,10 @@ def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume
             print(f"step {step + 1}/{config.steps} loss {recent:.4f} ({wall:.0f} s)", flush=True)
         # 4. checkpoint + shipped files
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            summary = _summary(config, data, losses, wall, Path(data_dir))
+            summary = _summary(config, data, losses, wall, Path(data_dir), init_model)
             _checkpoint(out_dir, config, model, ema, optimizer, step + 1, losses, wall, summary)
     wall = wall_before + time.perf_counter() - started
-    summary = _summary(config, data, losses, wall, Path(data_dir))
+    summary = _summary(config, data, losses, wall, Path(data_dir), init_model)
     if start_step == config.steps:
         # A run stopped at a checkpoint and resumed with --steps equal to it: nothing to train,
         # the files are rewritten with these settings (identical to a run of exactly this length).
@@ -264,7 +264,8 @@ def _update_ema(ema: BuiltinModel, model: BuiltinModel, step: int) -> None:
             e.copy_(b)
 
 
-def _summary(config: TrainConfig, data: TrainData, losses: list, wall: float, data_dir: Path) -> dict:
+def _summary(config: TrainConfig, data: TrainData, losses: list, wall: float, data_dir: Path,
+             init_model: BuiltinModel | None) -> dict:
     final = float(np.mean([row[1] for row in losses[-50:]])) if losses else float("nan")
     return {
         "data_dir": str(data_dir),
@@ -280,15 +281,9 @@ def _summary(config: TrainConfig, data: TrainData, losses: list, wall: float, da
         "first_loss": float(np.mean([row[1] for row in losses[:50]])) if losses else float("nan"),
         "train_config": asdict(config),
         "threads": torch.get_num_threads(),
-        "initialised_from": None if config.init is None else _init_provenance(Path(config.init)),
+        # Where a fine-tuned model started: the directory and the training summary in its builtin.json.
+        "initialised_from": None if init_model is None else {"path": config.init, "train": init_model.config.extra},
     }
-
-
-def _init_provenance(directory: Path) -> dict:
-    """Where a fine-tuned model started: the directory and the training summary stored in its builtin.json."""
-    from .model import CONFIG_NAME
-
-    return {"path": str(directory), "train": json.loads((directory / CONFIG_NAME).read_text()).get("extra", {})}
 
 
 def _checkpoint(out_dir: Path, config: TrainConfig, model, ema, optimizer, step: int, losses: list, wall: float,
