@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from conditioning.records import PASS_NAMES
-from engine.metrics import METRIC_NAMES, compute_metrics, dynamic_seg_ids, load_depth_estimator
+from engine.metrics import METRIC_NAMES, compute_metrics, dynamic_seg_ids, load_depth_estimator, sim_motion
 from engine.metrics.summary import Run, aggregate, clean_nans, run_to_json
 
 COMPETITORS = ("guided", "unguided")
@@ -181,7 +181,8 @@ def _run_stages(scene, out, settings, stages, progress, user_video, video_note, 
     # 5. metrics
     progress.stage("measure physics adherence")
     dynamic_ids = dynamic_seg_ids(shot)
-    score = lambda frames: compute_metrics(frames, passes, dynamic_ids, depth_estimator, depth_note)  # noqa: E731
+    motion = sim_motion(passes)  # the simulation's side of the motion metrics, once for every video
+    score = lambda frames: compute_metrics(frames, passes, dynamic_ids, depth_estimator, depth_note, motion)  # noqa: E731
     runs = [Run("preview", None, score(passes.rgb))]
     for label, seed, frames in videos:
         runs.append(Run(label, seed, score(frames)))

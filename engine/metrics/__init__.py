@@ -16,6 +16,7 @@ from .base import HIGHER, LOWER, MetricResult, check_frames
 from .depth_rank import DepthEstimator, depth_rank_correlation, load_depth_estimator, skipped_depth_rank
 from .flicker import background_flicker
 from .flow_error import flow_error
+from .masks import SimMotion, sim_motion
 from .motion_iou import motion_iou
 from .warp_error import warp_error
 
@@ -37,19 +38,22 @@ def compute_metrics(
     dynamic_ids: frozenset[int] | None = None,
     depth_estimator: DepthEstimator | None = None,
     depth_note: str | None = None,
+    motion: SimMotion | None = None,
 ) -> dict[str, MetricResult]:
     """Every metric of `frames` (uint8 [N, H', W', 3], any size) against `passes`, by name.
 
     `dynamic_ids`: seg ids of non-static parts and particles (see `dynamic_seg_ids`); without
     them moving objects are found by |flow| alone. Without `depth_estimator` the depth metric
-    is recorded as skipped with `depth_note`.
+    is recorded as skipped with `depth_note`. `motion`: masks.sim_motion(passes), which depends
+    on the passes only; give it when scoring several videos of one shot, else it is computed here.
     """
     frames = check_frames(frames, passes)
+    motion = motion or sim_motion(passes)
     results = [
         *flow_error(frames, passes, dynamic_ids),
         *warp_error(frames, passes),
-        *motion_iou(frames, passes),
-        *background_flicker(frames, passes),
+        *motion_iou(frames, passes, motion),
+        *background_flicker(frames, passes, motion),
     ]
     if depth_estimator is not None:
         results += depth_rank_correlation(frames, passes, depth_estimator)
@@ -68,5 +72,5 @@ def dynamic_seg_ids(shot) -> frozenset[int]:
 
 __all__ = [
     "HIGHER", "LOWER", "METRIC_NAMES", "MetricResult", "DepthEstimator", "check_frames", "compute_metrics",
-    "dynamic_seg_ids", "load_depth_estimator",
+    "dynamic_seg_ids", "load_depth_estimator", "SimMotion", "sim_motion",
 ]

@@ -15,17 +15,19 @@ import numpy as np
 from conditioning.records import Passes
 
 from .base import LOWER, MetricResult, empty_note, masked_mean, require_passes, shot_mean
-from .camera_motion import bilinear_support, camera_flow, camera_moves, sample_bilinear
-from .masks import sim_motion_mask
+from .camera_motion import sample_bilinear
+from .masks import SimMotion, sim_motion
 
 
-def background_flicker(frames: np.ndarray, passes: Passes) -> list[MetricResult]:
-    """background_flicker (0..255). frames: uint8 [N, H, W, 3] at the passes' size."""
+def background_flicker(frames: np.ndarray, passes: Passes, motion: SimMotion | None = None) -> list[MetricResult]:
+    """background_flicker (0..255). frames: uint8 [N, H, W, 3] at the passes' size; `motion`:
+    masks.sim_motion(passes), computed here when not given."""
     require_passes(passes, ("flow_fwd", "seg"), "background flicker")
-    still = ~sim_motion_mask(passes)
-    if camera_moves(passes):
-        following, region = _carried_back(frames, passes)
-        still &= region
+    motion = motion or sim_motion(passes)
+    still = ~motion.moving
+    if motion.camera_flow is not None:
+        following = _carried_back(frames, motion.camera_flow)
+        still &= motion.support
         change = np.abs(following - frames[:-1].astype(np.float32)).mean(axis=-1)
     else:
         change = np.abs(frames[1:].astype(np.int16) - frames[:-1].astype(np.int16)).mean(axis=-1)
@@ -34,12 +36,7 @@ def background_flicker(frames: np.ndarray, passes: Passes) -> list[MetricResult]
                          empty_note(per_frame, "every pixel moves in the simulation"))]
 
 
-def _carried_back(frames: np.ndarray, passes: Passes) -> tuple[np.ndarray, np.ndarray]:
-    """Frame t+1 read at p + c_t (the camera flow, bilinear per channel): float32 [N - 1, H, W, 3],
-    and where that is inside frame t+1: bool [N - 1, H, W]."""
-    following, region = [], []
-    for t in range(len(frames) - 1):
-        flow = camera_flow(passes, t, t + 1)
-        following.append(np.stack([sample_bilinear(frames[t + 1, ..., c], flow)[0] for c in range(3)], axis=-1))
-        region.append(bilinear_support(flow))
-    return np.stack(following), np.stack(region)
+def _carried_back(frames: np.ndarray, camera_flow: np.ndarray) -> np.ndarray:
+    """float32 [N - 1, H, W, 3]: frame t+1 read at p + c_t (bilinear per channel)."""
+    return np.stack([np.stack([sample_bilinear(frames[t + 1, ..., c], camera_flow[t])[0] for c in range(3)], axis=-1)
+                     for t in range(len(frames) - 1)])

@@ -19,14 +19,16 @@ import numpy as np
 from conditioning.records import Passes
 
 from .base import HIGHER, MetricResult, require_passes, shot_mean
-from .masks import sim_motion_mask, video_motion_mask
+from .masks import SimMotion, sim_motion, video_motion_mask
 
 
-def motion_iou(frames: np.ndarray, passes: Passes) -> list[MetricResult]:
-    """motion_iou (per transition) and motion_iou_spatiotemporal. frames at the passes' size."""
+def motion_iou(frames: np.ndarray, passes: Passes, motion: SimMotion | None = None) -> list[MetricResult]:
+    """motion_iou (per transition) and motion_iou_spatiotemporal. frames at the passes' size;
+    `motion`: masks.sim_motion(passes), computed here when not given."""
     require_passes(passes, ("flow_fwd", "seg"), "motion-mask IoU")
-    video = video_motion_mask(frames, passes)
-    sim = sim_motion_mask(passes)
+    motion = motion or sim_motion(passes)
+    video = video_motion_mask(frames, motion)
+    sim = motion.moving
     intersection = (video & sim).sum(axis=(1, 2)).astype(np.float64)
     union = (video | sim).sum(axis=(1, 2)).astype(np.float64)
     per_frame = np.where(union > 0, intersection / np.maximum(union, 1), 1.0)
