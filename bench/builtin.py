@@ -29,10 +29,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from engine.backends.base import ControlInput, GenerationRequest, NoiseFlow
-    from engine.backends.builtin import BuiltinBackend
-    from engine.builtin.controls import control_from_packed
-    from engine.builtin.text import tokenize
+    from physreel.engine.backends.base import ControlInput, GenerationRequest, NoiseFlow
+    from physreel.engine.backends.builtin import BuiltinBackend
+    from physreel.engine.builtin.controls import control_from_packed
+    from physreel.engine.builtin.text import tokenize
 
     frames, size = 16, 64
     backend = BuiltinBackend()

@@ -53,10 +53,10 @@ def best_of(repeats: int, fn):
 
 
 def measure(backend, scene, passes, steps: int, controls: list[dict], repeats: int) -> dict:
-    from conditioning.control import control_image
-    from engine.noise_warp import warped_noise
-    from engine.request import build_request
-    from sim.spec import scene_from_data
+    from physreel.conditioning.control import control_image
+    from physreel.engine.noise_warp import warped_noise
+    from physreel.engine.request import build_request
+    from physreel.sim.spec import scene_from_data
 
     spec = scene_from_data({**scene_data(passes.num_frames, passes.size[0]),
                             "generate": {"backend": backend.name, "model": backend.model_path, "steps": steps,
@@ -91,8 +91,8 @@ def measure(backend, scene, passes, steps: int, controls: list[dict], repeats: i
 
 def warp_at_sd_size(frames: int, repeats: int) -> float:
     """Seconds per frame to warp SD 1.5 latents (4 x 64 x 64) along a 512x512 flow."""
-    from engine.backends.base import NoiseFlow
-    from engine.noise_warp import warped_noise
+    from physreel.engine.backends.base import NoiseFlow
+    from physreel.engine.noise_warp import warped_noise
 
     rng = np.random.default_rng(0)
     flow = np.repeat(rng.normal(0, 4, (1, 512, 512, 2)).astype(np.float32), frames, axis=0)
@@ -110,11 +110,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    from conditioning.render import render_passes
-    from engine.backends import BackendError, get_backend
-    from engine.testing.tiny_models import write_tiny_animatediff, write_tiny_wan_vace
-    from sim.simulate import simulate
-    from sim.spec import scene_from_data
+    from physreel.conditioning.render import render_passes
+    from physreel.engine.backends import BackendError, get_backend
+    from physreel.engine.testing.tiny_models import write_tiny_animatediff, write_tiny_wan_vace
+    from physreel.sim.simulate import simulate
+    from physreel.sim.spec import scene_from_data
 
     scene = scene_from_data(scene_data(args.frames, args.size), Path("/virtual/bench.yaml"))
     started = time.perf_counter()

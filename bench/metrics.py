@@ -17,9 +17,9 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Pa
 
 import numpy as np  # noqa: E402
 
-from conditioning.records import Passes  # noqa: E402
-from engine.metrics import compute_metrics  # noqa: E402
-from engine.metrics.flow_error import estimate_flow  # noqa: E402
+from physreel.conditioning.records import Passes  # noqa: E402
+from physreel.engine.metrics import compute_metrics  # noqa: E402
+from physreel.engine.metrics.flow_error import estimate_flow  # noqa: E402
 
 FRAMES = 16
 

@@ -33,13 +33,13 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Pa
 
 import numpy as np  # noqa: E402
 
-from sim.particles import simulate_particles  # noqa: E402
-from sim.particles.fluid import FluidGroup  # noqa: E402
-from sim.quiet import c_output_silenced  # noqa: E402
-from sim.spec import scene_from_data  # noqa: E402
+from physreel.sim.particles import simulate_particles  # noqa: E402
+from physreel.sim.particles.fluid import FluidGroup  # noqa: E402
+from physreel.sim.quiet import c_output_silenced  # noqa: E402
+from physreel.sim.spec import scene_from_data  # noqa: E402
 
 with c_output_silenced():
-    from sim.simulate import simulate  # noqa: E402
+    from physreel.sim.simulate import simulate  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent / "bench_scene.yaml"  # pseudo path; nothing is read from it
 FPS, PHYSICS_HZ = 24, 240
@@ -166,9 +166,9 @@ def time_layers(shot, repeats: int) -> tuple[float, float, int]:
     """Best ms of the particle layer and of the rigid layer for the shot's last frame at 384 x 384."""
     from threadpoolctl import threadpool_limits
 
-    from conditioning.particles import ParticleSource
-    from conditioning.render import frame_view, scaled_camera
-    from conditioning.rigid import RigidSource
+    from physreel.conditioning.particles import ParticleSource
+    from physreel.conditioning.render import frame_view, scaled_camera
+    from physreel.conditioning.rigid import RigidSource
 
     width, height, K = scaled_camera(shot, (384, 384))
     view = frame_view(shot, shot.num_frames - 1, width, height, K, True)

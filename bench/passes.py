@@ -24,11 +24,11 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Pa
 import numpy as np  # noqa: E402
 import trimesh  # noqa: E402
 
-from conditioning.render import render_passes  # noqa: E402
-from sim import pybullet_camera  # noqa: E402
-from sim.simulate import simulate  # noqa: E402
-from sim.spec.load import scene_from_data  # noqa: E402
-from sim.world import build_world  # noqa: E402
+from physreel.conditioning.render import render_passes  # noqa: E402
+from physreel.sim import pybullet_camera  # noqa: E402
+from physreel.sim.simulate import simulate  # noqa: E402
+from physreel.sim.spec.load import scene_from_data  # noqa: E402
+from physreel.sim.world import build_world  # noqa: E402
 
 
 def bench_scene(frames: int, size: int):

@@ -26,16 +26,16 @@ from pathlib import Path
 # This file is bench/sim.py: drop its folder from the path so `sim` is the package, not this script.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
-from sim.quiet import c_output_silenced  # noqa: E402
+from physreel.sim.quiet import c_output_silenced  # noqa: E402
 
 with c_output_silenced():  # pybullet prints its build time on import
     import pybullet as p
 
-import sim.simulate as simulate_module  # noqa: E402
-from sim.contacts import ContactTracker  # noqa: E402
-from sim.simulate import simulate  # noqa: E402
-from sim.spec import scene_from_data  # noqa: E402
-from sim.world import build_world  # noqa: E402
+import physreel.sim.simulate as simulate_module  # noqa: E402
+from physreel.sim.contacts import ContactTracker  # noqa: E402
+from physreel.sim.simulate import simulate  # noqa: E402
+from physreel.sim.spec import scene_from_data  # noqa: E402
+from physreel.sim.world import build_world  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent / "bench_scene.yaml"  # pseudo path; nothing is read from it
 

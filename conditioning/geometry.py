@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.records import Part
+from physreel.sim.records import Part
 
 CREASE_DEG = 40.0
 """Faces meeting at more than this angle keep separate normals (box edges, cylinder rims);

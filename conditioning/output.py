@@ -8,8 +8,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from sim.files import update_json, write_npz
-from sim.records import Shot
+from physreel.sim.files import update_json, write_npz
+from physreel.sim.records import Shot
 
 from .control import CONTROL_KINDS, control_image
 from .records import PASS_NAMES, Passes

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.records import Shot
+from physreel.sim.records import Shot
 
 from .layers import FrameView, SurfaceLayer
 from .rigid import srgb_to_linear

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.records import Shot
+from physreel.sim.records import Shot
 
 from .geometry import quaternion_to_matrix
 

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sim.records import Shot
+from physreel.sim.records import Shot
 
 from .layers import LAYER_FIELDS, FrameView, SurfaceLayer, composite
 from .records import PASS_NAMES, Passes, SegEntry

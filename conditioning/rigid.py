@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.records import Shot
+from physreel.sim.records import Shot
 
 from .geometry import RigidGeometry, pack_geometry, quaternion_to_matrix
 from .layers import FrameView, SurfaceLayer, scatter_rows

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.files import atomic_path
+from physreel.sim.files import atomic_path
 
 
 def write_mp4(path: str | Path, frames: np.ndarray, fps: float, quality: int = 18) -> Path:

@@ -25,9 +25,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from conditioning.records import PASS_NAMES
-from engine.metrics import METRIC_NAMES, compute_metrics, dynamic_seg_ids, load_depth_estimator, sim_motion
-from engine.metrics.summary import Run, aggregate, clean_nans, run_to_json
+from physreel.conditioning.records import PASS_NAMES
+from physreel.engine.metrics import METRIC_NAMES, compute_metrics, dynamic_seg_ids, load_depth_estimator, sim_motion
+from physreel.engine.metrics.summary import Run, aggregate, clean_nans, run_to_json
 
 COMPETITORS = ("guided", "unguided")
 
@@ -71,11 +71,11 @@ class Stages:
 
 
 def default_stages() -> Stages:
-    from conditioning.control import control_image
-    from conditioning.output import write_passes
-    from conditioning.render import render_passes
-    from sim.output import write_shot
-    from sim.simulate import simulate
+    from physreel.conditioning.control import control_image
+    from physreel.conditioning.output import write_passes
+    from physreel.conditioning.render import render_passes
+    from physreel.sim.output import write_shot
+    from physreel.sim.simulate import simulate
 
     return Stages(
         simulate=simulate,
@@ -114,8 +114,8 @@ class Progress:
 
 def run_compare(scene_path: str | Path, out: str | Path, settings: CompareSettings, stages: Stages | None = None) -> CompareResult:
     """Run the whole comparison; see the module docstring for the steps and files."""
-    from engine.request import spec_model_dir
-    from sim.spec import load_scene
+    from physreel.engine.request import spec_model_dir
+    from physreel.sim.spec import load_scene
 
     out = Path(out)
     progress = Progress(8, settings.quiet)
@@ -200,7 +200,7 @@ def _run_stages(scene, out, settings, stages, progress, user_video, video_note, 
     files.append(Path("metrics.json"))
     files.append(Path("report.html"))
     data = _metrics_json(scene, runs, table, run_settings, notes, files)
-    from sim.files import update_json, write_json
+    from physreel.sim.files import update_json, write_json
 
     write_json(out / "metrics.json", data)
     # 8. report
@@ -216,7 +216,7 @@ def _run_stages(scene, out, settings, stages, progress, user_video, video_note, 
 # ----------------------------------------------------------------------------- step helpers
 def _read_user_video(path: Path) -> np.ndarray:
     """uint8 [T, H, W, 3] from a folder of PNG frames or an MP4 (any ffmpeg-readable video)."""
-    from conditioning.video import read_png_sequence, read_video
+    from physreel.conditioning.video import read_png_sequence, read_video
 
     path = Path(path)
     if not path.exists():
@@ -265,7 +265,7 @@ def _depth_estimator(directory: Path | None):
 
 def _backend(spec, settings: CompareSettings):
     """The backend, with its models checked for the spec's controls and for unguided runs."""
-    from engine.backends import get_backend
+    from physreel.engine.backends import get_backend
 
     backend = get_backend(settings.backend or spec.generate.backend, settings.model)
     backend.preflight(tuple(c.kind for c in spec.generate.controls))
@@ -275,7 +275,7 @@ def _backend(spec, settings: CompareSettings):
 
 def _generation_size(spec, settings: CompareSettings, backend, num_frames: int) -> tuple[int, int]:
     """(width, height) the backend will generate for this shot (engine.request.generation_shape)."""
-    from engine.request import Overrides, generation_shape, resolve_settings
+    from physreel.engine.request import Overrides, generation_shape, resolve_settings
 
     resolved = resolve_settings(spec, Overrides(backend=backend.name, model=settings.model, steps=settings.steps))
     plan = generation_shape(resolved, backend, num_frames, tuple(spec.camera.resolution))
@@ -284,7 +284,7 @@ def _generation_size(spec, settings: CompareSettings, backend, num_frames: int) 
 
 def _generate_all(scene, passes, settings: CompareSettings, backend, seeds, control_image, progress: Progress):
     """[(label, seed, frames)] for guided and unguided per seed, the backend's meta, notes."""
-    from engine.request import Overrides, build_request
+    from physreel.engine.request import Overrides, build_request
 
     spec = scene.spec
     backend_name = backend.name
@@ -326,9 +326,9 @@ def _headline(run: Run) -> str:
 
 
 def _write_videos(out: Path, passes, videos, fps: int) -> list[Path]:
-    from conditioning.video import write_mp4
-    from engine.metrics import check_frames
-    from engine.side_by_side import side_by_side
+    from physreel.conditioning.video import write_mp4
+    from physreel.engine.metrics import check_frames
+    from physreel.engine.side_by_side import side_by_side
 
     files = [Path("video/preview.mp4")]
     write_mp4(out / files[0], passes.rgb, fps)
@@ -348,8 +348,8 @@ def _write_videos(out: Path, passes, videos, fps: int) -> list[Path]:
 
 
 def _settings_record(scene, settings: CompareSettings, seeds, passes, backend_meta) -> dict[str, Any]:
-    from engine.metrics import masks
-    from engine.metrics.flow_error import OUTLIER_PX
+    from physreel.engine.metrics import masks
+    from physreel.engine.metrics.flow_error import OUTLIER_PX
 
     width, height = passes.size
     record: dict[str, Any] = {
@@ -379,8 +379,8 @@ def _settings_record(scene, settings: CompareSettings, seeds, passes, backend_me
 
 
 def _metrics_json(scene, runs: list[Run], table, run_settings, notes, files) -> dict[str, Any]:
-    from engine.metrics.docs import FORMULAS
-    from sim.versions import library_versions
+    from physreel.engine.metrics.docs import FORMULAS
+    from physreel.sim.versions import library_versions
 
     by_label: dict[str, dict[str, Any]] = {}
     for run in runs:
@@ -409,10 +409,10 @@ def _versions(versions: dict[str, Any]) -> dict[str, Any]:
 def _write_report(out: Path, scene, runs, table, labels, run_settings, files, all_files, notes, passes) -> None:
     import cv2
 
-    from engine.metrics.docs import FORMULAS
-    from engine.report import ReportInputs, metric_plot_png, render_report
-    from sim.files import atomic_path
-    from sim.versions import library_versions
+    from physreel.engine.metrics.docs import FORMULAS
+    from physreel.engine.report import ReportInputs, metric_plot_png, render_report
+    from physreel.sim.files import atomic_path
+    from physreel.sim.versions import library_versions
 
     plots = {}
     for name, entry in table.items():

@@ -21,9 +21,9 @@ import numpy as np
 from .backends.base import Backend, BackendError, ControlInput, GenerationRequest, NoiseFlow, ShapePlan
 
 if TYPE_CHECKING:
-    from conditioning.records import Passes
-    from sim.spec import Scene
-    from sim.spec.model import SceneSpec
+    from physreel.conditioning.records import Passes
+    from physreel.sim.spec import Scene
+    from physreel.sim.spec.model import SceneSpec
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _default_guidance(gen, backend: str) -> float:
     """The spec's guidance_scale, or the backend's default when the spec leaves it out."""
     if gen.guidance_scale is not None:
         return gen.guidance_scale
-    from engine.backends import backend_class
+    from physreel.engine.backends import backend_class
 
     return backend_class(backend).default_guidance_scale
 
@@ -130,7 +130,7 @@ ControlSource = Callable[["Passes", str], np.ndarray]
 
 def default_control_source(passes: "Passes", kind: str) -> np.ndarray:
     """conditioning.control.control_image: uint8 [T, H, W, 3] at the passes' size."""
-    from conditioning.control import control_image
+    from physreel.conditioning.control import control_image
 
     return control_image(passes, kind)
 

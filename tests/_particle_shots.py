@@ -11,11 +11,11 @@ from typing import Callable
 
 import numpy as np
 
-from sim.camera import camera_track
-from sim.expand import expand_objects
-from sim.geometry import primitive_trimesh, visual_mesh
-from sim.records import ContactEvents, Part, Shot, Trajectory, VisualMesh
-from sim.spec.load import scene_from_data
+from physreel.sim.camera import camera_track
+from physreel.sim.expand import expand_objects
+from physreel.sim.geometry import primitive_trimesh, visual_mesh
+from physreel.sim.records import ContactEvents, Part, Shot, Trajectory, VisualMesh
+from physreel.sim.spec.load import scene_from_data
 
 
 PRIMITIVES = ("plane", "box", "sphere", "capsule", "cylinder")

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 import synthetic_video as sv
-from conditioning.records import Passes
-from conditioning.video import write_png_sequence
-from engine.backends.base import Backend, BackendInfo, GeneratedVideo, GenerationRequest, ShapePlan
-from engine.compare import Stages
-from sim.files import write_npz
-from sim.records import CameraTrack, ContactEvents, Part, Shot, Trajectory
+from physreel.conditioning.records import Passes
+from physreel.conditioning.video import write_png_sequence
+from physreel.engine.backends.base import Backend, BackendInfo, GeneratedVideo, GenerationRequest, ShapePlan
+from physreel.engine.compare import Stages
+from physreel.sim.files import write_npz
+from physreel.sim.records import CameraTrack, ContactEvents, Part, Shot, Trajectory
 
 SCENE_YAML = f"""\
 shot: {{name: synthetic_square, duration: 1.0, fps: 12, seed: 3, prompt: a textured square slides}}

@@ -39,9 +39,9 @@ def write_scene(directory: Path, with_box: bool = True) -> Path:
 
 def simulate_and_render(path: Path):
     """(shot, passes) of the scene at `path`."""
-    from conditioning.render import render_passes
-    from sim.simulate import simulate
-    from sim.spec import load_scene
+    from physreel.conditioning.render import render_passes
+    from physreel.sim.simulate import simulate
+    from physreel.sim.spec import load_scene
 
     shot = simulate(load_scene(path))
     return shot, render_passes(shot, passes=PASSES)

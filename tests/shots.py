@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from sim.camera import camera_track, intrinsics, look_at_matrix
-from sim.records import CameraTrack, ContactEvents, Part, Shot, Trajectory, VisualMesh
-from sim.spec.load import Scene
-from sim.spec.model import CameraSpec, SceneSpec, ShotSpec
+from physreel.sim.camera import camera_track, intrinsics, look_at_matrix
+from physreel.sim.records import CameraTrack, ContactEvents, Part, Shot, Trajectory, VisualMesh
+from physreel.sim.spec.load import Scene
+from physreel.sim.spec.model import CameraSpec, SceneSpec, ShotSpec
 
 IDENTITY = (0.0, 0.0, 0.0, 1.0)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conditioning.records import Passes, SegEntry
+from physreel.conditioning.records import Passes, SegEntry
 
 SIZE = 96
 FRAMES = 12

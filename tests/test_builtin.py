@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from engine.backends.base import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow
-from engine.builtin.controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed, unguided_control
-from engine.builtin.dataset import DatasetConfig, make_shard, random_scene_data, shot_rng, write_dataset
-from engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
-from engine.builtin.text import EMPTY, PAD, WORD_IDS, tokenize, unknown_words
-from engine.builtin.train import HIGH_NOISE_START, TrainConfig, load_data, loss_weights, make_batch, train
-from sim.files import write_npz
+from physreel.engine.backends.base import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow
+from physreel.engine.builtin.controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed, unguided_control
+from physreel.engine.builtin.dataset import DatasetConfig, make_shard, random_scene_data, shot_rng, write_dataset
+from physreel.engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
+from physreel.engine.builtin.text import EMPTY, PAD, WORD_IDS, tokenize, unknown_words
+from physreel.engine.builtin.train import HIGH_NOISE_START, TrainConfig, load_data, loss_weights, make_batch, train
+from physreel.sim.files import write_npz
 
 TINY = BuiltinConfig(resolution=16, patch=2, block_out_channels=(16, 32), attention_levels=(False, True),
                      text_dim=32, attention_head_dim=8, norm_num_groups=8)
@@ -97,7 +97,7 @@ def test_dataset_refuses_to_extend_a_directory_made_with_another_seed(tiny_datas
 
 
 def test_cli_dataset_rejects_zero_shots(tmp_path, capsys):
-    from engine.cli import main
+    from physreel.engine.cli import main
 
     assert main(["dataset", "-o", str(tmp_path / "d"), "--shots", "0"]) == 2
     assert "--shots must be at least 1" in capsys.readouterr().err
@@ -179,7 +179,7 @@ def test_truncated_snr_weights_keep_the_noisiest_steps_and_cap_the_cleanest():
 
 
 def test_cli_train_rejects_a_negative_snr_cap(tmp_path, capsys):
-    from engine.cli import main
+    from physreel.engine.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "-o", str(tmp_path / "m"), "--data", str(tmp_path), "--snr-cap", "-1"])
@@ -241,7 +241,7 @@ def test_init_with_another_architecture_is_refused(tmp_path):
 def test_caption_time_embedding_starts_at_zero_so_a_fine_tune_starts_as_its_init(tmp_path):
     from dataclasses import replace
 
-    from engine.builtin.train import _init_weights
+    from physreel.engine.builtin.train import _init_weights
 
     torch.manual_seed(0)
     plain = BuiltinModel(replace(TINY, caption_time_embedding=False)).eval()
@@ -287,7 +287,7 @@ def test_resume_with_another_architecture_is_refused(tmp_path):
 
 
 def test_cli_train_rejects_a_high_noise_share_above_one(tmp_path, capsys):
-    from engine.cli import main
+    from physreel.engine.cli import main
 
     assert main(["train", "-o", str(tmp_path / "m"), "--data", str(tmp_path), "--high-noise-share", "1.5"]) == 2
     assert "--high-noise-share must be between 0 and 1, got 1.5" in capsys.readouterr().err
@@ -318,7 +318,7 @@ def test_shipped_weights_are_safetensors_under_20_mb():
 
 @pytest.fixture(scope="module")
 def backend():
-    from engine.backends.builtin import BuiltinBackend
+    from physreel.engine.backends.builtin import BuiltinBackend
 
     return BuiltinBackend()
 
@@ -349,7 +349,7 @@ def test_output_is_resized_to_the_request_size(backend):
 
 
 def test_unsupported_settings_are_refused(backend, tmp_path):
-    from engine.backends.builtin import BuiltinBackend
+    from physreel.engine.backends.builtin import BuiltinBackend
 
     pose = np.zeros((2, 64, 64, 3), np.uint8)
     with pytest.raises(BackendError, match="pose"):
@@ -362,7 +362,7 @@ def test_unsupported_settings_are_refused(backend, tmp_path):
 
 def test_warped_noise_makes_a_pure_translation_move_the_video(backend):
     """Same empty control and seed; noise translated 4 px/frame: DIS flow of the video follows it."""
-    from engine.metrics.flow_error import estimate_flow
+    from physreel.engine.metrics.flow_error import estimate_flow
 
     frames = 4
     flow = np.zeros((frames, 64, 64, 2), np.float32)
@@ -381,7 +381,7 @@ def test_guided_follows_simulated_motion_better_than_unguided_on_held_out_scenes
     along the simulated flow) has a flow error on moving objects lower than the unguided run's
     (no control, independent noise) by at least the 0.3 px MODEL_CARD.md states. With the shipped
     250-step weights the margin comes from the warped noise (see the model card's ablation)."""
-    from engine.builtin.evaluate import evaluate
+    from physreel.engine.builtin.evaluate import evaluate
 
     write_dataset(tmp_path, DatasetConfig(shots=3, seed=777, shots_per_shard=3))
     _, summary = evaluate(tmp_path, steps=10)
@@ -402,7 +402,7 @@ def test_saving_the_same_weights_twice_gives_the_same_bytes(tmp_path):
 
 # ------------------------------------------------------------------- evaluation tools
 def test_frame_error_is_zero_on_the_preview_and_four_from_black_to_white():
-    from engine.builtin.evaluate import frame_error
+    from physreel.engine.builtin.evaluate import frame_error
 
     black, white = np.zeros((2, 4, 4, 3), np.uint8), np.full((2, 4, 4, 3), 255, np.uint8)
     assert frame_error(white, white) == 0.0
@@ -412,7 +412,7 @@ def test_frame_error_is_zero_on_the_preview_and_four_from_black_to_white():
 def test_x0_probe_of_a_model_that_predicts_zero_v_is_the_scaled_noisy_frame_error():
     from diffusers import DDPMScheduler
 
-    from engine.builtin.evaluate import x0_error_by_timestep
+    from physreel.engine.builtin.evaluate import x0_error_by_timestep
 
     model = BuiltinModel(TINY).eval()
     with torch.no_grad():  # v = 0 everywhere, so x0_hat = sqrt(ab) x_t
@@ -434,7 +434,7 @@ def test_x0_probe_of_a_model_that_predicts_zero_v_is_the_scaled_noisy_frame_erro
 
 
 def test_ablation_runs_each_variant_and_its_ends_match_the_evaluation(tiny_dataset):
-    from engine.builtin.evaluate import ABLATION_VARIANTS, ablation, evaluate
+    from physreel.engine.builtin.evaluate import ABLATION_VARIANTS, ablation, evaluate
 
     directory, _, _ = tiny_dataset
     rows = ablation(directory, shots=1, steps=1)

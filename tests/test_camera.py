@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from sim.camera import camera_track, intrinsics, look_at_matrix, pixel_rays, project
-from sim.spec.errors import SpecError
-from sim.spec.model import CameraKeyframe, CameraSpec, DollyPath, FollowPath, OrbitPath
+from physreel.sim.camera import camera_track, intrinsics, look_at_matrix, pixel_rays, project
+from physreel.sim.spec.errors import SpecError
+from physreel.sim.spec.model import CameraKeyframe, CameraSpec, DollyPath, FollowPath, OrbitPath
 
 # Pure float64 arithmetic: 1e-9 px / 1e-9 m leaves room only for rounding.
 TOL = 1e-9

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cli import main
+from physreel.engine.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_simulate_writes_trajectory_and_meta_and_prints_one_summary_line(tmp_pat
 
 def test_quiet_prints_nothing_at_all(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "engine", "simulate", str(write(tmp_path, BALL)), "-o", str(tmp_path / "out"), "--quiet"],
+        [sys.executable, "-m", "physreel", "simulate", str(write(tmp_path, BALL)), "-o", str(tmp_path / "out"), "--quiet"],
         capture_output=True, text=True, cwd=REPO, timeout=120,
     )
     assert result.returncode == 0, result.stderr
@@ -103,6 +103,6 @@ def test_two_processes_write_byte_identical_files(tmp_path):
     for run in ("a", "b"):
         out = tmp_path / run
         env = dict(os.environ, PYTHONHASHSEED={"a": "1", "b": "2"}[run])  # set iteration order must not matter
-        subprocess.run([sys.executable, "-m", "engine", "simulate", str(scene), "-o", str(out), "-q"], check=True, cwd=REPO, env=env, timeout=120)
+        subprocess.run([sys.executable, "-m", "physreel", "simulate", str(scene), "-o", str(out), "-q"], check=True, cwd=REPO, env=env, timeout=120)
         digests.append({name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in ("trajectory.npz", "meta.json")})
     assert digests[0] == digests[1]

@@ -18,11 +18,11 @@ import pytest
 
 import compare_doubles as cd
 import synthetic_video as sv
-from conditioning.video import read_video, write_mp4, write_png_sequence
-from engine.backends import BACKENDS
-from engine.compare import CompareInputError, CompareSettings, match_frame_count, run_compare
-from engine.metrics import METRIC_NAMES
-from engine.side_by_side import CAPTION_HEIGHT
+from physreel.conditioning.video import read_video, write_mp4, write_png_sequence
+from physreel.engine.backends import BACKENDS
+from physreel.engine.compare import CompareInputError, CompareSettings, match_frame_count, run_compare
+from physreel.engine.metrics import METRIC_NAMES
+from physreel.engine.side_by_side import CAPTION_HEIGHT
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1)
@@ -153,7 +153,7 @@ def test_resampling_keeps_first_and_last_frames():
 
 # ------------------------------------------------------------------ the command line
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "physreel", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize(
@@ -321,7 +321,7 @@ def test_passes_are_rendered_at_the_generation_size(tmp_path):
 def test_metric_plot_means_skip_undefined_transitions_without_warnings():
     import warnings
 
-    from engine.report.plots import _column_extremes, _column_nanmean
+    from physreel.engine.report.plots import _column_extremes, _column_nanmean
 
     values = np.array([[np.nan, 1.0, 2.0], [np.nan, 3.0, np.nan]])  # seeds x transitions
     with warnings.catch_warnings():

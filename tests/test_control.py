@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import shots
 
-from conditioning.control import CONTROL_KINDS, COLOR_WHEEL, control_image, flow_to_color
-from conditioning.palette import ADE20K_PALETTE
-from conditioning.records import Passes
-from conditioning.render import render_passes
+from physreel.conditioning.control import CONTROL_KINDS, COLOR_WHEEL, control_image, flow_to_color
+from physreel.conditioning.palette import ADE20K_PALETTE
+from physreel.conditioning.records import Passes
+from physreel.conditioning.render import render_passes
 
 
 def two_box_passes(frames: int = 3, moving: bool = False):

@@ -15,9 +15,9 @@ import pytest
 import torch
 from scipy import stats
 
-from engine.backends import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow, get_backend
-from engine.noise_warp import independent_noise, transport_targets, warped_noise
-from engine.request import Overrides, build_request, resize_flow
+from physreel.engine.backends import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow, get_backend
+from physreel.engine.noise_warp import independent_noise, transport_targets, warped_noise
+from physreel.engine.request import Overrides, build_request, resize_flow
 
 SCENE = {
     "shot": {"duration": 0.5625, "fps": 16, "seed": 3, "prompt": "a red ball", "negative_prompt": "blue"},
@@ -42,29 +42,29 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def animatediff_dir(tmp_path_factory) -> Path:
-    from engine.testing.tiny_models import write_tiny_animatediff
+    from physreel.engine.testing.tiny_models import write_tiny_animatediff
 
     return write_tiny_animatediff(tmp_path_factory.mktemp("animatediff"))
 
 
 @pytest.fixture(scope="module")
 def wan_dir(tmp_path_factory) -> Path:
-    from engine.testing.tiny_models import write_tiny_wan_vace
+    from physreel.engine.testing.tiny_models import write_tiny_wan_vace
 
     return write_tiny_wan_vace(tmp_path_factory.mktemp("wan"))
 
 
 @pytest.fixture(scope="module")
 def scene():
-    from sim.spec import scene_from_data
+    from physreel.sim.spec import scene_from_data
 
     return scene_from_data(SCENE, Path("/virtual/ball.yaml"))
 
 
 @pytest.fixture(scope="module")
 def passes(scene):
-    from conditioning.render import render_passes
-    from sim.simulate import simulate
+    from physreel.conditioning.render import render_passes
+    from physreel.sim.simulate import simulate
 
     return render_passes(simulate(scene), passes=("depth", "normal", "seg", "flow_fwd", "flow_valid"))
 
@@ -80,7 +80,7 @@ def wan(wan_dir):
 
 
 def _scene_with(scene, **generate):
-    from sim.spec import scene_from_data
+    from physreel.sim.spec import scene_from_data
 
     return scene_from_data({**SCENE, "generate": generate}, scene.source)
 
@@ -229,7 +229,7 @@ def test_unknown_backend_is_a_loud_error():
 
 # ------------------------------------------------------------------------ device, dtype
 def test_auto_dtype_is_float16_on_cuda_and_float32_on_cpu():
-    from engine.backends.runtime import resolve_dtype
+    from physreel.engine.backends.runtime import resolve_dtype
 
     assert resolve_dtype("auto", "cuda") == torch.float16
     assert resolve_dtype("auto", "cpu") == torch.float32
@@ -237,7 +237,7 @@ def test_auto_dtype_is_float16_on_cuda_and_float32_on_cpu():
 
 
 def test_auto_device_picks_cpu_without_a_gpu_and_a_missing_gpu_is_an_error():
-    from engine.backends.runtime import resolve_device
+    from physreel.engine.backends.runtime import resolve_device
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
@@ -264,7 +264,7 @@ class _RecordingPipe:
 
 
 def test_cpu_offload_and_vae_tiling_flags_reach_the_pipeline():
-    from engine.backends.animatediff import apply_memory_flags
+    from physreel.engine.backends.animatediff import apply_memory_flags
 
     pipe = _RecordingPipe()
     request = GenerationRequest(prompt="", num_frames=1, fps=1, width=8, height=8, seed=0, cpu_offload=True, vae_tiling=True)
@@ -438,8 +438,8 @@ def _write_scene(tmp_path: Path, **changes) -> Path:
 
 
 def test_render_cli_writes_a_playable_mp4_png_frames_and_meta(tmp_path, animatediff_dir):
-    from conditioning.video import read_video
-    from engine.cli import main
+    from physreel.conditioning.video import read_video
+    from physreel.engine.cli import main
 
     scene_path = _write_scene(tmp_path, generate={"backend": "animatediff", "model": str(animatediff_dir), "steps": 2,
                                                      "resolution": [32, 32]})
@@ -458,8 +458,8 @@ def test_render_cli_writes_a_playable_mp4_png_frames_and_meta(tmp_path, animated
 
 
 def test_render_cli_adjusts_the_shot_for_wan_and_says_so(tmp_path, wan_dir, capsys):
-    from conditioning.video import read_video
-    from engine.cli import main
+    from physreel.conditioning.video import read_video
+    from physreel.engine.cli import main
 
     scene_path = _write_scene(tmp_path, shot={"duration": 0.75}, camera={"resolution": [40, 36]},
                               generate={"backend": "wan-vace", "model": str(wan_dir), "steps": 2, "resolution": [40, 36]})
@@ -472,7 +472,7 @@ def test_render_cli_adjusts_the_shot_for_wan_and_says_so(tmp_path, wan_dir, caps
 
 
 def test_render_cli_missing_model_exits_2_with_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
-    from engine.cli import main
+    from physreel.engine.cli import main
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     scene_path = _write_scene(tmp_path)
@@ -484,7 +484,7 @@ def test_render_cli_missing_model_exits_2_with_one_line_and_writes_nothing(tmp_p
 
 
 def test_render_cli_rejects_bad_flags(tmp_path, capsys):
-    from engine.cli import main
+    from physreel.engine.cli import main
 
     scene_path = _write_scene(tmp_path)
     assert main(["render", str(scene_path), "-o", str(tmp_path / "o"), "--resolution", "big"]) == 2
@@ -495,7 +495,7 @@ def test_render_cli_rejects_bad_flags(tmp_path, capsys):
 
 
 def test_models_cli_lists_each_backend_with_found_and_missing_models(tmp_path, monkeypatch, animatediff_dir, capsys):
-    from engine.cli import main
+    from physreel.engine.cli import main
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     assert main(["models", "--model", str(animatediff_dir), "--json"]) == 0
@@ -513,8 +513,8 @@ def test_models_cli_lists_each_backend_with_found_and_missing_models(tmp_path, m
 def test_render_cli_on_the_bouncing_ball_example_runs_free_noise_windows(tmp_path, animatediff_dir):
     # The README's first scene (48 frames, 256x256 passes) through tiny models at 32x32, 1 step:
     # 48 frames exceed the motion module's 16-frame context, so FreeNoise windows run.
-    from conditioning.video import read_video
-    from engine.cli import main
+    from physreel.conditioning.video import read_video
+    from physreel.engine.cli import main
 
     scene_path = Path(__file__).resolve().parent.parent / "scenes" / "bouncing_ball.yaml"
     out = tmp_path / "out"
@@ -528,8 +528,8 @@ def test_render_cli_on_the_bouncing_ball_example_runs_free_noise_windows(tmp_pat
 
 
 def test_guidance_scale_defaults_to_the_backends_own_and_the_spec_or_flag_wins():
-    from engine.request import resolve_settings
-    from sim.spec import scene_from_data
+    from physreel.engine.request import resolve_settings
+    from physreel.sim.spec import scene_from_data
 
     def settings(generate: dict, **overrides):
         spec = scene_from_data({**SCENE, "generate": generate}, Path("/virtual/ball.yaml")).spec

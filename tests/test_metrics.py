@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import synthetic_video as sv
-from engine.metrics import check_frames, compute_metrics
-from engine.metrics.depth_rank import depth_rank_correlation, load_depth_estimator
-from engine.metrics.masks import sim_motion, sim_motion_mask, video_motion_mask
+from physreel.engine.metrics import check_frames, compute_metrics
+from physreel.engine.metrics.depth_rank import depth_rank_correlation, load_depth_estimator
+from physreel.engine.metrics.masks import sim_motion, sim_motion_mask, video_motion_mask
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +207,7 @@ def test_depth_model_folder_without_weights_is_an_error(tmp_path):
 @pytest.fixture(scope="module")
 def preview(tmp_path_factory):
     import preview_shot as ps
-    from engine.metrics import dynamic_seg_ids
+    from physreel.engine.metrics import dynamic_seg_ids
 
     root = tmp_path_factory.mktemp("preview")
     shot, passes = ps.simulate_and_render(ps.write_scene(root))
@@ -249,7 +249,7 @@ def test_broken_preview_is_clearly_worse_on_the_background(preview, kind):
 
 # ------------------------------------------------------------------ a moving camera
 def test_camera_flow_of_a_sliding_camera_is_the_closed_form_shift():
-    from engine.metrics.camera_motion import camera_flow, camera_moves
+    from physreel.engine.metrics.camera_motion import camera_flow, camera_moves
 
     panned = sv.make_panned_passes()
     assert camera_moves(panned) and not camera_moves(sv.make_passes())
@@ -261,7 +261,7 @@ def test_camera_flow_of_a_sliding_camera_is_the_closed_form_shift():
 
 
 def test_camera_flow_of_points_at_infinity_follows_the_rotation_only():
-    from engine.metrics.camera_motion import camera_flow
+    from physreel.engine.metrics.camera_motion import camera_flow
 
     angle = np.radians(2.0)
     yaw = np.eye(4)

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.request import spec_model_dir
-from sim.spec import scene_from_data
+from physreel.engine.request import spec_model_dir
+from physreel.sim.spec import scene_from_data
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "engine" / "builtin" / "weights"
@@ -51,7 +51,7 @@ def test_render_finds_a_relative_model_beside_the_scene_from_another_working_dir
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     done = subprocess.run(
-        [sys.executable, "-m", "engine", "-q", "render", str(scene_dir / "shot.yaml"), "-o", str(tmp_path / "out")],
+        [sys.executable, "-m", "physreel", "-q", "render", str(scene_dir / "shot.yaml"), "-o", str(tmp_path / "out")],
         cwd=elsewhere, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert done.returncode == 0, done.stderr
@@ -60,7 +60,7 @@ def test_render_finds_a_relative_model_beside_the_scene_from_another_working_dir
 
 
 def _builtin_request(**changes):
-    from engine.backends.base import GenerationRequest
+    from physreel.engine.backends.base import GenerationRequest
 
     base = dict(prompt="a red sphere", num_frames=2, fps=8, width=64, height=64, seed=0, steps=1, guidance_scale=1.0)
     base.update(changes)
@@ -70,8 +70,8 @@ def _builtin_request(**changes):
 def test_a_backend_refuses_a_request_made_for_another_backend():
     import pytest
 
-    from engine.backends import get_backend
-    from engine.backends.base import BackendError
+    from physreel.engine.backends import get_backend
+    from physreel.engine.backends.base import BackendError
 
     with pytest.raises(BackendError, match="request is for backend 'animatediff', not 'builtin'"):
         get_backend("builtin").check_request(_builtin_request(backend="animatediff"))
@@ -80,8 +80,8 @@ def test_a_backend_refuses_a_request_made_for_another_backend():
 def test_a_backend_refuses_a_request_that_reads_models_from_another_folder(tmp_path):
     import pytest
 
-    from engine.backends import get_backend
-    from engine.backends.base import BackendError
+    from physreel.engine.backends import get_backend
+    from physreel.engine.backends.base import BackendError
 
     with pytest.raises(BackendError, match="reads models from"):
         get_backend("builtin").check_request(_builtin_request(model_path=str(tmp_path)))

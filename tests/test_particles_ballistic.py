@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from _particle_shots import shot_from_data
 
-from sim.particles import simulate_particles, with_particles
+from physreel.sim.particles import simulate_particles, with_particles
 
 G = 9.81
 
@@ -180,11 +180,11 @@ def test_no_particle_ends_a_frame_inside_a_rigid_body():
 
 
 def test_surface_emitter_spawns_on_its_moving_object_and_inherits_its_velocity():
-    from sim.geometry import primitive_trimesh
-    from sim.records import VisualMesh
+    from physreel.sim.geometry import primitive_trimesh
+    from physreel.sim.records import VisualMesh
     from pathlib import Path
 
-    from sim.spec.load import scene_from_data
+    from physreel.sim.spec.load import scene_from_data
 
     ball_spec = {"name": "ball", "shape": "sphere", "radius": 0.2, "position": [0, 0, 1]}
     data = {"shot": {"duration": 0.5, "fps": 24, "gravity": [0, 0, 0]}, "objects": [ball_spec],
@@ -221,8 +221,8 @@ def test_shot_without_particles_is_unchanged():
 
 
 def test_particle_arrays_round_trip_through_an_npz(tmp_path):
-    from sim.files import write_npz
-    from sim.particles.output import particle_arrays, track_from_arrays
+    from physreel.sim.files import write_npz
+    from physreel.sim.particles.output import particle_arrays, track_from_arrays
 
     track = simulate_particles(shot([{"name": "a", "rate": 48, "lifetime": 0.3}, {"name": "b", "burst": 4}]))
     arrays = particle_arrays(track)
@@ -278,7 +278,7 @@ def test_emitter_colour_and_radius_reach_the_track():
 
 
 def test_unstable_particles_stop_the_simulation_with_the_emitter_named():
-    from sim.spec.errors import SimulationError
+    from physreel.sim.spec.errors import SimulationError
 
     with pytest.raises(SimulationError, match="'fast'.*t=0.042"):
         simulate_particles(shot([{"name": "fast", "burst": 1, "velocity": {"speed": [600, 600]}}], gravity=(0, 0, 0)))

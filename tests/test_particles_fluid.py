@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from _particle_shots import shot_from_data
 
-from sim.particles import simulate_particles
-from sim.particles.fluid import FluidKernel
+from physreel.sim.particles import simulate_particles
+from physreel.sim.particles.fluid import FluidKernel
 
 G = 9.81
 
@@ -161,7 +161,7 @@ def _small_tank(fluid: dict, duration: float = 0.5, velocity=(0.0, 0.0, 0.0)):
 
 
 def test_fixed_fluid_substeps_are_used():
-    from sim.particles.fluid import FluidGroup
+    from physreel.sim.particles.fluid import FluidGroup
 
     counts = []
     original = FluidGroup.advance_frame

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from _particle_shots import shot_from_data
 
-from sim.particles import simulate_particles
-from sim.particles.fluid import FluidKernel
-from sim.particles.kernels import find_pairs, pbf_iteration, xsph_viscosity
-from sim.particles.sdf import BoxSDF, CapsuleSDF, CylinderSDF, PlaneSDF, SphereSDF
-from sim.spec.errors import SimulationError
+from physreel.sim.particles import simulate_particles
+from physreel.sim.particles.fluid import FluidKernel
+from physreel.sim.particles.kernels import find_pairs, pbf_iteration, xsph_viscosity
+from physreel.sim.particles.sdf import BoxSDF, CapsuleSDF, CylinderSDF, PlaneSDF, SphereSDF
+from physreel.sim.spec.errors import SimulationError
 
 H = 0.02
 
@@ -160,7 +160,7 @@ def test_compiled_grid_distances_are_the_trilinear_interpolation_of_the_samples(
     import trimesh
     from scipy.interpolate import RegularGridInterpolator
 
-    from sim.particles.sdf import GridSDF
+    from physreel.sim.particles.sdf import GridSDF
 
     box = trimesh.creation.box(extents=[0.1, 0.06, 0.08])
     grid = GridSDF(box.vertices, box.faces, cell=0.005, margin=0.02)

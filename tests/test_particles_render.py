@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from _particle_shots import shot_from_data
 
-from conditioning.render import render_passes
-from sim.particles import with_particles
+from physreel.conditioning.render import render_passes
+from physreel.sim.particles import with_particles
 
 CAMERA = {"resolution": [96, 72], "fov_deg": 50.0, "position": [0.0, -2.0, 0.5], "look_at": [0.0, 0.0, 0.5]}
 

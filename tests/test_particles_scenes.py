@@ -10,8 +10,8 @@ import pytest
 import trimesh
 import yaml
 
-from sim.spec import scene_from_data
-from sim.simulate import simulate
+from physreel.sim.spec import scene_from_data
+from physreel.sim.simulate import simulate
 
 SCENES = Path(__file__).resolve().parents[1] / "scenes"
 
@@ -51,7 +51,7 @@ def test_poured_water_never_enters_the_glass_wall_and_stays_inside_it(water_pour
 def test_trajectory_npz_and_meta_carry_the_particles(water_pour, tmp_path):
     import json
 
-    from sim.output import write_shot
+    from physreel.sim.output import write_shot
 
     write_shot(tmp_path, water_pour)
     with np.load(tmp_path / "trajectory.npz") as data:
@@ -64,7 +64,7 @@ def test_trajectory_npz_and_meta_carry_the_particles(water_pour, tmp_path):
 
 
 def test_water_is_drawn_into_the_passes(water_pour):
-    from conditioning.render import render_passes
+    from physreel.conditioning.render import render_passes
 
     passes = render_passes(water_pour, passes=["depth", "seg"], resolution=(96, 96))
     seg_id = int(water_pour.particles.emitter_seg_ids[0])

@@ -3,7 +3,7 @@
 import numpy as np
 import trimesh
 
-from sim.particles.sdf import GridSDF
+from physreel.sim.particles.sdf import GridSDF
 
 
 def _box_grid(band: float) -> GridSDF:

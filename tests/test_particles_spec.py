@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-from sim.spec import load_scene
-from sim.spec.errors import SpecError
-from sim.spec.particles import MAX_BALLISTIC_PARTICLES, MAX_FLUID_PARTICLES
+from physreel.sim.spec import load_scene
+from physreel.sim.spec.errors import SpecError
+from physreel.sim.spec.particles import MAX_BALLISTIC_PARTICLES, MAX_FLUID_PARTICLES
 
 HEAD = """\
 shot: {duration: 1.0, fps: 24}

@@ -13,9 +13,9 @@ import shots
 import trimesh
 from scipy.ndimage import binary_erosion
 
-from conditioning.layers import SurfaceLayer, composite
-from conditioning.render import backward_validity, render_passes, render_surfaces
-from sim.camera import intrinsics, look_at_matrix
+from physreel.conditioning.layers import SurfaceLayer, composite
+from physreel.conditioning.render import backward_validity, render_passes, render_surfaces
+from physreel.sim.camera import intrinsics, look_at_matrix
 
 FLOW_TOL_PX = 2e-3
 DEPTH_REL_TOL = 1e-4
@@ -147,7 +147,7 @@ def test_forward_backward_flow_returns_to_start_within_a_hundredth_of_a_pixel():
     shot = shots.shot([shots.part("box", 1, shots.box((1.2, 0.8, 1.0)))], positions, orientation, camera=track)
     surfaces = render_surfaces(shot)
     layers = surfaces.layers
-    from conditioning.render import forward_validity
+    from physreel.conditioning.render import forward_validity
 
     valid_fwd = forward_validity(layers, 2)[0]
     valid_bwd = backward_validity(layers, 3)[1]
@@ -315,8 +315,8 @@ class _NearSquare:
 
 
 def test_a_new_geometry_source_composites_by_depth_and_hides_what_is_behind_it():
-    from conditioning.render import frame_view, geometry_sources, render_frame
-    from conditioning.visibility import flow_visibility
+    from physreel.conditioning.render import frame_view, geometry_sources, render_frame
+    from physreel.conditioning.visibility import flow_visibility
 
     wall = shots.part("wall", 1, shots.box((6.0, 0.2, 4.0)))
     shot = shots.shot([wall], [[[0.0, 2.0, 0.0]]] * 3, width=48, height=36)

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from conditioning.video import read_png_sequence, read_video
-from engine.cli import main
+from physreel.conditioning.video import read_png_sequence, read_video
+from physreel.engine.cli import main
 
 SCENE = """
 shot: {duration: 0.25, fps: 12}
@@ -91,8 +91,8 @@ def test_bad_scene_exits_2_with_a_located_message(tmp_path, capsys):
 
 
 def test_flow_scope_previews_and_shadow_flags_take_effect(scene_file, tmp_path):
-    from conditioning.control import control_image
-    from conditioning.records import Passes
+    from physreel.conditioning.control import control_image
+    from physreel.conditioning.records import Passes
 
     shaded, plain = tmp_path / "shaded", tmp_path / "plain"
     assert main(["-q", "passes", str(scene_file), "-o", str(shaded), "--passes", "rgb,flow_fwd", "--flow-scope", "frame"]) == 0

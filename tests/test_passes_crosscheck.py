@@ -13,11 +13,11 @@ import numpy as np
 import shots
 from scipy.ndimage import binary_erosion
 
-from conditioning.render import render_passes
-from sim import pybullet_camera
-from sim.simulate import simulate
-from sim.spec.load import scene_from_data
-from sim.world import build_world
+from physreel.conditioning.render import render_passes
+from physreel.sim import pybullet_camera
+from physreel.sim.simulate import simulate
+from physreel.sim.spec.load import scene_from_data
+from physreel.sim.world import build_world
 
 
 def crosscheck_scene():
@@ -75,7 +75,7 @@ def test_depth_and_ids_agree_with_pybullet_get_camera_image():
 
 def test_dis_optical_flow_on_the_textured_preview_matches_the_exact_flow():
     # A checkered crate slides right and turns a little in front of a noise-textured wall.
-    from sim.spec.model import TextureSpec
+    from physreel.sim.spec.model import TextureSpec
 
     wall = shots.part("wall", 1, shots.box((8.0, 0.2, 6.0)), color=(0.8, 0.75, 0.7),
                       texture=TextureSpec(kind="noise", scale=0.15, color2=(0.15, 0.2, 0.3)))

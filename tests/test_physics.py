@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.simulate import simulate
-from sim.spec import scene_from_data
+from physreel.sim.simulate import simulate
+from physreel.sim.spec import scene_from_data
 
 G = 9.81
 

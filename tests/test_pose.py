@@ -6,9 +6,9 @@ import numpy as np
 import shots
 import trimesh
 
-from conditioning.pose import COCO18_NAMES, figures
-from conditioning.render import render_passes
-from sim.camera import project
+from physreel.conditioning.pose import COCO18_NAMES, figures
+from physreel.conditioning.render import render_passes
+from physreel.sim.camera import project
 
 # A figure standing at the origin facing -Y (towards the camera at y = -5): its right is -X.
 JOINTS = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from engine.cli import COMMANDS
-from sim.spec import scene_from_data
+from physreel.engine.cli import COMMANDS
+from physreel.sim.spec import scene_from_data
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()

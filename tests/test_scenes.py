@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.camera import project
-from sim.simulate import simulate
-from sim.spec import load_scene, scene_from_data
-from sim.spec.model import expanded_names
+from physreel.sim.camera import project
+from physreel.sim.simulate import simulate
+from physreel.sim.spec import load_scene, scene_from_data
+from physreel.sim.spec.model import expanded_names
 
 SCENES = Path(__file__).resolve().parents[1] / "scenes"
 SCENE_FILES = sorted(SCENES.glob("*.yaml"))

@@ -11,9 +11,9 @@ import numpy as np
 import shots
 import trimesh
 
-from conditioning.rigid import RigidSource
-from conditioning.shading import SUN_DIRECTION
-from conditioning.shadows import MAX_PLANES, LightBounds, part_planes
+from physreel.conditioning.rigid import RigidSource
+from physreel.conditioning.shading import SUN_DIRECTION
+from physreel.conditioning.shadows import MAX_PLANES, LightBounds, part_planes
 
 
 def _quad(size_x: float, size_y: float) -> trimesh.Trimesh:

@@ -13,13 +13,13 @@ import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
-from sim.expand import expand_objects
-from sim.output import write_shot
-from sim.simulate import simulate
-from sim.spec import SimulationError, SpecError, scene_from_data
-from sim.stability import check_frame, check_initial_overlap
-from sim.state import PartStateReader
-from sim.world import build_world
+from physreel.sim.expand import expand_objects
+from physreel.sim.output import write_shot
+from physreel.sim.simulate import simulate
+from physreel.sim.spec import SimulationError, SpecError, scene_from_data
+from physreel.sim.stability import check_frame, check_initial_overlap
+from physreel.sim.state import PartStateReader
+from physreel.sim.world import build_world
 
 SMALL_CAMERA = {"resolution": [64, 64]}
 FLOOR = {"name": "floor", "shape": "plane"}
@@ -534,7 +534,7 @@ def test_reader_reads_the_same_state_the_shot_records(tmp_path):
 def test_an_undefined_camera_pose_is_a_spec_error_at_its_line(tmp_path, camera, where, message):
     path = tmp_path / "scene.yaml"
     path.write_text(camera + "shot: {duration: 0.1}\nobjects:\n  - {name: ball, shape: sphere}\n")
-    from sim.spec import load_scene
+    from physreel.sim.spec import load_scene
 
     with pytest.raises(SpecError) as err:
         simulate(load_scene(path))

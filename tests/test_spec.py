@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.cli import main
-from sim.spec import Scene, SceneSpec, SpecError, load_scene, scene_from_data
-from sim.spec.model import copy_suffixes, expanded_names
-from sim.spec.types import NAMED_COLORS
+from physreel.engine.cli import main
+from physreel.sim.spec import Scene, SceneSpec, SpecError, load_scene, scene_from_data
+from physreel.sim.spec.model import copy_suffixes, expanded_names
+from physreel.sim.spec.types import NAMED_COLORS
 
 SCENES = Path(__file__).resolve().parents[1] / "scenes"
 SCENE_FILES = sorted(SCENES.glob("*.yaml"))
@@ -366,7 +366,7 @@ def _schema_problems(node, schema: dict, root: dict, where: str) -> list[str]:
 # --------------------------------------------------------------------------------- docs
 def test_every_scene_field_is_documented_in_the_spec_reference():
     """docs/spec.md names every field of the shot, camera, object, material, copy and event records."""
-    from sim.spec import model
+    from physreel.sim.spec import model
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "spec.md").read_text()
     records = [

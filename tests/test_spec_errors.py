@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
-from sim.spec import SpecError, load_scene
+from physreel.engine.cli import main
+from physreel.sim.spec import SpecError, load_scene
 
 REPO = Path(__file__).resolve().parents[1]
 ISSUE_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<field>[\w.\[\]]+): (?P<problem>.+) \((?P<hint>.+)\)$")
@@ -445,7 +445,7 @@ def test_cli_in_a_subprocess_shows_no_traceback(tmp_path):
     path = tmp_path / "scene.yaml"
     path.write_text(BALL + "    mass: -1\n")
     run = subprocess.run(
-        [sys.executable, "-m", "engine", "validate", str(path)], cwd=REPO, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "physreel", "validate", str(path)], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 2
     assert run.stdout == ""

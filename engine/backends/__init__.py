@@ -24,9 +24,9 @@ from .base import (
 )
 
 BACKENDS: dict[str, str] = {
-    "builtin": "engine.backends.builtin:BuiltinBackend",
-    "animatediff": "engine.backends.animatediff:AnimateDiffBackend",
-    "wan-vace": "engine.backends.wan_vace:WanVaceBackend",
+    "builtin": "physreel.engine.backends.builtin:BuiltinBackend",
+    "animatediff": "physreel.engine.backends.animatediff:AnimateDiffBackend",
+    "wan-vace": "physreel.engine.backends.wan_vace:WanVaceBackend",
 }
 """Backend name -> 'module:ClassName'. Names match `generate.backend` in the scene spec."""
 

@@ -34,7 +34,7 @@ class ShotScore:
 
 def shot_passes(arrays: dict[str, np.ndarray], row: int, fps: int = 8):
     """A Passes record with the arrays the flow metric reads (flow_fwd, flow_valid, seg) of shard row `row`."""
-    from conditioning.records import Passes
+    from physreel.conditioning.records import Passes
 
     flow = arrays["flow_fwd"][row].astype(np.float32)
     t, h, w, _ = flow.shape
@@ -52,7 +52,7 @@ def dynamic_ids(arrays: dict[str, np.ndarray], row: int) -> frozenset[int]:
 def request_for(arrays: dict[str, np.ndarray], row: int, seed: int, guided: bool, kinds: tuple[str, ...],
                 steps: int, guidance_scale: float, model_path: str | None):
     """The GenerationRequest of shard row `row`: guided (controls + warped noise) or unguided."""
-    from engine.backends.base import ControlInput, GenerationRequest, NoiseFlow
+    from physreel.engine.backends.base import ControlInput, GenerationRequest, NoiseFlow
 
     from .controls import unpack_images
 
@@ -74,8 +74,8 @@ def evaluate(data_dir: str | Path, model_path: str | None = None, seeds: tuple[i
     """Score every shot (up to max_shots) of `data_dir`; returns per-shot scores and a summary dict
     (means, the margin unguided - guided on moving objects, and the share of shots guided wins).
     With keep_frames the summary holds the generated frames under 'frames' as {(row, seed): (guided, unguided)}."""
-    from engine.backends.builtin import BuiltinBackend
-    from engine.metrics.flow_error import flow_error
+    from physreel.engine.backends.builtin import BuiltinBackend
+    from physreel.engine.metrics.flow_error import flow_error
 
     from .dataset import load_shards
 
@@ -183,8 +183,8 @@ def ablation(data_dir: str | Path, model_path: str | None = None, shots: int = 4
     per shot and variant: flow EPE on objects and the rest (px) and the frame MSE against the preview."""
     from dataclasses import replace
 
-    from engine.backends.builtin import BuiltinBackend
-    from engine.metrics.flow_error import flow_error
+    from physreel.engine.backends.builtin import BuiltinBackend
+    from physreel.engine.metrics.flow_error import flow_error
 
     from .dataset import load_shards
 

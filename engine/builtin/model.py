@@ -123,7 +123,7 @@ def save_model(model: BuiltinModel, directory: Path, extra: dict | None = None) 
     """Write builtin.safetensors (float32 tensors) and builtin.json atomically into `directory`."""
     from safetensors.torch import save_file
 
-    from sim.files import atomic_path, write_json
+    from physreel.sim.files import atomic_path, write_json
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ def sample_grid(targets: list[np.ndarray], guided: list[np.ndarray], unguided: l
     """PNG: for each shot three rows (preview, guided, unguided) of every `every`-th frame, 2 px gaps."""
     from PIL import Image
 
-    from sim.files import atomic_path
+    from physreel.sim.files import atomic_path
 
     rows = []
     for target, good, plain in zip(targets, guided, unguided):
@@ -38,7 +38,7 @@ def sample_grid(targets: list[np.ndarray], guided: list[np.ndarray], unguided: l
 
 
 def main() -> None:
-    from sim.files import write_json
+    from physreel.sim.files import write_json
 
     from .dataset import load_shards
     from .evaluate import ablation, evaluate, x0_error_by_timestep

@@ -12,7 +12,7 @@ import re
 import torch
 from torch import nn
 
-from sim.spec.types import NAMED_COLORS
+from physreel.sim.spec.types import NAMED_COLORS
 
 COLOR_WORDS = tuple(sorted(NAMED_COLORS))
 SHAPE_WORDS = ("sphere", "ball", "box", "cube", "block", "capsule", "cylinder", "mesh", "object", "objects",

@@ -291,7 +291,7 @@ def _checkpoint(out_dir: Path, config: TrainConfig, model, ema, optimizer, step:
     """Write the checkpoint (weights, EMA, optimiser moments as safetensors; state JSON), logs and the EMA model."""
     from safetensors.torch import save_file
 
-    from sim.files import atomic_path, write_json
+    from physreel.sim.files import atomic_path, write_json
 
     with atomic_path(out_dir / "checkpoint") as tmp:
         tmp.mkdir()
@@ -351,7 +351,7 @@ def plot_losses(losses: list, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.files import atomic_path
+    from physreel.sim.files import atomic_path
 
     steps = np.array([r[0] for r in losses])
     values = np.array([r[1] for r in losses])

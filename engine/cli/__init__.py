@@ -10,7 +10,8 @@ import argparse
 import importlib
 import sys
 
-from sim.spec.errors import SimulationError, SpecError
+from physreel.sim.quiet import c_output_silenced
+from physreel.sim.spec.errors import SimulationError, SpecError
 
 # Subcommands in the order `--help` lists them; each module has add_parser(subparsers) and run(args).
 COMMANDS = ("validate", "schema", "simulate", "passes", "compare", "render", "models", "dataset", "train")
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars or summaries")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f"engine.cli.cmd_{name.replace('-', '_')}")
+        module = importlib.import_module(f"physreel.engine.cli.cmd_{name.replace('-', '_')}")
         sub = module.add_parser(subparsers)
         sub.set_defaults(_run=module.run)
         # Accept --debug/--quiet after the subcommand too, as people type them there.
@@ -44,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The CLI owns its process's output: pybullet prints its build time from C on first import,
+    # which would land in piped stdout and in --quiet runs, so it is imported here, silenced.
+    with c_output_silenced():
+        import pybullet  # noqa: F401
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -29,9 +29,9 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from engine.backends.base import BackendError
-    from engine.cli import UsageError
-    from engine.compare import CompareInputError, CompareSettings, run_compare
+    from physreel.engine.backends.base import BackendError
+    from physreel.engine.cli import UsageError
+    from physreel.engine.compare import CompareInputError, CompareSettings, run_compare
 
     if args.video is not None and (args.seeds or args.backend or args.steps is not None or args.model):
         raise UsageError("--video scores an existing video; --seeds, --backend, --model and --steps apply only when generating")

@@ -24,8 +24,8 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from engine.builtin.dataset import DatasetConfig, write_dataset
-    from engine.cli import UsageError
+    from physreel.engine.builtin.dataset import DatasetConfig, write_dataset
+    from physreel.engine.cli import UsageError
 
     for name in ("shots", "resolution", "frames", "shots_per_shard"):
         if getattr(args, name) < 1:

@@ -21,8 +21,8 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from engine.backends import BACKENDS, BackendError, backend_class
-    from engine.cli import UsageError
+    from physreel.engine.backends import BACKENDS, BackendError, backend_class
+    from physreel.engine.cli import UsageError
 
     names = list(BACKENDS)
     if args.backend is not None:

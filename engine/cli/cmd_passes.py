@@ -33,7 +33,7 @@ def add_parser(subparsers):
 
 def parse_resolution(text: str | None) -> tuple[int, int] | None:
     """'640x360' -> (640, 360); UsageError for anything else."""
-    from engine.cli import UsageError
+    from physreel.engine.cli import UsageError
 
     if text is None:
         return None
@@ -47,8 +47,8 @@ def parse_resolution(text: str | None) -> tuple[int, int] | None:
 
 
 def parse_passes(text: str | None) -> list[str] | None:
-    from conditioning.records import PASS_NAMES
-    from engine.cli import UsageError
+    from physreel.conditioning.records import PASS_NAMES
+    from physreel.engine.cli import UsageError
 
     if text is None:
         return None
@@ -60,12 +60,12 @@ def parse_passes(text: str | None) -> list[str] | None:
 
 
 def run(args) -> int:
-    from conditioning.output import available_controls, write_passes
-    from conditioning.render import render_passes
-    from engine.cli import UsageError
-    from sim.output import write_shot
-    from sim.simulate import simulate
-    from sim.spec import load_scene
+    from physreel.conditioning.output import available_controls, write_passes
+    from physreel.conditioning.render import render_passes
+    from physreel.engine.cli import UsageError
+    from physreel.sim.output import write_shot
+    from physreel.sim.simulate import simulate
+    from physreel.sim.spec import load_scene
 
     # 1. Check the arguments before any work.
     out = Path(args.out)

@@ -48,8 +48,8 @@ def add_parser(subparsers):
 
 def overrides_from_args(args):
     """The Overrides the flags give; UsageError for values out of range."""
-    from engine.cli import UsageError
-    from engine.request import Overrides
+    from physreel.engine.cli import UsageError
+    from physreel.engine.request import Overrides
 
     if args.steps is not None and not 1 <= args.steps <= 1000:
         raise UsageError(f"--steps must be in 1..1000, got {args.steps}")
@@ -90,8 +90,8 @@ def _parse_resolution(text: str | None, error):
 
 
 def run(args) -> int:
-    from engine.backends import BackendError
-    from engine.cli import UsageError
+    from physreel.engine.backends import BackendError
+    from physreel.engine.cli import UsageError
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -105,11 +105,11 @@ def run(args) -> int:
 
 def render(scene_path: str, out: Path, overrides, *, guided: bool, quiet: bool = False) -> dict:
     """simulate -> passes -> request -> generate -> files. Returns the run's `generate` meta."""
-    from conditioning.render import render_passes
-    from engine.backends import get_backend
-    from engine.request import build_request, generation_shape, resolve_settings, spec_model_dir
-    from sim.simulate import simulate
-    from sim.spec import load_scene
+    from physreel.conditioning.render import render_passes
+    from physreel.engine.backends import get_backend
+    from physreel.engine.request import build_request, generation_shape, resolve_settings, spec_model_dir
+    from physreel.sim.simulate import simulate
+    from physreel.sim.spec import load_scene
 
     label = "guided" if guided else "unguided"
     say = (lambda *a: None) if quiet else print
@@ -154,9 +154,9 @@ def write_outputs(out: Path, shot, label: str, video, meta: dict) -> None:
     The `generate` section keeps the other label's entry from an earlier run into the same OUT.
     A folder this call created is removed again if writing fails.
     """
-    from conditioning.video import write_mp4, write_png_sequence
-    from sim.files import update_json
-    from sim.output import write_shot
+    from physreel.conditioning.video import write_mp4, write_png_sequence
+    from physreel.sim.files import update_json
+    from physreel.sim.output import write_shot
 
     created = not out.exists()
     meta_path = out / "meta.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sim.spec import SceneSpec
+from physreel.sim.spec import SceneSpec
 
 
 def add_parser(subparsers):

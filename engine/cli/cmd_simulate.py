@@ -22,13 +22,10 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from engine.cli import UsageError
-    from sim.quiet import c_output_silenced
-    from sim.spec import load_scene
-
-    with c_output_silenced():  # pybullet prints its build time to the C stderr on import
-        from sim.output import write_shot
-        from sim.simulate import simulate
+    from physreel.engine.cli import UsageError
+    from physreel.sim.output import write_shot
+    from physreel.sim.simulate import simulate
+    from physreel.sim.spec import load_scene
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

@@ -54,7 +54,7 @@ def _model_config(args):
     from dataclasses import replace
     from pathlib import Path
 
-    from engine.builtin.model import CONFIG_NAME, BuiltinConfig
+    from physreel.engine.builtin.model import CONFIG_NAME, BuiltinConfig
 
     if args.caption_time_embedding is None:
         return None
@@ -63,8 +63,8 @@ def _model_config(args):
 
 
 def run(args) -> int:
-    from engine.builtin.train import TrainConfig, train
-    from engine.cli import UsageError
+    from physreel.engine.builtin.train import TrainConfig, train
+    from physreel.engine.cli import UsageError
 
     for name in ("steps", "batch", "checkpoint_every", "threads"):
         if getattr(args, name) < 1:

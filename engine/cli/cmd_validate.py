@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from sim.spec import load_scene
-from sim.spec.model import expanded_names
+from physreel.sim.spec import load_scene
+from physreel.sim.spec.model import expanded_names
 
 
 def add_parser(subparsers):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conditioning.records import Passes
+from physreel.conditioning.records import Passes
 
 from .base import HIGHER, LOWER, MetricResult, check_frames
 from .depth_rank import DepthEstimator, depth_rank_correlation, load_depth_estimator, skipped_depth_rank

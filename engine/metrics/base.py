@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from conditioning.records import Passes
+from physreel.conditioning.records import Passes
 
 LOWER, HIGHER = "lower", "higher"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conditioning.records import Passes
+from physreel.conditioning.records import Passes
 
 
 def camera_moves(passes: Passes) -> bool:

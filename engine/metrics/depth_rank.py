@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from conditioning.records import Passes
+from physreel.conditioning.records import Passes
 
 from .base import HIGHER, MetricResult, require_passes, shot_mean
 

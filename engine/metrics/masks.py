@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from conditioning.records import Passes
+from physreel.conditioning.records import Passes
 
 from .base import require_passes
 from .camera_motion import bilinear_support, camera_flow, camera_moves, sample_bilinear, sample_nearest

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conditioning.records import Passes
+from physreel.conditioning.records import Passes
 
 from .base import HIGHER, MetricResult, require_passes, shot_mean
 from .masks import SimMotion, sim_motion, video_motion_mask

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conditioning.records import Passes
+from physreel.conditioning.records import Passes
 
 from .base import LOWER, MetricResult, empty_note, masked_mean, require_passes, shot_mean
 

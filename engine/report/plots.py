@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from engine.metrics.summary import Run
+from physreel.engine.metrics.summary import Run
 
 COLORS = {"guided": "#1b7837", "unguided": "#c51b7d", "video": "#2166ac", "preview": "#444444"}
 LABELS = {"guided": "guided", "unguided": "unguided", "video": "your video", "preview": "simulation preview (reference)"}
