@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from physreel.engine.backends.base import ControlInput, GenerationRequest, NoiseFlow
+    from physreel.engine.records import ControlInput, GenerationRequest, NoiseFlow
     from physreel.engine.backends.builtin import BuiltinBackend
     from physreel.engine.builtin.controls import control_from_packed
     from physreel.engine.builtin.text import tokenize

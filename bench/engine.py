@@ -56,14 +56,16 @@ def measure(backend, scene, passes, steps: int, controls: list[dict], repeats: i
     from physreel.conditioning.control import control_image
     from physreel.engine.noise_warp import warped_noise
     from physreel.engine.request import build_request
+    from physreel.engine.settings import plan_generation, resolve_generate
     from physreel.sim.spec import scene_from_data
 
-    spec = scene_from_data({**scene_data(passes.num_frames, passes.size[0]),
+    shot = scene_from_data({**scene_data(passes.num_frames, passes.size[0]),
                             "generate": {"backend": backend.name, "model": backend.model_path, "steps": steps,
-                                         "resolution": list(passes.size), "controls": controls}}, scene.source).spec
+                                         "resolution": list(passes.size), "controls": controls}}, scene.source)
+    plan = plan_generation(shot, resolve_generate(shot, backend=backend), backend)
     kinds = [c["kind"] for c in controls]
     t_controls, images = best_of(repeats, lambda: {k: control_image(passes, k) for k in kinds})
-    t_request, request = best_of(repeats, lambda: build_request(spec, passes, backend, guided=True,
+    t_request, request = best_of(repeats, lambda: build_request(plan, shot.spec.shot, passes, guided=True,
                                                                 control_source=lambda p, k: images[k]))
     backend.generate(request)  # warm-up: loading and weight hashing are one-off costs
     t_generate, video = best_of(repeats, lambda: backend.generate(request))
@@ -91,7 +93,7 @@ def measure(backend, scene, passes, steps: int, controls: list[dict], repeats: i
 
 def warp_at_sd_size(frames: int, repeats: int) -> float:
     """Seconds per frame to warp SD 1.5 latents (4 x 64 x 64) along a 512x512 flow."""
-    from physreel.engine.backends.base import NoiseFlow
+    from physreel.engine.records import NoiseFlow
     from physreel.engine.noise_warp import warped_noise
 
     rng = np.random.default_rng(0)

@@ -10,9 +10,10 @@ import inspect
 
 import numpy as np
 
+from physreel.sim.spec.types import CONTROL_KINDS
+
 from .palette import ADE20K_PALETTE
 
-CONTROL_KINDS = ("depth", "flow", "seg", "normal", "edges", "pose")
 MIN_FLOW_RADIUS_PX = 0.01
 """The flow colour wheel's radius is at least this many pixels: a still shot is white, not noise."""
 SKY_ADE_CLASS = 2

@@ -73,7 +73,7 @@ def write_previews(directory: Path, passes: Passes, images: dict[str, np.ndarray
     frames_by_name: dict[str, np.ndarray] = {}
     if passes.rgb is not None:
         frames_by_name["rgb"] = passes.rgb
-    for kind in ("depth", "flow", "seg", "normal", "edges", "pose"):
+    for kind in CONTROL_KINDS:
         if kind in images:
             frames_by_name[kind] = images[kind]
         elif getattr(passes, CONTROL_NEEDS[kind]) is not None and not (kind == "pose" and passes.pose.shape[1] == 0):

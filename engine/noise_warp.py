@@ -42,7 +42,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .backends.base import NoiseFlow
+from .records import NoiseFlow
 
 
 def independent_noise(shape: Sequence[int], seed: int) -> torch.Tensor:

@@ -73,3 +73,21 @@ def update_json(path: str | Path, updates: dict[str, Any]) -> dict[str, Any]:
     data.update(json.loads(json.dumps(updates, default=_json_default)))
     write_json(path, data)
     return data
+
+
+@contextlib.contextmanager
+def output_folder(path: str | Path) -> Iterator[Path]:
+    """Yield `path` as the folder a stage writes into; if the block fails and this call created
+    the folder, remove it again, so a failed run leaves nothing half-written behind.
+
+    Each file inside still appears only when complete (`atomic_path`); a folder that existed
+    before keeps what it held.
+    """
+    path = Path(path)
+    created = not path.exists()
+    try:
+        yield path
+    except BaseException:
+        if created:
+            shutil.rmtree(path, ignore_errors=True)
+        raise

@@ -10,8 +10,9 @@ import numpy as np
 import synthetic_video as sv
 from physreel.conditioning.records import Passes
 from physreel.conditioning.video import write_png_sequence
-from physreel.engine.backends.base import Backend, BackendInfo, GeneratedVideo, GenerationRequest, ShapePlan
-from physreel.engine.compare import Stages
+from physreel.engine.backends.base import Backend, BackendInfo
+from physreel.engine.pipeline import Stages
+from physreel.engine.records import GeneratedVideo, GenerationRequest, ShapePlan
 from physreel.sim.files import write_npz
 from physreel.sim.records import CameraTrack, ContactEvents, Part, Shot, Trajectory
 
@@ -30,7 +31,7 @@ def write_scene(directory: Path) -> Path:
     return path
 
 
-def synthetic_shot(scene) -> Shot:
+def synthetic_shot(scene, bars=False) -> Shot:
     rows = sv.FRAMES + 1
     zeros = np.zeros((rows, 2, 3))
     return Shot(
@@ -43,7 +44,7 @@ def synthetic_shot(scene) -> Shot:
     )
 
 
-def _render(shot, resolution) -> Passes:
+def _render(shot, resolution, bars=False) -> Passes:
     if resolution not in (None, (sv.SIZE, sv.SIZE)):
         raise ValueError(f"the synthetic shot exists at {sv.SIZE}x{sv.SIZE} only, asked for {resolution}")
     return sv.make_passes()

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from physreel.engine.backends.base import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow
+from physreel.engine.errors import BackendError, ModelNotFoundError
+from physreel.engine.records import ControlInput, GenerationRequest, NoiseFlow
 from physreel.engine.builtin.controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed, unguided_control
 from physreel.engine.builtin.dataset import DatasetConfig, make_shard, random_scene_data, shot_rng, write_dataset
 from physreel.engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, BuiltinModel, load_model, save_model

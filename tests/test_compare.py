@@ -19,7 +19,6 @@ import pytest
 import compare_doubles as cd
 import synthetic_video as sv
 from physreel.conditioning.video import read_video, write_mp4, write_png_sequence
-from physreel.engine.backends import BACKENDS
 from physreel.engine.compare import CompareInputError, CompareSettings, match_frame_count, run_compare
 from physreel.engine.metrics import METRIC_NAMES
 from physreel.engine.side_by_side import CAPTION_HEIGHT
@@ -29,18 +28,10 @@ SEEDS = (0, 1)
 
 
 @pytest.fixture(scope="module")
-def echo_backend():
-    BACKENDS["echo"] = "compare_doubles:EchoBackend"
-    yield "echo"
-    BACKENDS.pop("echo", None)
-
-
-@pytest.fixture(scope="module")
-def compared(tmp_path_factory, echo_backend):
+def compared(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
     scene = cd.write_scene(root)
-    result = run_compare(scene, root / "out", CompareSettings(backend=echo_backend, seeds=SEEDS, quiet=True), cd.synthetic_stages())
-    return result
+    return run_compare(scene, root / "out", CompareSettings(seeds=SEEDS, quiet=True), cd.synthetic_stages(), cd.EchoBackend())
 
 
 def test_every_file_is_written(compared):
@@ -95,7 +86,7 @@ def test_compare_video_is_three_labelled_panels_of_the_shot(compared):
     assert frames[:, :CAPTION_HEIGHT].max() > 200  # white caption text on the black bar
 
 
-def test_guided_video_is_the_first_seed(compared):
+def test_unguided_video_is_the_first_seed(compared):
     frames, _ = read_video(compared.out / "video/unguided.mp4")
     seed0 = np.random.default_rng(0).integers(0, 256, frames.shape, dtype=np.uint8)
     # H.264 of pure noise is lossy; the first seed's noise correlates, another seed's would not.
@@ -164,8 +155,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
         (("--seeds", "1,1"), "repeats a seed"),
         (("--video", "v.mp4", "--seeds", "1"), "apply only when generating"),
         (("--resample-frames",), "--video only"),
-        (("--steps", "0"), "at least 1"),
-        (("--backend", "nosuch"), "unknown backend 'nosuch'"),
+        (("--steps", "0"), "--steps 0: input should be greater than or equal to 1"),
+        (("--backend", "nosuch"), "--backend nosuch: input should be 'builtin', 'animatediff' or 'wan-vace'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
@@ -184,9 +175,10 @@ def test_bad_scene_exits_2(tmp_path):
     assert done.returncode == 2 and "bad.yaml:1" in done.stderr
 
 
-def test_same_inputs_give_the_same_bytes(compared, tmp_path, echo_backend):
+def test_same_inputs_give_the_same_bytes(compared, tmp_path):
     scene = compared.out.parent / "synthetic.yaml"
-    again = run_compare(scene, tmp_path / "again", CompareSettings(backend=echo_backend, seeds=SEEDS, quiet=True), cd.synthetic_stages())
+    again = run_compare(scene, tmp_path / "again", CompareSettings(seeds=SEEDS, quiet=True), cd.synthetic_stages(),
+                        cd.EchoBackend())
     for name in ("metrics.json", "report.html", "video/compare.mp4"):
         assert (again.out / name).read_bytes() == (compared.out / name).read_bytes(), name
 
@@ -207,25 +199,21 @@ def test_output_path_that_is_a_file_exits_2(tmp_path):
     assert done.returncode == 2 and "is a file; give a folder" in done.stderr
 
 
-def test_a_failing_stage_leaves_nothing_behind(tmp_path, echo_backend):
+def test_a_failing_stage_leaves_nothing_behind(tmp_path):
     import dataclasses
 
-    def broken_render(shot, resolution):
+    def broken_render(shot, resolution, bars):
         raise RuntimeError("renderer failed")
 
     stages = dataclasses.replace(cd.synthetic_stages(), render_passes=broken_render)
     with pytest.raises(RuntimeError, match="renderer failed"):
-        run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(backend=echo_backend, quiet=True), stages)
+        run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(quiet=True), stages, cd.EchoBackend())
     assert not (tmp_path / "out").exists()
 
 
 def test_a_backend_that_makes_fewer_frames_is_scored_on_the_shots_first_frames(tmp_path):
-    BACKENDS["short-echo"] = "compare_doubles:ShortEchoBackend"
-    try:
-        result = run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(backend="short-echo", quiet=True),
-                             cd.synthetic_stages())
-    finally:
-        BACKENDS.pop("short-echo")
+    result = run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(quiet=True), cd.synthetic_stages(),
+                         cd.ShortEchoBackend())
     assert any("made 8 of the shot's 12 frames" in note for note in result.metrics["notes"])
     assert any("using the first 8" in note for note in result.metrics["notes"])  # the backend's own note
     assert len(result.metrics["runs"]["preview"]["-"]["warp_error"]["per_frame"]) == 7
@@ -303,18 +291,14 @@ def test_passes_are_rendered_at_the_generation_size(tmp_path):
 
     asked = []
 
-    def recording_render(shot, resolution):
+    def recording_render(shot, resolution, bars):
         asked.append(resolution)
         return sv.make_passes()
 
-    BACKENDS["half-echo"] = "compare_doubles:HalfSizeEchoBackend"
-    try:
-        stages = dataclasses.replace(cd.synthetic_stages(), render_passes=recording_render)
-        run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(backend="half-echo", quiet=True), stages)
-        write_png_sequence(tmp_path / "frames", sv.make_passes().rgb)
-        run_compare(cd.write_scene(tmp_path), tmp_path / "scored", CompareSettings(video=tmp_path / "frames", quiet=True), stages)
-    finally:
-        BACKENDS.pop("half-echo")
+    stages = dataclasses.replace(cd.synthetic_stages(), render_passes=recording_render)
+    run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(quiet=True), stages, cd.HalfSizeEchoBackend())
+    write_png_sequence(tmp_path / "frames", sv.make_passes().rgb)
+    run_compare(cd.write_scene(tmp_path), tmp_path / "scored", CompareSettings(video=tmp_path / "frames", quiet=True), stages)
     assert asked == [(sv.SIZE // 2, sv.SIZE // 2), None]  # generating: the backend's size; --video: the camera's
 
 

@@ -15,9 +15,13 @@ import pytest
 import torch
 from scipy import stats
 
-from physreel.engine.backends import BackendError, ControlInput, GenerationRequest, ModelNotFoundError, NoiseFlow, get_backend
+from physreel.engine.backends import get_backend
+from physreel.engine.errors import BackendError, ModelNotFoundError
+from physreel.engine.records import ControlInput, GenerationRequest, NoiseFlow
 from physreel.engine.noise_warp import independent_noise, transport_targets, warped_noise
-from physreel.engine.request import Overrides, build_request, resize_flow
+from physreel.engine.request import build_request
+from physreel.engine.resample import resize_flow
+from physreel.engine.settings import plan_generation, resolve_generate
 
 SCENE = {
     "shot": {"duration": 0.5625, "fps": 16, "seed": 3, "prompt": "a red ball", "negative_prompt": "blue"},
@@ -85,10 +89,17 @@ def _scene_with(scene, **generate):
     return scene_from_data({**SCENE, "generate": generate}, scene.source)
 
 
+def _build(scene, passes, backend, guided=True, overrides=None) -> GenerationRequest:
+    """The pipeline's steps 2 and 5: settings resolved once, then the request from the passes."""
+    plan = plan_generation(scene, resolve_generate(scene, overrides, backend), backend)
+    return build_request(plan, scene.spec.shot, passes, guided=guided)
+
+
 def _request(scene, passes, backend, guided=True, **overrides) -> GenerationRequest:
-    spec = _scene_with(scene, backend=backend.name, model=backend.model_path, steps=2, resolution=[32, 32],
-                       controls=[{"kind": "depth"}]).spec
-    return build_request(spec, passes, backend, guided=guided, overrides=Overrides(**overrides))
+    shot = _scene_with(scene, backend=backend.name, model=backend.model_path, steps=2, resolution=[32, 32],
+                       controls=[{"kind": "depth"}])
+    paths = {"control_scale": "controls.*.scale"}
+    return _build(shot, passes, backend, guided, {paths.get(k, k): v for k, v in overrides.items()})
 
 
 def _mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -204,9 +215,9 @@ def test_request_resamples_controls_and_flow_to_the_generation_size(scene, passe
 def test_a_control_whose_pass_was_not_rendered_is_a_clear_error(scene, passes, animatediff):
     from dataclasses import replace
 
-    spec = _scene_with(scene, backend="animatediff", controls=[{"kind": "edges"}]).spec
+    shot = _scene_with(scene, backend="animatediff", controls=[{"kind": "edges"}])
     with pytest.raises(BackendError, match="edges"):
-        build_request(spec, replace(passes, depth=None, normal=None, seg=None), animatediff, guided=True)
+        _build(shot, replace(passes, depth=None, normal=None, seg=None), animatediff)
 
 
 def test_noise_warp_without_flow_passes_is_a_clear_error(scene, passes, animatediff):
@@ -217,9 +228,9 @@ def test_noise_warp_without_flow_passes_is_a_clear_error(scene, passes, animated
 
 
 def test_a_guided_run_without_controls_is_a_clear_error(scene, passes, animatediff):
-    spec = _scene_with(scene, backend="animatediff", controls=[]).spec
+    shot = _scene_with(scene, backend="animatediff", controls=[])
     with pytest.raises(BackendError, match="--unguided"):
-        build_request(spec, passes, animatediff, guided=True)
+        _build(shot, passes, animatediff)
 
 
 def test_unknown_backend_is_a_loud_error():
@@ -309,9 +320,9 @@ def test_animatediff_control_scale_zero_matches_unguided(scene, passes, animated
 
 
 def test_animatediff_multi_controlnet_applies_each_scale_and_window(scene, passes, animatediff):
-    spec = _scene_with(scene, backend="animatediff", model=animatediff.model_path, steps=2, noise_warp=False,
-                       resolution=[32, 32], controls=[{"kind": "depth"}, {"kind": "edges", "scale": 0.0}]).spec
-    both = build_request(spec, passes, animatediff, guided=True)
+    shot = _scene_with(scene, backend="animatediff", model=animatediff.model_path, steps=2, noise_warp=False,
+                       resolution=[32, 32], controls=[{"kind": "depth"}, {"kind": "edges", "scale": 0.0}])
+    both = _build(shot, passes, animatediff)
     depth_only = both.with_changes(controls=both.controls[:1])
     # edges at scale 0 adds nothing: the same as depth alone through one ControlNet
     np.testing.assert_array_equal(animatediff.generate(both).frames, animatediff.generate(depth_only).frames)
@@ -491,7 +502,8 @@ def test_render_cli_rejects_bad_flags(tmp_path, capsys):
     assert main(["render", str(scene_path), "-o", str(tmp_path / "o"), "--steps", "0"]) == 2
     assert main(["render", str(scene_path), "-o", str(tmp_path / "o"), "--unguided", "--noise-warp"]) == 2
     err = capsys.readouterr().err
-    assert "WIDTHxHEIGHT" in err and "--steps must be in 1..1000" in err and "apply to guided runs" in err
+    assert "WIDTHxHEIGHT" in err and "--steps 0: input should be greater than or equal to 1" in err
+    assert "apply to guided runs" in err
 
 
 def test_models_cli_lists_each_backend_with_found_and_missing_models(tmp_path, monkeypatch, animatediff_dir, capsys):
@@ -528,12 +540,10 @@ def test_render_cli_on_the_bouncing_ball_example_runs_free_noise_windows(tmp_pat
 
 
 def test_guidance_scale_defaults_to_the_backends_own_and_the_spec_or_flag_wins():
-    from physreel.engine.request import resolve_settings
     from physreel.sim.spec import scene_from_data
 
     def settings(generate: dict, **overrides):
-        spec = scene_from_data({**SCENE, "generate": generate}, Path("/virtual/ball.yaml")).spec
-        return resolve_settings(spec, Overrides(**overrides))
+        return resolve_generate(scene_from_data({**SCENE, "generate": generate}, Path("/virtual/ball.yaml")), overrides)
 
     assert settings({"backend": "builtin"}).guidance_scale == 1.0
     assert settings({"backend": "animatediff"}).guidance_scale == 7.5

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from physreel.engine.request import spec_model_dir
+from physreel.engine.settings import spec_model_dir
 from physreel.sim.spec import scene_from_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def test_render_finds_a_relative_model_beside_the_scene_from_another_working_dir
 
 
 def _builtin_request(**changes):
-    from physreel.engine.backends.base import GenerationRequest
+    from physreel.engine.records import GenerationRequest
 
     base = dict(prompt="a red sphere", num_frames=2, fps=8, width=64, height=64, seed=0, steps=1, guidance_scale=1.0)
     base.update(changes)
@@ -71,7 +71,7 @@ def test_a_backend_refuses_a_request_made_for_another_backend():
     import pytest
 
     from physreel.engine.backends import get_backend
-    from physreel.engine.backends.base import BackendError
+    from physreel.engine.errors import BackendError
 
     with pytest.raises(BackendError, match="request is for backend 'animatediff', not 'builtin'"):
         get_backend("builtin").check_request(_builtin_request(backend="animatediff"))
@@ -81,7 +81,7 @@ def test_a_backend_refuses_a_request_that_reads_models_from_another_folder(tmp_p
     import pytest
 
     from physreel.engine.backends import get_backend
-    from physreel.engine.backends.base import BackendError
+    from physreel.engine.errors import BackendError
 
     with pytest.raises(BackendError, match="reads models from"):
         get_backend("builtin").check_request(_builtin_request(model_path=str(tmp_path)))

@@ -2,33 +2,27 @@
 
 Each backend lives in its own module and is imported only when asked for (diffusers and
 transformers take seconds to import). Add a backend by writing `engine/backends/<name>.py`
-with a `Backend` subclass and adding its entry to `BACKENDS`.
+with a `Backend` subclass, adding its entry to `BACKENDS` and its name to the spec's BackendName.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
-from .base import (
-    Backend,
-    BackendError,
-    BackendInfo,
-    ControlInput,
-    GeneratedVideo,
-    GenerationRequest,
-    ModelNotFoundError,
-    ModelRequirement,
-    NoiseFlow,
-    ShapePlan,
-)
+from ..errors import BackendError
+from .base import Backend
 
-BACKENDS: dict[str, str] = {
+BACKENDS: Mapping[str, str] = MappingProxyType({
     "builtin": "physreel.engine.backends.builtin:BuiltinBackend",
     "animatediff": "physreel.engine.backends.animatediff:AnimateDiffBackend",
     "wan-vace": "physreel.engine.backends.wan_vace:WanVaceBackend",
-}
-"""Backend name -> 'module:ClassName'. Names match `generate.backend` in the scene spec."""
+})
+"""Backend name -> 'module:ClassName', read-only: exactly the spec's `generate.backend` names
+(sim.spec.types.BackendName; tests/test_package.py checks they agree). Another backend, e.g. a
+test double, is given to `engine.pipeline.Pipeline(backend=...)` as an instance instead."""
 
 
 def backend_class(name: str) -> type[Backend]:
@@ -50,18 +44,4 @@ def get_backend(name: str, model_path: str | Path | None = None) -> Backend:
     return backend_class(name)(model_path=model_path)
 
 
-__all__ = [
-    "BACKENDS",
-    "Backend",
-    "BackendError",
-    "BackendInfo",
-    "ControlInput",
-    "GeneratedVideo",
-    "GenerationRequest",
-    "ModelNotFoundError",
-    "ModelRequirement",
-    "NoiseFlow",
-    "ShapePlan",
-    "backend_class",
-    "get_backend",
-]
+__all__ = ["BACKENDS", "Backend", "BackendError", "backend_class", "get_backend"]

@@ -26,16 +26,9 @@ from pathlib import Path
 from typing import Any
 
 
-from .base import (
-    Backend,
-    BackendError,
-    BackendInfo,
-    GeneratedVideo,
-    GenerationRequest,
-    ModelRequirement,
-    ShapePlan,
-    native_size,
-)
+from ..errors import BackendError
+from ..records import GeneratedVideo, GenerationRequest, ShapePlan
+from .base import Backend, BackendInfo, ModelRequirement, native_size
 from .runtime import (
     dtype_kwargs,
     fetch_command,

@@ -1,8 +1,9 @@
-"""The one interface every generation backend implements, and the records it exchanges.
+"""The one interface every generation backend implements.
 
 A backend turns a `GenerationRequest` (prompt, settings, control frames, the simulated flow
 for noise warping: plain numpy data, no torch objects) into a `GeneratedVideo` (uint8 frames
-plus a `meta` dict that goes into OUT/meta.json's `generate` section).
+plus a `meta` dict that goes into OUT/meta.json's `generate` section); both records live in
+engine/records.py.
 
 Backends differ in what sizes and frame counts they can make (Stable Diffusion: multiples of 8;
 Wan: multiples of 16 and 4k+1 frames). `Backend.plan_shape` says what a backend will make for
@@ -14,134 +15,16 @@ recorded (never silent).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-CONTROL_KINDS = ("depth", "flow", "seg", "normal", "edges", "pose")
-DTYPES = ("auto", "float32", "float16", "bfloat16")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from physreel.sim.spec.types import ControlKind
 
-
-class BackendError(Exception):
-    """A backend cannot run as asked: a missing model, an unsupported control, a bad shape.
-
-    The message says what is wrong and how to fix it (e.g. the command that fetches a model).
-    The CLI reports it on one line with exit status 2.
-    """
-
-
-class ModelNotFoundError(BackendError):
-    """A model a backend needs is neither in the given directory nor in the local HF cache."""
-
-
-@dataclass(frozen=True)
-class ControlInput:
-    """One control video fed to the model."""
-
-    kind: str
-    """One of CONTROL_KINDS ('depth', 'flow', 'seg', 'normal', 'edges', 'pose')."""
-    frames: np.ndarray
-    """uint8 [T, H, W, 3] RGB control images at the generation size (CONVENTIONS.md formats)."""
-    scale: float = 1.0
-    """Conditioning scale (ControlNet residual multiplier / VACE context scale); 0 turns it off."""
-    start: float = 0.0
-    """Fraction of the denoising steps at which this control starts acting (0..1)."""
-    end: float = 1.0
-    """Fraction of the denoising steps at which it stops (start < end <= 1)."""
-
-
-@dataclass(frozen=True)
-class NoiseFlow:
-    """The simulated motion the initial noise is warped along (see engine/noise_warp.py)."""
-
-    flow_fwd: np.ndarray
-    """float32 [T, H, W, 2], (dx, dy) in pixels of the generation size, frame t -> t+1."""
-    flow_valid: np.ndarray
-    """bool [T, H, W], the point behind flow_fwd is visible in frame t+1."""
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """Everything a backend needs to make one video. Pure data; frozen."""
-
-    prompt: str
-    num_frames: int
-    """T, frames to generate (already adjusted by `Backend.plan_shape`)."""
-    fps: int
-    width: int
-    """Pixels (already adjusted by `Backend.plan_shape`)."""
-    height: int
-    seed: int
-    """Seeds the torch.Generator of the initial noise (and of every fresh sample of the warp)."""
-    negative_prompt: str = ""
-    steps: int = 20
-    guidance_scale: float = 7.5
-    """Classifier-free guidance on the text (> 1 turns it on)."""
-    controls: tuple[ControlInput, ...] = ()
-    """Empty = unguided: the base model on its own."""
-    noise_flow: NoiseFlow | None = None
-    """None = independent Gaussian noise per frame; else exact-flow warped noise."""
-    backend: str = "builtin"
-    model_path: str | None = None
-    """Local directory of the backend's weights; None = its default (builtin weights / HF cache)."""
-    dtype: str = "auto"
-    """One of DTYPES; 'auto' = float16 on cuda, float32 elsewhere."""
-    device: str = "auto"
-    """One of DEVICES; 'auto' = cuda, else mps, else cpu."""
-    cpu_offload: bool = False
-    """Keep weights on the CPU and move each model to the device only while it runs."""
-    vae_tiling: bool = False
-    """Decode the latents in tiles (less memory, for small GPUs)."""
-    adjustments: tuple[str, ...] = ()
-    """Human-readable notes on how the shot was adjusted for the backend (recorded in meta)."""
-
-    @property
-    def guided(self) -> bool:
-        return bool(self.controls)
-
-    def settings(self) -> dict[str, Any]:
-        """The request's settings as JSON-ready data (no arrays), for meta.json."""
-        return {
-            "backend": self.backend,
-            "model_path": self.model_path,
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "num_frames": self.num_frames,
-            "fps": self.fps,
-            "width": self.width,
-            "height": self.height,
-            "seed": self.seed,
-            "steps": self.steps,
-            "guidance_scale": self.guidance_scale,
-            "guided": self.guided,
-            "controls": [
-                {"kind": c.kind, "scale": c.scale, "start": c.start, "end": c.end} for c in self.controls
-            ],
-            "noise_warp": self.noise_flow is not None,
-            "dtype": self.dtype,
-            "device": self.device,
-            "cpu_offload": self.cpu_offload,
-            "vae_tiling": self.vae_tiling,
-            "adjustments": list(self.adjustments),
-        }
-
-    def with_changes(self, **changes: Any) -> "GenerationRequest":
-        return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class GeneratedVideo:
-    """A backend's output."""
-
-    frames: np.ndarray
-    """uint8 [T, H, W, 3] sRGB."""
-    fps: int
-    meta: dict[str, Any] = field(default_factory=dict)
-    """JSON-ready: backend, model ids/paths and weight hashes, settings, seeds, resolved device
-    and dtype, adjustments. Written as OUT/meta.json's `generate` section."""
+from ..errors import BackendError
+from ..records import GeneratedVideo, GenerationRequest, ShapePlan
 
 
 @dataclass(frozen=True)
@@ -168,7 +51,7 @@ class BackendInfo:
     name: str
     description: str
     requirements: tuple[ModelRequirement, ...]
-    controls: tuple[str, ...]
+    controls: tuple[ControlKind, ...]
     """Control kinds this backend can take."""
     model_dir_layout: str = ""
     """How to lay out a --model directory for this backend."""
@@ -176,16 +59,6 @@ class BackendInfo:
     @property
     def available(self) -> bool:
         return all(r.found for r in self.requirements if not r.optional)
-
-
-@dataclass(frozen=True)
-class ShapePlan:
-    """What a backend will make for a wished shape, and why it differs."""
-
-    num_frames: int
-    width: int
-    height: int
-    notes: tuple[str, ...] = ()
 
 
 def native_size(pass_size: tuple[int, int], short_side: int, multiple: int) -> tuple[int, int]:
@@ -204,7 +77,7 @@ class Backend(ABC):
     """
 
     name: ClassVar[str]
-    controls: ClassVar[tuple[str, ...]] = ()
+    controls: ClassVar[tuple[ControlKind, ...]] = ()
     """Control kinds this backend accepts; others raise BackendError in `check_request`."""
     default_guidance_scale: ClassVar[float] = 7.5
     """Classifier-free guidance used when neither the spec nor the CLI sets one."""

@@ -21,14 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from .base import Backend, BackendError, BackendInfo, GeneratedVideo, GenerationRequest, ModelNotFoundError, \
-    ModelRequirement, NoiseFlow
+from ..builtin.kinds import CONTROL_KINDS
+from ..errors import BackendError, ModelNotFoundError
+from ..records import GeneratedVideo, GenerationRequest, NoiseFlow
+from ..resample import resize_flow, resize_frames
+from .base import Backend, BackendInfo, ModelRequirement
 from .runtime import resolve_device, resolve_dtype, weights_hash
 
 
 class BuiltinBackend(Backend):
     name = "builtin"
-    controls = ("depth", "normal", "edges", "flow", "seg")
+    controls = CONTROL_KINDS
     default_guidance_scale = 1.0
     """No classifier-free guidance: at 7.5 the small caption encoder over-drives the colours
     (frame MSE against the preview 0.39 vs 0.09 at 1.0 on a held-out shot; model card)."""
@@ -99,11 +102,10 @@ class BuiltinBackend(Backend):
 
     # ------------------------------------------------------------------ generation
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
-        from ..builtin.controls import CONTROL_KINDS, pack_images
+        from ..builtin.controls import pack_images
         from ..builtin.sample import KindSchedule, sample_frames
         from ..builtin.text import unknown_words
         from ..noise_warp import independent_noise, warped_noise
-        from ..request import resize_flow, resize_frames
 
         # 1. check and resolve
         self.check_request(request)

@@ -10,7 +10,9 @@ from typing import Iterator
 
 import numpy as np
 
-from .base import DEVICES, DTYPES, BackendError
+from physreel.sim.spec.types import DEVICES, DTYPES
+
+from ..errors import BackendError, ModelNotFoundError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
 
@@ -148,8 +150,6 @@ def fetch_command(model_id: str, model_dir: str | None, subdir: str) -> str:
 
 
 def missing_model_error(backend: str, role: str, model_id: str, model_dir: str | None, subdir: str) -> "BackendError":
-    from .base import ModelNotFoundError
-
     where = f"{Path(model_dir) / subdir} or the local Hugging Face cache" if model_dir else "the local Hugging Face cache"
     return ModelNotFoundError(
         f"{backend}: the {role} model {model_id} is not in {where} (physreel never downloads); "

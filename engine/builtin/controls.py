@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-CONTROL_KINDS = ("depth", "normal", "edges", "flow", "seg")
-KIND_CHANNELS = {"depth": 1, "normal": 3, "edges": 1, "flow": 3, "seg": 3}
+from .kinds import CONTROL_KINDS, KIND_CHANNELS
+
 IMAGE_CHANNELS = sum(KIND_CHANNELS.values())
 NUM_CONTROL_CHANNELS = IMAGE_CHANNELS + len(CONTROL_KINDS)
 _CHANNEL_KIND = np.concatenate([[i] * KIND_CHANNELS[k] for i, k in enumerate(CONTROL_KINDS)])

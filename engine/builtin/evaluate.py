@@ -13,10 +13,19 @@ Lower is better.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from physreel.conditioning.records import Passes
+
+from ..backends.builtin import BuiltinBackend
+from ..metrics.flow_error import flow_error
+from ..records import ControlInput, GenerationRequest, NoiseFlow
+from .controls import CONTROL_KINDS, control_from_packed, unpack_images
+from .dataset import load_shards
+from .text import tokenize
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,6 @@ class ShotScore:
 
 def shot_passes(arrays: dict[str, np.ndarray], row: int, fps: int = 8):
     """A Passes record with the arrays the flow metric reads (flow_fwd, flow_valid, seg) of shard row `row`."""
-    from physreel.conditioning.records import Passes
-
     flow = arrays["flow_fwd"][row].astype(np.float32)
     t, h, w, _ = flow.shape
     K = np.array([[w, 0, w / 2], [0, h, h / 2], [0, 0, 1]], dtype=np.float64)
@@ -52,10 +59,6 @@ def dynamic_ids(arrays: dict[str, np.ndarray], row: int) -> frozenset[int]:
 def request_for(arrays: dict[str, np.ndarray], row: int, seed: int, guided: bool, kinds: tuple[str, ...],
                 steps: int, guidance_scale: float, model_path: str | None):
     """The GenerationRequest of shard row `row`: guided (controls + warped noise) or unguided."""
-    from physreel.engine.backends.base import ControlInput, GenerationRequest, NoiseFlow
-
-    from .controls import unpack_images
-
     t, size = arrays["rgb"].shape[1:3]
     controls, noise_flow = (), None
     if guided:
@@ -74,11 +77,6 @@ def evaluate(data_dir: str | Path, model_path: str | None = None, seeds: tuple[i
     """Score every shot (up to max_shots) of `data_dir`; returns per-shot scores and a summary dict
     (means, the margin unguided - guided on moving objects, and the share of shots guided wins).
     With keep_frames the summary holds the generated frames under 'frames' as {(row, seed): (guided, unguided)}."""
-    from physreel.engine.backends.builtin import BuiltinBackend
-    from physreel.engine.metrics.flow_error import flow_error
-
-    from .dataset import load_shards
-
     arrays = load_shards(Path(data_dir))
     rows = range(len(arrays["caption"]) if max_shots is None else min(max_shots, len(arrays["caption"])))
     backend = BuiltinBackend(model_path)
@@ -141,9 +139,6 @@ def x0_error_by_timestep(model, arrays: dict[str, np.ndarray], rows: range,
     import torch
     from diffusers import DDPMScheduler
 
-    from .controls import CONTROL_KINDS, control_from_packed
-    from .text import tokenize
-
     rows = list(rows)
     x0 = torch.from_numpy(arrays["rgb"][rows, :frames_per_shot]).flatten(0, 1).permute(0, 3, 1, 2).float() / 127.5 - 1
     packed = torch.from_numpy(arrays["control"][rows, :frames_per_shot]).flatten(0, 1)
@@ -181,13 +176,6 @@ def ablation(data_dir: str | Path, model_path: str | None = None, shots: int = 4
     """Which ingredient of guidance moves the video: for each of the first `shots` shots, the guided
     request with its controls and/or its warped noise removed (ABLATION_VARIANTS). Returns one row
     per shot and variant: flow EPE on objects and the rest (px) and the frame MSE against the preview."""
-    from dataclasses import replace
-
-    from physreel.engine.backends.builtin import BuiltinBackend
-    from physreel.engine.metrics.flow_error import flow_error
-
-    from .dataset import load_shards
-
     arrays = load_shards(Path(data_dir))
     backend = BuiltinBackend(model_path)
     rows = []

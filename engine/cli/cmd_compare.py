@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..compare import CompareInputError, CompareSettings, run_compare
+from ..errors import BackendError
+from ..settings import OverrideError
+from . import UsageError
+from .args import add_backend_flags, add_scene_and_out, check_overrides, parse_seeds
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -14,12 +20,9 @@ def add_parser(subparsers):
         "and write video/compare.mp4, metrics.json and report.html under OUT. With --video, score a video made "
         "elsewhere against the shot instead of generating.",
     )
-    p.add_argument("scene", help="scene YAML file")
-    p.add_argument("-o", "--out", required=True, help="output folder")
-    p.add_argument("--backend", help="generation backend (default: the spec's generate.backend)")
-    p.add_argument("--model", help="local weights folder of the backend (default: the spec's generate.model)")
-    p.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (default: the spec's seed)")
-    p.add_argument("--steps", type=int, help="denoising steps (default: the spec's generate.steps)")
+    add_scene_and_out(p)
+    add_backend_flags(p)
+    p.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (default: generate.seed, else shot.seed)")
     p.add_argument("--video", help="score this MP4 or folder of PNG frames instead of generating")
     p.add_argument("--resample-frames", action="store_true",
                    help="with --video: resample a video of another frame count to the shot's by nearest time")
@@ -29,19 +32,13 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from physreel.engine.backends.base import BackendError
-    from physreel.engine.cli import UsageError
-    from physreel.engine.compare import CompareInputError, CompareSettings, run_compare
-
     if args.video is not None and (args.seeds or args.backend or args.steps is not None or args.model):
         raise UsageError("--video scores an existing video; --seeds, --backend, --model and --steps apply only when generating")
     if args.resample_frames and args.video is None:
         raise UsageError("--resample-frames applies to --video only")
-    if args.steps is not None and args.steps < 1:
-        raise UsageError(f"--steps must be at least 1, got {args.steps}")
     settings = CompareSettings(
         backend=args.backend,
-        seeds=_parse_seeds(args.seeds, UsageError),
+        seeds=parse_seeds(args.seeds),
         steps=args.steps,
         video=None if args.video is None else Path(args.video),
         resample_frames=args.resample_frames,
@@ -49,22 +46,9 @@ def run(args) -> int:
         model=args.model,
         quiet=args.quiet,
     )
+    check_overrides(settings.overrides())
     try:
         run_compare(args.scene, args.out, settings)
-    except (CompareInputError, BackendError) as exc:
+    except (CompareInputError, BackendError, OverrideError) as exc:
         raise UsageError(str(exc)) from None
     return 0
-
-
-def _parse_seeds(text: str | None, error) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    try:
-        seeds = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise error(f"--seeds takes comma-separated integers like 0,1,2, got {text!r}") from None
-    if any(s < 0 or s >= 2**31 for s in seeds):
-        raise error(f"--seeds must be in 0 .. 2^31-1, got {text!r}")
-    if len(set(seeds)) != len(seeds):
-        raise error(f"--seeds repeats a seed: {text!r}")
-    return seeds

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import re
-import shutil
 import time
-from pathlib import Path
+
+from physreel.conditioning.output import available_controls, write_passes
+from physreel.conditioning.records import PASS_NAMES
+from physreel.conditioning.render import render_passes
+from physreel.sim.files import output_folder
+from physreel.sim.output import write_shot
+from physreel.sim.simulate import simulate
+from physreel.sim.spec import load_scene
+
+from . import UsageError
+from .args import add_scene_and_out, out_folder, parse_resolution
 
 
 def add_parser(subparsers):
@@ -18,8 +26,7 @@ def add_parser(subparsers):
         "preview. Writes OUT/trajectory.npz, OUT/meta.json, OUT/passes.npz, OUT/control/<kind>/%05d.png and "
         "OUT/preview/*.mp4 (see docs/passes.md for every convention).",
     )
-    p.add_argument("scene", help="scene YAML file")
-    p.add_argument("-o", "--out", required=True, help="output folder (created if missing)")
+    add_scene_and_out(p)
     p.add_argument("--passes", default=None,
                    help="comma-separated subset of depth,flow_fwd,flow_bwd,flow_valid,seg,normal,pose,rgb (default: all)")
     p.add_argument("--resolution", default=None, metavar="WxH",
@@ -31,25 +38,7 @@ def add_parser(subparsers):
     return p
 
 
-def parse_resolution(text: str | None) -> tuple[int, int] | None:
-    """'640x360' -> (640, 360); UsageError for anything else."""
-    from physreel.engine.cli import UsageError
-
-    if text is None:
-        return None
-    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not match:
-        raise UsageError(f"--resolution {text!r} is not WIDTHxHEIGHT; e.g. --resolution 512x512")
-    width, height = int(match.group(1)), int(match.group(2))
-    if not (8 <= width <= 8192 and 8 <= height <= 8192):
-        raise UsageError(f"--resolution {width}x{height} is out of range; width and height must be 8..8192")
-    return width, height
-
-
 def parse_passes(text: str | None) -> list[str] | None:
-    from physreel.conditioning.records import PASS_NAMES
-    from physreel.engine.cli import UsageError
-
     if text is None:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]
@@ -60,17 +49,8 @@ def parse_passes(text: str | None) -> list[str] | None:
 
 
 def run(args) -> int:
-    from physreel.conditioning.output import available_controls, write_passes
-    from physreel.conditioning.render import render_passes
-    from physreel.engine.cli import UsageError
-    from physreel.sim.output import write_shot
-    from physreel.sim.simulate import simulate
-    from physreel.sim.spec import load_scene
-
     # 1. Check the arguments before any work.
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"-o {args.out} is a file; give a folder")
+    out = out_folder(args.out)
     resolution = parse_resolution(args.resolution)
     names = parse_passes(args.passes)
     # 2. Validate, simulate and render in memory: a bad spec or an unstable run writes nothing.
@@ -82,14 +62,9 @@ def run(args) -> int:
     rendered = time.perf_counter()
     controls = {kind: ({"scope": args.flow_scope} if kind == "flow" else {}) for kind in available_controls(passes)}
     # 3. Write; each file appears complete or not at all, and a folder we made is removed on failure.
-    created = not out.exists()
-    try:
+    with output_folder(out):
         write_shot(out, shot)
         write_passes(out, shot, passes, controls=controls, previews=not args.no_previews)
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
     if not args.quiet:
         width, height = passes.size
         rendered_names = [n for n in ("depth", "flow_fwd", "flow_bwd", "flow_valid", "seg", "normal", "pose", "rgb") if getattr(passes, n) is not None]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
+
+from physreel.sim.files import output_folder
+from physreel.sim.output import write_shot
+from physreel.sim.simulate import simulate
+from physreel.sim.spec import load_scene
+
+from .args import add_scene_and_out, out_folder
 
 
 def add_parser(subparsers):
@@ -16,33 +21,20 @@ def add_parser(subparsers):
         "frame, contact onsets) and OUT/meta.json (versions, resolved spec and hash, camera, id table, engine "
         "parameters, seeds). Exit status 3 if the simulation goes unstable; nothing is written then.",
     )
-    p.add_argument("scene", help="scene YAML file")
-    p.add_argument("-o", "--out", required=True, help="output folder (created if missing)")
+    add_scene_and_out(p)
     return p
 
 
 def run(args) -> int:
-    from physreel.engine.cli import UsageError
-    from physreel.sim.output import write_shot
-    from physreel.sim.simulate import simulate
-    from physreel.sim.spec import load_scene
-
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"-o {args.out} is a file; give a folder")
+    out = out_folder(args.out)
     # 1. Validate and simulate in memory: a bad spec or an unstable run writes nothing.
     scene = load_scene(args.scene)
     started = time.perf_counter()
     shot = simulate(scene, progress=not args.quiet)
     elapsed = time.perf_counter() - started
     # 2. Write; each file appears complete or not at all, and a folder we made is removed on failure.
-    created = not out.exists()
-    try:
+    with output_folder(out):
         write_shot(out, shot)
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
     if not args.quiet:
         spec = scene.spec.shot
         print(

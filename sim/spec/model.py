@@ -15,7 +15,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from .errors import FieldProblem, raise_problems
 from .particles import EmitterSpec, FluidBlockSpec
 from .types import (
+    BackendName,
     ColorRGB,
+    ControlKind,
+    Device,
+    Dtype,
     FiniteFloat,
     NonNegativeFloat,
     PositiveFloat,
@@ -521,7 +525,7 @@ class EventSpec(Strict):
 class ControlSpec(Strict):
     """One control signal fed to the video model."""
 
-    kind: Literal["depth", "flow", "seg", "normal", "edges", "pose"]
+    kind: ControlKind
     """Which pass conditions the model."""
     scale: NonNegativeFloat = 1.0
     start: UnitInterval = 0.0
@@ -538,7 +542,7 @@ class ControlSpec(Strict):
 class GenerateSpec(Strict):
     """How the video is generated from the passes."""
 
-    backend: Literal["builtin", "animatediff", "wan-vace"] = "builtin"
+    backend: BackendName = "builtin"
     model: str | None = None
     """Local directory of the backend's weights (default: the builtin weights, or the HF cache)."""
     steps: Annotated[int, Field(ge=1, le=1000)] = 20
@@ -552,8 +556,8 @@ class GenerateSpec(Strict):
     """Warp each frame's initial noise along the simulated flow (guided runs only)."""
     resolution: Resolution | None = None
     """[width, height] of the generated video; default the backend's native size."""
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    dtype: Dtype = "auto"
+    device: Device = "auto"
     cpu_offload: bool = False
     vae_tiling: bool = False
 

@@ -7,7 +7,7 @@ Each type validates once, at the boundary, and yields plain immutable Python val
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -106,3 +106,23 @@ def nearest_color_name(rgb: tuple[float, float, float]) -> str:
         key=lambda name: sum((a - b) ** 2 for a, b in zip(NAMED_COLORS[name], rgb)),
     )
     return best
+
+
+# ------------------------------------------------------------------ generation vocabulary
+# Each list is written once, here at the bottom of the package, as the spec's Literal type;
+# the spec's fields, the CLI's choices, the control images and the backends' tables derive
+# from it (engine/backends/__init__.py checks its registry against BackendName).
+ControlKind = Literal["depth", "flow", "seg", "normal", "edges", "pose"]
+"""A control image made from the passes (docs/passes.md, "Control images")."""
+CONTROL_KINDS: tuple[str, ...] = get_args(ControlKind)
+
+BackendName = Literal["builtin", "animatediff", "wan-vace"]
+BACKEND_NAMES: tuple[str, ...] = get_args(BackendName)
+
+Dtype = Literal["auto", "float32", "float16", "bfloat16"]
+"""'auto': float16 on CUDA, float32 elsewhere."""
+DTYPES: tuple[str, ...] = get_args(Dtype)
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
+"""'auto': cuda, else mps, else cpu."""
+DEVICES: tuple[str, ...] = get_args(Device)

@@ -1,0 +1,127 @@
+"""Command-line arguments shared by several commands, parsed and checked in one place.
+
+Generation flags are overrides of the spec's `generate:` fields (engine.settings), checked by
+the spec's own model, so a flag and its YAML field share their ranges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from physreel.sim.spec.model import GenerateSpec
+from physreel.sim.spec.types import BACKEND_NAMES, DEVICES, DTYPES, Resolution
+
+from ..settings import OverrideError, apply_overrides
+from . import UsageError
+
+GENERATE_FLAGS = {
+    "backend": "--backend",
+    "model": "--model",
+    "steps": "--steps",
+    "guidance_scale": "--guidance-scale",
+    "seed": "--seed",
+    "noise_warp": "--noise-warp",
+    "resolution": "--resolution",
+    "dtype": "--dtype",
+    "device": "--device",
+    "cpu_offload": "--cpu-offload",
+    "vae_tiling": "--vae-tiling",
+    "controls.*.scale": "--control-scale",
+}
+"""Override path under `generate` -> the flag that sets it."""
+
+_RESOLUTION = TypeAdapter(Resolution)
+
+
+def add_scene_and_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scene", help="scene YAML file")
+    p.add_argument("-o", "--out", required=True, help="output folder (created if missing)")
+
+
+def add_backend_flags(p: argparse.ArgumentParser) -> None:
+    """--backend, --model and --steps: what every generating command takes."""
+    p.add_argument("--backend", help=f"{', '.join(BACKEND_NAMES)} (default: generate.backend)")
+    p.add_argument("--model", help="local folder of the backend's weights (default: generate.model, else the "
+                   "builtin weights or the local Hugging Face cache; never downloaded)")
+    p.add_argument("--steps", type=int, help="denoising steps (default: generate.steps)")
+
+
+def add_generation_flags(p: argparse.ArgumentParser) -> None:
+    """The remaining generate: fields as flags (`physreel render`)."""
+    p.add_argument("--guidance-scale", type=float, help="classifier-free guidance on the prompt (default: "
+                   "generate.guidance_scale, else the backend's: builtin 1.0, others 7.5)")
+    p.add_argument("--control-scale", type=float, help="replace every control's scale (0 switches the controls off)")
+    p.add_argument("--seed", type=int, help="generation seed (default: generate.seed, else shot.seed)")
+    p.add_argument("--noise-warp", action=argparse.BooleanOptionalAction, default=None,
+                   help="warp the initial noise along the simulated flow (guided runs; default: generate.noise_warp)")
+    p.add_argument("--resolution", metavar="WxH", help="WIDTHxHEIGHT of the video (default: generate.resolution, "
+                   "else the backend's native size at the shot's aspect ratio)")
+    p.add_argument("--device", choices=DEVICES, help="default: generate.device (auto: cuda, mps, cpu)")
+    p.add_argument("--dtype", choices=DTYPES, help="default: generate.dtype (auto: float16 on cuda, float32 elsewhere)")
+    p.add_argument("--cpu-offload", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep weights on the CPU, moving each model to the GPU while it runs (default: generate.cpu_offload)")
+    p.add_argument("--vae-tiling", action=argparse.BooleanOptionalAction, default=None,
+                   help="decode latents in tiles to save GPU memory (default: generate.vae_tiling)")
+
+
+def out_folder(text: str) -> Path:
+    """The -o folder; UsageError if it names a file."""
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {text} is a file; give a folder")
+    return out
+
+
+def parse_resolution(text: str | None, flag: str = "--resolution") -> tuple[int, int] | None:
+    """'640x360' -> (640, 360), each side in the spec's range (sim.spec.types.Resolution)."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not match:
+        raise UsageError(f"{flag} {text!r} is not WIDTHxHEIGHT; e.g. {flag} 512x512")
+    try:
+        return _RESOLUTION.validate_python((int(match.group(1)), int(match.group(2))))
+    except ValidationError as exc:
+        raise UsageError(f"{flag} {text} is out of range: {_first_message(exc)}") from None
+
+
+def parse_seeds(text: str | None) -> tuple[int, ...] | None:
+    """'0,1,2' -> (0, 1, 2): distinct seeds in the spec's seed range."""
+    if text is None:
+        return None
+    try:
+        seeds = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise UsageError(f"--seeds takes comma-separated integers like 0,1,2, got {text!r}") from None
+    if len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds repeats a seed: {text!r}")
+    for seed in seeds:
+        check_overrides({"seed": seed}, flags={"seed": "--seeds"})
+    return seeds
+
+
+def generate_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The overrides the generation flags give (None = not given), checked like the spec's fields."""
+    overrides = {path: getattr(args, flag[2:].replace("-", "_"), None) for path, flag in GENERATE_FLAGS.items()}
+    overrides["resolution"] = parse_resolution(overrides["resolution"])
+    check_overrides(overrides)
+    return overrides
+
+
+def check_overrides(overrides: dict[str, Any], flags: dict[str, str] = GENERATE_FLAGS) -> None:
+    """UsageError, naming the flag, if an override is not a valid value of its generate field."""
+    try:
+        apply_overrides(GenerateSpec(), overrides)
+    except OverrideError as exc:
+        flag = flags.get(exc.path, exc.path)
+        raise UsageError(f"{flag} {overrides[exc.path]}: {exc.problem} (as generate.{exc.path} in a scene)") from None
+
+
+def _first_message(exc: ValidationError) -> str:
+    message = exc.errors()[0]["msg"]
+    return message[0].lower() + message[1:]

@@ -1,0 +1,265 @@
+"""The one pipeline every command runs: scene -> shot -> passes -> requests -> videos -> scores.
+
+`physreel render`, `physreel compare` (and library users) call `Pipeline`; each command only
+adds its own files. Like a diffusers pipeline, `Pipeline.__call__` reads as numbered steps:
+
+1. check the inputs: the scene is valid, the backend exists and finds its models, before any work;
+2. resolve the settings once (engine.settings): overrides, defaults, the shape the backend makes;
+3. simulate the scene -> Shot;
+4. render the passes -> Passes, at the generation size when generating (so the controls, the
+   noise flow and the metrics are exact on the video's own pixel grid), else at the camera's;
+5. build one request per run (guided, unguided) and seed, sharing the control images;
+6. generate each video;
+7. score every video, and the RGB preview as the reference, against the passes (optional).
+
+Nothing is written here; every stage's record is returned in `PipelineOutput`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from physreel.conditioning.control import control_image
+from physreel.conditioning.output import write_passes
+from physreel.conditioning.records import PASS_NAMES, Passes
+from physreel.conditioning.render import render_passes
+from physreel.sim.output import write_shot
+from physreel.sim.records import Shot
+from physreel.sim.simulate import simulate
+from physreel.sim.spec import Scene, load_scene
+
+from .backends import Backend, get_backend
+from .metrics import DepthEstimator, compute_metrics, dynamic_seg_ids, sim_motion
+from .metrics.summary import Run
+from .progress import Progress
+from .records import GenerationRequest
+from .request import build_request
+from .settings import GenerationPlan, Overrides, plan_generation, resolve_generate
+
+RUN_LABELS = ("guided", "unguided")
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The upstream stages; replaceable (tests feed a synthetic shot through them)."""
+
+    simulate: Callable[[Scene, bool], Shot]
+    """(scene, progress bars) -> Shot."""
+    render_passes: Callable[[Shot, tuple[int, int] | None, bool], Passes]
+    """(shot, (width, height) or None for the camera's, progress bars) -> Passes."""
+    control_image: Callable[[Passes, str], np.ndarray]
+    """(passes, kind) -> uint8 [T, H, W, 3] control images."""
+    write_shot: Callable[[Path, Shot], None]
+    """Writers of the records above, for the commands that write them (the pipeline writes nothing)."""
+    write_passes: Callable[[Path, Shot, Passes], None]
+
+
+def default_stages() -> Stages:
+    return Stages(
+        simulate=lambda scene, bars: simulate(scene, progress=bars),
+        render_passes=lambda shot, resolution, bars: render_passes(shot, resolution=resolution, progress=bars),
+        control_image=control_image,
+        write_shot=write_shot,
+        write_passes=write_passes,
+    )
+
+
+@dataclass(frozen=True)
+class Take:
+    """One video of the shot: generated for a run and seed, or given by the user."""
+
+    label: str
+    """'guided', 'unguided', or 'video' for a user's video."""
+    seed: int | None
+    frames: np.ndarray
+    """uint8 [T, H, W, 3]."""
+    fps: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The backend's record of the run (GeneratedVideo.meta); empty for a user's video."""
+    request: GenerationRequest | None = None
+
+
+@dataclass(frozen=True)
+class PipelineOutput:
+    """Every stage's record of one pipeline call."""
+
+    scene: Scene
+    plan: GenerationPlan | None
+    """None when nothing was generated (a user's video was scored)."""
+    shot: Shot
+    passes: Passes
+    """As rendered."""
+    scored_passes: Passes
+    """`passes` cut to the frames every video has (a backend may make fewer than the shot's); the
+    videos, and the preview, are scored against these."""
+    takes: tuple[Take, ...]
+    scores: tuple[Run, ...] = ()
+    """The preview's first, then one per take; empty unless scoring was asked for."""
+    notes: tuple[str, ...] = ()
+    """What a person should know: shape adjustments, frames cut, skipped metrics."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each step that ran."""
+
+
+class Pipeline:
+    """Simulate, render, generate and score one shot.
+
+    `backend`: a Backend instance to use instead of the one `generate.backend` names (e.g. one
+    whose weights are already loaded, or a test double). `stages`: the upstream stages.
+    `progress`: numbered stage lines; `bars`: progress bars inside long stages.
+    """
+
+    def __init__(self, backend: Backend | None = None, stages: Stages | None = None,
+                 progress: Progress | None = None, bars: bool = False):
+        self.backend = backend
+        self.stages = stages or default_stages()
+        self.progress = progress or Progress(0, quiet=True)
+        self.bars = bars
+
+    def __call__(
+        self,
+        scene: Scene | str | Path,
+        *,
+        overrides: Overrides | None = None,
+        runs: Sequence[str] = ("guided",),
+        seeds: Sequence[int] | None = None,
+        video: np.ndarray | None = None,
+        score: bool = False,
+        depth_estimator: DepthEstimator | None = None,
+        depth_note: str | None = None,
+    ) -> PipelineOutput:
+        """Run the steps of the module docstring.
+
+        `runs`: which videos to generate per seed ('guided', 'unguided'); `seeds`: default the
+        resolved `generate.seed`. `video`: uint8 [T, H, W, 3] frames made elsewhere to score
+        instead of generating (with `runs=()`). `score`: run step 7, with `depth_estimator` for
+        the depth metric (else it is skipped with `depth_note`).
+        """
+        seconds: dict[str, float] = {}
+        # 1. inputs
+        scene = scene if isinstance(scene, Scene) else load_scene(scene)
+        _check_runs(runs, video)
+        # 2. settings, once
+        plan, backend = self._plan(scene, overrides, runs)
+        seeds = tuple(seeds) if seeds else (() if plan is None else (plan.generate.seed,))
+        # 3. simulate
+        self.progress.stage(f"simulate {scene.spec.shot.num_frames} frames")
+        shot = _timed(seconds, "simulate", lambda: self.stages.simulate(scene, self.bars))
+        # 4. passes
+        resolution = None if plan is None else (plan.shape.width, plan.shape.height)
+        self.progress.stage("render passes" + ("" if resolution is None else
+                                               f" at the generation size {resolution[0]}x{resolution[1]}"))
+        passes = _timed(seconds, "passes", lambda: self.stages.render_passes(shot, resolution, self.bars))
+        if score and passes.rgb is None:
+            raise ValueError("the renderer returned no rgb preview; scoring needs it as the reference")
+        notes = [] if plan is None else list(plan.shape.notes)
+        # 5. and 6. requests and videos
+        scored_passes = passes
+        if video is not None:
+            self.progress.stage(f"take the given video ({len(video)} frames)")
+            takes = [Take("video", None, video, scene.spec.shot.fps)]
+        else:
+            self.progress.stage(f"generate {' and '.join(runs)} for seed{'s' if len(seeds) > 1 else ''} "
+                                f"{', '.join(map(str, seeds))}")
+            takes = self._generate(scene, plan, backend, passes, runs, seeds, seconds)
+            scored_passes, takes, cut_note = _common_frames(passes, takes)
+            notes += [cut_note] if cut_note else []
+        # 7. scores
+        scores: tuple[Run, ...] = ()
+        if score:
+            self.progress.stage("measure physics adherence")
+            scores = _timed(seconds, "score", lambda: self._score(shot, scored_passes, takes, depth_estimator, depth_note))
+            if depth_estimator is None and depth_note:
+                notes.append(f"depth_rank_correlation {depth_note}")
+        return PipelineOutput(scene=scene, plan=plan, shot=shot, passes=passes, scored_passes=scored_passes,
+                              takes=tuple(takes), scores=scores, notes=tuple(notes), seconds=seconds)
+
+    # ----------------------------------------------------------------------------- step helpers
+    def _plan(self, scene: Scene, overrides: Overrides | None, runs: Sequence[str]):
+        """(GenerationPlan, Backend) with the backend's models checked for every run; (None, None)
+        when nothing is generated."""
+        if not runs:
+            return None, None
+        generate = resolve_generate(scene, overrides, self.backend)
+        backend = self.backend or get_backend(generate.backend, generate.model)
+        for label in runs:
+            backend.preflight(tuple(c.kind for c in generate.controls) if label == "guided" else ())
+        return plan_generation(scene, generate, backend), backend
+
+    def _generate(self, scene, plan, backend, passes, runs, seeds, seconds) -> list[Take]:
+        cache: dict[str, np.ndarray] = {}
+
+        def controls(p: Passes, kind: str) -> np.ndarray:
+            if kind not in cache:
+                cache[kind] = self.stages.control_image(p, kind)
+            return cache[kind]
+
+        started = time.perf_counter()
+        requests = {label: build_request(plan, scene.spec.shot, passes, guided=(label == "guided"), control_source=controls)
+                    for label in runs}
+        seconds["request"] = time.perf_counter() - started
+        takes = []
+        for seed in seeds:
+            for label in runs:
+                self.progress.info(f"{label} seed {seed}")
+                request = dataclasses.replace(requests[label], seed=seed)
+                made = _timed(seconds, "generate", lambda: backend.generate(request, progress=self.bars))
+                takes.append(Take(label, seed, made.frames, made.fps, made.meta, request))
+        return takes
+
+    def _score(self, shot, passes, takes, depth_estimator, depth_note) -> tuple[Run, ...]:
+        dynamic_ids = dynamic_seg_ids(shot)
+        motion = sim_motion(passes)  # the simulation's side of the motion metrics, once for every video
+
+        def score(frames: np.ndarray):
+            return compute_metrics(frames, passes, dynamic_ids, depth_estimator, depth_note, motion)
+
+        runs = [Run("preview", None, score(passes.rgb))]
+        for take in takes:
+            runs.append(Run(take.label, take.seed, score(take.frames)))
+        return tuple(runs)
+
+
+def _check_runs(runs: Sequence[str], video: np.ndarray | None) -> None:
+    unknown = [label for label in runs if label not in RUN_LABELS]
+    if unknown:
+        raise ValueError(f"unknown run {', '.join(map(repr, unknown))}; choose from {', '.join(RUN_LABELS)}")
+    if (video is None) == (not runs):
+        raise ValueError("give runs to generate, or a video to score (runs=()), not both or neither")
+
+
+def _timed(seconds: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
+    """work(), its wall time added to seconds[name]."""
+    started = time.perf_counter()
+    result = work()
+    seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+    return result
+
+
+def _common_frames(passes: Passes, takes: list[Take]) -> tuple[Passes, list[Take], str | None]:
+    """Every video and the passes cut to the frames every video has, with a note when cut.
+
+    A backend may make fewer frames than the shot (Wan: 4k+1); the request gave it the first
+    frames' controls, so the videos are scored against those frames, and so is the preview.
+    """
+    takes = [dataclasses.replace(t, frames=t.frames[: passes.num_frames]) for t in takes]
+    made = min(len(t.frames) for t in takes)
+    if made >= passes.num_frames:
+        return passes, takes, None
+    note = (f"the backend made {made} of the shot's {passes.num_frames} frames; "
+            f"every video, the preview included, is scored on the shot's first {made} frames")
+    takes = [dataclasses.replace(t, frames=t.frames[:made]) for t in takes]
+    return first_frames(passes, made), takes, note
+
+
+def first_frames(passes: Passes, count: int) -> Passes:
+    """The passes of the shot's first `count` frames (every per-frame array cut to `count` rows)."""
+    cut = {name: getattr(passes, name)[:count] for name in ("world_to_camera", *PASS_NAMES) if getattr(passes, name) is not None}
+    return dataclasses.replace(passes, **cut)
