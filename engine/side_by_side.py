@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 MIN_PANEL_HEIGHT = 256
@@ -16,8 +17,6 @@ def side_by_side(panels: list[tuple[str, np.ndarray]]) -> np.ndarray:
     All panels must have the same frame count and size (resize them first). Odd results are
     fine: conditioning.video.write_mp4 pads to even sizes.
     """
-    import cv2
-
     if not panels:
         raise ValueError("side_by_side needs at least one panel")
     shapes = {frames.shape for _, frames in panels}

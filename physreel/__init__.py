@@ -6,6 +6,11 @@ The stages, each a function from one frozen record to the next:
     shot = physreel.simulate(scene)                             # Scene -> Shot (pybullet, particles)
     passes = physreel.render_passes(shot)                       # Shot -> Passes (depth, flow, seg, ...)
 
+and the whole chain as one call, as `physreel render` and `physreel compare` run it:
+
+    result = physreel.Pipeline()(scene, runs=("guided", "unguided"), score=True)
+    result.takes[0].frames                                      # uint8 [T, H, W, 3]
+
 The whole chain lives in physreel.sim (spec, simulation), physreel.conditioning (passes,
 control images) and physreel.engine (backends, metrics, compare, CLI).
 
@@ -19,6 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _PUBLIC = {
+    "Pipeline": "physreel.engine.pipeline",
     "load_scene": "physreel.sim.spec",
     "simulate": "physreel.sim.simulate",
     "render_passes": "physreel.conditioning.render",
@@ -28,6 +34,7 @@ __all__ = sorted(_PUBLIC)
 
 if TYPE_CHECKING:
     from physreel.conditioning.render import render_passes
+    from physreel.engine.pipeline import Pipeline
     from physreel.sim.simulate import simulate
     from physreel.sim.spec import load_scene
 

@@ -1,6 +1,6 @@
 """The model card's numbers and pictures: guided vs unguided on held-out shots, and a sample grid.
 
-    python -m engine.builtin.report --data HELDOUT_DIR [--model DIR] [--shots 12] [--steps 10] -o OUT_DIR
+    python -m physreel.engine.builtin.report --data HELDOUT_DIR [--model DIR] [--shots 12] [--steps 10] -o OUT_DIR
 
 writes OUT_DIR/eval_KINDS.json (engine.builtin.evaluate summary and per-shot scores, and the
 x0 error by noise level, `x0_error_by_timestep`, and the `ablation` rows) and OUT_DIR/sample_grid.png (per shot:

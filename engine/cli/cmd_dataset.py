@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from . import UsageError
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -24,8 +26,7 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from physreel.engine.builtin.dataset import DatasetConfig, write_dataset
-    from physreel.engine.cli import UsageError
+    from physreel.engine.builtin.dataset import DatasetConfig, write_dataset  # imports torch
 
     for name in ("shots", "resolution", "frames", "shots_per_shard"):
         if getattr(args, name) < 1:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+from ..backends import BACKENDS, BackendError, backend_class
+from . import UsageError
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
@@ -21,9 +24,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from physreel.engine.backends import BACKENDS, BackendError, backend_class
-    from physreel.engine.cli import UsageError
-
     names = list(BACKENDS)
     if args.backend is not None:
         if args.backend not in BACKENDS:

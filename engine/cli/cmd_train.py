@@ -4,6 +4,10 @@ from __future__ import annotations
 
 
 import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from . import UsageError
 
 
 def add_parser(subparsers):
@@ -51,10 +55,7 @@ def _snr_cap(text: str) -> float | None:
 
 def _model_config(args):
     """The requested architecture: None unless --(no-)caption-time-embedding was given."""
-    from dataclasses import replace
-    from pathlib import Path
-
-    from physreel.engine.builtin.model import CONFIG_NAME, BuiltinConfig
+    from physreel.engine.builtin.model import CONFIG_NAME, BuiltinConfig  # imports torch
 
     if args.caption_time_embedding is None:
         return None
@@ -63,8 +64,7 @@ def _model_config(args):
 
 
 def run(args) -> int:
-    from physreel.engine.builtin.train import TrainConfig, train
-    from physreel.engine.cli import UsageError
+    from physreel.engine.builtin.train import TrainConfig, train  # imports torch
 
     for name in ("steps", "batch", "checkpoint_every", "threads"):
         if getattr(args, name) < 1:

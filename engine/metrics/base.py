@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from physreel.conditioning.records import Passes
@@ -52,8 +53,6 @@ def check_frames(frames: np.ndarray, passes: Passes) -> np.ndarray:
     Returns uint8 [T, H, W, 3] with (W, H) = passes.size. Shrinking uses area averaging,
     enlarging bilinear interpolation. T must equal the shot's frame count.
     """
-    import cv2
-
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 [T, H, W, 3], got {frames.dtype} {frames.shape}")

@@ -11,6 +11,7 @@ differs from that.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from physreel.conditioning.records import Passes
@@ -74,8 +75,6 @@ def bilinear_support(flow: np.ndarray) -> np.ndarray:
 
 def sample_bilinear(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """float32 image [H, W] sampled bilinearly at each p + flow, and bilinear_support(flow)."""
-    import cv2
-
     height, width = image.shape
     cols, rows = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     map_x = (cols + np.nan_to_num(flow[..., 0], nan=-1e6)).astype(np.float32)

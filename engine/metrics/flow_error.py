@@ -13,6 +13,7 @@ Shot values are means over the transitions where the region is not empty. Lower 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from physreel.conditioning.records import Passes
@@ -28,8 +29,6 @@ def estimate_flow(frames: np.ndarray) -> np.ndarray:
 
     frames: uint8 [N, H, W, 3]. The DIS settings are fixed (MEDIUM, finest scale 0) so results are reproducible.
     """
-    import cv2
-
     luma = np.clip(np.rint(gray(frames)), 0, 255).astype(np.uint8)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     # The preset stops at half resolution; small generated videos need the full-resolution level

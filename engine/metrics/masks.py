@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
+from scipy import ndimage
 
 from physreel.conditioning.records import Passes
 
-from .base import require_passes
+from .base import gray, require_passes
 from .camera_motion import bilinear_support, camera_flow, camera_moves, sample_bilinear, sample_nearest
 
 SIM_MOTION_PX = 0.5
@@ -91,11 +93,6 @@ def video_motion_mask(frames: np.ndarray, motion: SimMotion | None = None) -> np
     flow), so only change relative to the world counts, and pixels outside its support are False.
     frames: uint8 [N, H, W, 3].
     """
-    import cv2
-    from scipy import ndimage
-
-    from .base import gray
-
     luma = gray(frames)
     blurred = np.stack([cv2.GaussianBlur(g, (0, 0), DIFF_BLUR_SIGMA) for g in luma])
     following = blurred[1:]

@@ -11,6 +11,7 @@ this metric is read next to the flow error and the motion-mask IoU.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from physreel.conditioning.records import Passes
@@ -20,8 +21,6 @@ from .base import LOWER, MetricResult, empty_note, masked_mean, require_passes, 
 
 def warp_back(frames: np.ndarray, flow_fwd: np.ndarray) -> np.ndarray:
     """float32 [N - 1, H, W, 3]: frame t+1 sampled at p + flow_fwd_t(p), for t = 0 .. N-2."""
-    import cv2
-
     _, height, width, _ = frames.shape
     cols, rows = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     warped = []
