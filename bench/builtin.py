@@ -9,15 +9,10 @@ times the steps (the lower bound of per-frame DDIM sampling). Goal: <= 10 s on t
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-
-# bench/engine.py would shadow the `engine` package when this file runs as a script.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 
 def main() -> None:

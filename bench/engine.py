@@ -16,14 +16,9 @@ Run: /work/venv/bin/python bench/engine.py [--frames 17] [--size 64] [--steps 4]
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and `engine` would name this file,
-# not the package: drop the folder.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import numpy as np
 import torch

@@ -7,19 +7,13 @@ Usage: python bench/metrics.py (or python -m bench.metrics) from the repository 
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and `engine` would name
-# bench/engine.py; drop it so the packages are imported.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from physreel.conditioning.records import Passes  # noqa: E402
-from physreel.engine.metrics import compute_metrics  # noqa: E402
-from physreel.engine.metrics.flow_error import estimate_flow  # noqa: E402
+from physreel.conditioning.records import Passes
+from physreel.engine.metrics import compute_metrics
+from physreel.engine.metrics.flow_error import estimate_flow
 
 FRAMES = 16
 

@@ -23,20 +23,16 @@ Run: python bench/particles.py [--frames 24] [--repeats 2]
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-# This file is bench/particles.py: drop its folder from the path so `sim` is the package.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from physreel.sim.particles import simulate_particles  # noqa: E402
-from physreel.sim.particles.fluid import FluidGroup  # noqa: E402
-from physreel.sim.quiet import c_output_silenced  # noqa: E402
-from physreel.sim.spec import scene_from_data  # noqa: E402
+from physreel.sim.particles import simulate_particles
+from physreel.sim.particles.fluid import FluidGroup
+from physreel.sim.quiet import c_output_silenced
+from physreel.sim.spec import scene_from_data
 
 with c_output_silenced():
     from physreel.sim.simulate import simulate  # noqa: E402

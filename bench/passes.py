@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
-# Run as `python bench/passes.py`, Python puts bench/ first on sys.path, where other benchmarks
-# are named like physreel's packages (bench/sim.py): import the packages, not those scripts.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
+import trimesh
 
-import numpy as np  # noqa: E402
-import trimesh  # noqa: E402
-
-from physreel.conditioning.render import render_passes  # noqa: E402
-from physreel.sim import pybullet_camera  # noqa: E402
-from physreel.sim.simulate import simulate  # noqa: E402
-from physreel.sim.spec.load import scene_from_data  # noqa: E402
-from physreel.sim.world import build_world  # noqa: E402
+from physreel.conditioning.render import render_passes
+from physreel.sim import pybullet_camera
+from physreel.sim.simulate import simulate
+from physreel.sim.spec.load import scene_from_data
+from physreel.sim.world import build_world
 
 
 def bench_scene(frames: int, size: int):

@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
-# This file is bench/sim.py: drop its folder from the path so `sim` is the package, not this script.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
-
-from physreel.sim.quiet import c_output_silenced  # noqa: E402
+from physreel.sim.quiet import c_output_silenced
 
 with c_output_silenced():  # pybullet prints its build time on import
     import pybullet as p

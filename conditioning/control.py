@@ -7,6 +7,7 @@ kind's exact convention is in its function's docstring and in docs/passes.md.
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 
@@ -151,8 +152,6 @@ def seg_control(passes, ade_classes: dict[int, int] | None = None) -> np.ndarray
 
 def _quiet_import():
     """controlnet_aux registers models and warns loudly on import; none of that concerns its drawing helpers."""
-    import warnings
-
     context = warnings.catch_warnings()
 
     class _Quiet:

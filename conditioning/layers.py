@@ -7,9 +7,10 @@ computed only after compositing (see `visibility.py`), so a particle hiding a bo
 hiding particles) makes the flow behind it invalid without either source knowing of the other.
 
 The sky is not a layer: `sky.fill_sky` fills the pixels no source covers, after compositing.
-A new source implements `layer(view: FrameView) -> SurfaceLayer | None` (None: it covers no
-pixel in this frame) and fills every field below for the pixels it covers, leaving
-depth = inf elsewhere; see docs/passes.md.
+A new source implements `layer(view: FrameView, into: SurfaceLayer | None = None) ->
+SurfaceLayer | None` (None: it covers no pixel in this frame, and `into` is left untouched) and
+fills every field below for the pixels it covers, leaving depth = inf elsewhere; `into`, when
+given, is an empty layer to fill and return instead of allocating one. See docs/passes.md.
 """
 
 from __future__ import annotations

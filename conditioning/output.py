@@ -14,6 +14,7 @@ from physreel.sim.records import Shot
 from .control import CONTROL_KINDS, control_image
 from .records import PASS_NAMES, Passes
 from .video import write_mp4, write_png_sequence
+from .visibility import DEPTH_REL_TOL
 
 CONTROL_NEEDS = {"depth": "depth", "flow": "flow_fwd", "seg": "seg", "normal": "normal", "edges": "depth", "pose": "pose"}
 """The pass each control kind is made from (edges also use normal and seg when present)."""
@@ -114,8 +115,6 @@ def overview_frames(tiles: list[tuple[str, np.ndarray]], columns: int = 3) -> np
 
 def passes_meta(shot: Shot, passes: Passes, options: dict[str, dict], preview_files: list[str], out_dir: Path) -> dict:
     """The `passes` section of meta.json: what was rendered, at what camera, and every convention used."""
-    from .visibility import DEPTH_REL_TOL
-
     width, height = passes.size
     return {
         "resolution": [width, height],

@@ -57,8 +57,11 @@ class ParticleSource:
         self.albedo_of_emitter = srgb_to_linear(np.asarray(track.emitter_colors, np.float32))
         self.fluid_of_emitter = np.asarray([kind == "fluid" for kind in track.emitter_kinds], bool)
 
-    def layer(self, view: FrameView) -> SurfaceLayer | None:
-        """The particles seen at every pixel centre of `view`'s frame; None if none is seen."""
+    def layer(self, view: FrameView, into: SurfaceLayer | None = None) -> SurfaceLayer | None:
+        """The particles seen at every pixel centre of `view`'s frame; None if none is seen (then
+        `into` is left untouched).
+
+        into: an empty layer (`SurfaceLayer.clear`) to write into and return instead of a new one."""
         frame = view.frame
         track = self.track
         alive = np.flatnonzero(track.alive[frame])
@@ -80,7 +83,7 @@ class ParticleSource:
         pixel, which, depth, point = hits
         particle = alive[which]
         # 4. Per-pixel surface attributes.
-        layer = SurfaceLayer.empty(view.height, view.width)
+        layer = into if into is not None else SurfaceLayer.empty(view.height, view.width)
         emitter = self.emitter[particle]
         normal = (point - centre[which]) / radius[which][:, None]
         flat = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731  [H, W, ...] -> [H*W, ...]

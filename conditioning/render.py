@@ -13,27 +13,23 @@ Procedure:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 from typing import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from physreel.sim.records import Shot
 
 from .layers import LAYER_FIELDS, FrameView, SurfaceLayer, composite
+from .particles import ParticleSource
+from .pose import figure_keypoints
 from .records import PASS_NAMES, Passes, SegEntry
 from .rigid import RigidSource
 from .shading import shade
 from .sky import fill_sky
-from .visibility import depth_slack, flow_visibility
-
-
-@dataclass
-class FrameSurfaces:
-    """The composited layer of each rendered row (the passes' frames, plus row N for forward flow)."""
-
-    layers: list[SurfaceLayer]
-    views: list[FrameView]
+from .visibility import flow_visibility
 
 
 def render_passes(
@@ -51,8 +47,6 @@ def render_passes(
     an image resize would (fx by W'/W, fy by H'/H, principal point at the new centre).
     shadows: cast shadow rays for the RGB preview. Returns Passes with T = N rows.
     """
-    from threadpoolctl import threadpool_limits
-
     # Per-pixel work here is [K, 3] @ [3, 3] products: a multi-threaded BLAS only adds thread
     # hand-off cost to those (measured 16x slower on 2 busy cores), so BLAS runs single-threaded.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -88,15 +82,13 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
                                                            surface.depth, surface.seg)
         if frame < num_frames:
             if "rgb" in out:
-                occluded = (lambda o, d, f=frame: rigid.occluded(f, o, d)) if shadows else None
+                occluded = partial(rigid.occluded, rigid.at(frame)) if shadows else None
                 out["rgb"][frame] = shade(surface, view, occluded)
         previous = surface
     # 4. decode what needs the whole shot
     if "flow_bwd" in out:
         out["flow_bwd"][0] = 0.0  # CONVENTIONS: frame 0 has no previous frame
     if "pose" in wanted:
-        from .pose import figure_keypoints
-
         out["pose"] = figure_keypoints(shot, K, shot.camera.world_to_camera[:num_frames], width, height, out["_depth"], out["_seg"])
     # 5. the record
     return Passes(
@@ -112,11 +104,13 @@ def render_frame(sources: list, view: FrameView, into: SurfaceLayer | None = Non
     """The composite of every source's layer for one frame, with the sky filled in where nothing is hit.
 
     into: optional EMPTY layer (`SurfaceLayer.empty` / `clear`) that receives the composite and is
-    returned; the rigid parts render straight into it, sparing a copy of every field.
+    returned. It is offered to each source until one returns a layer (a source that covers nothing
+    leaves it empty), so the first source that sees something renders straight into it, sparing a
+    copy of every field.
     """
     layers = []
     for source in sources:
-        layer = source.layer(view, into=into) if isinstance(source, RigidSource) and not layers else source.layer(view)
+        layer = source.layer(view, into=None if layers else into)
         if layer is not None:
             layers.append(layer)
     surface = composite(layers) if layers else (into if into is not None else SurfaceLayer.empty(view.height, view.width))
@@ -192,8 +186,6 @@ def geometry_sources(shot: Shot) -> list:
     """The sources rendered into every pass: rigid parts first, then particles if the shot has any."""
     sources: list = [RigidSource(shot)]
     if shot.particles is not None and np.asarray(shot.particles.alive).any():
-        from .particles import ParticleSource  # the particle splatter (its own module)
-
         sources.append(ParticleSource(shot))
     return sources
 
@@ -224,38 +216,6 @@ def frame_view(shot: Shot, frame: int, width: int, height: int, K: np.ndarray, n
                      origin=origin, directions=directions, need_flow=need_flow, need_shading=need_shading)
 
 
-def forward_validity(layers: list[SurfaceLayer], num_frames: int) -> np.ndarray:
-    """flow_valid bool [N, H, W] from the composites of rows 0..N (see visibility.py)."""
-    valid = np.zeros((num_frames,) + layers[0].depth.shape, bool)
-    for frame in range(num_frames):
-        target = layers[frame + 1]
-        valid[frame] = flow_visibility(layers[frame].flow_fwd, layers[frame].depth_fwd, layers[frame].seg,
-                                       target.depth, target.seg, depth_slack(target.depth, target.seg))
-    return valid
-
-
-def backward_validity(layers: list[SurfaceLayer], num_frames: int) -> np.ndarray:
-    """bool [N, H, W]: the point behind flow_bwd is visible in frame t - 1 (False at frame 0)."""
-    valid = np.zeros((num_frames,) + layers[0].depth.shape, bool)
-    for frame in range(1, num_frames):
-        target = layers[frame - 1]
-        valid[frame] = flow_visibility(layers[frame].flow_bwd, layers[frame].depth_bwd, layers[frame].seg,
-                                       target.depth, target.seg)
-    return valid
-
-
-def render_surfaces(shot: Shot, resolution: tuple[int, int] | None = None) -> FrameSurfaces:
-    """The composited layers of rows 0..N with flow (for tests and tools that need depth_fwd/bwd)."""
-    width, height, K = scaled_camera(shot, resolution)
-    sources = geometry_sources(shot)
-    surfaces = FrameSurfaces(layers=[], views=[])
-    for frame in range(shot.num_frames + 1):
-        view = frame_view(shot, frame, width, height, K, True)
-        surfaces.layers.append(render_frame(sources, view))
-        surfaces.views.append(view)
-    return surfaces
-
-
 def id_table(shot: Shot) -> tuple[SegEntry, ...]:
     """What each seg id stands for: parts, then particle emitters."""
     entries = [SegEntry(seg_id=int(p.seg_id), name=p.name, object_name=p.object_name, link_name=p.link_name, kind="part")
@@ -269,6 +229,4 @@ def id_table(shot: Shot) -> tuple[SegEntry, ...]:
 def _progress(iterable, enabled: bool, desc: str):
     if not enabled:
         return iterable
-    from tqdm import tqdm
-
     return tqdm(iterable, desc=desc, unit="frame")

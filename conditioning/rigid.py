@@ -11,7 +11,12 @@ Embree's float32 only chooses the triangle, barycentrics and distance (relative 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+from typing import Any
+
 import numpy as np
+from embreex import rtcore_scene
+from embreex.mesh_construction import TriangleMesh
 
 from physreel.sim.records import Shot
 
@@ -25,6 +30,23 @@ def srgb_to_linear(c: np.ndarray) -> np.ndarray:
     """sRGB 0..1 -> linear light (IEC 61966-2-1)."""
     c = np.asarray(c, np.float32)
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PlacedParts:
+    """The parts at one frame's poses, as every ray cast in that frame meets them (`RigidSource.at`)."""
+
+    frame: int
+    rotations: np.ndarray
+    """float64 [B, 3, 3] part-local -> world rotations at `frame`."""
+    positions: np.ndarray
+    """float64 [B, 3] part origins (centres of mass) in the world at `frame`, m."""
+    world_vertices: np.ndarray | None
+    """float64 [V, 3] every part's vertices in the world; None when the parts have no triangles."""
+    scene: Any
+    """The Embree BVH over those triangles (embreex EmbreeScene); None when there are none."""
+    light_bounds: dict[bytes, LightBounds] = field(default_factory=dict, repr=False, compare=False)
+    """Shadow-ray bounds per light direction (its float64 bytes), filled on first use by `occluded`."""
 
 
 class RigidSource:
@@ -48,12 +70,10 @@ class RigidSource:
         self.texture_linear_color2 = np.array(
             [srgb_to_linear(np.array(t.color2)) if t is not None else np.zeros(3, np.float32) for t in self.geometry.mesh_texture],
             np.float32).reshape(-1, 3)
-        self._scene = None
-        self._scene_frame = -1
+        self._last_placed: PlacedParts | None = None
         self._ray_cache = None
         self._tables_key, self._tables = None, ()
         self._blend_tables: dict[int, np.ndarray] = {}
-        self._world_vertices, self._light_bounds = None, None
         self._planes = part_planes(geometry.vertices, geometry.vertex_part, geometry.faces, geometry.face_part, len(shot.parts))
         # embreex copies the index buffer with Python-level item access (indices[i][j]) every time a
         # BVH is built; on rows held as tuples that copy is twice as fast as on numpy rows (measured
@@ -62,35 +82,43 @@ class RigidSource:
         self._face_rows[:] = [tuple(row) for row in self.geometry.faces.tolist()]
 
     # -- 1. the frame's BVH
-    def scene(self, frame: int):
-        """The Embree scene of `frame` (cached for the latest frame, which shadow rays reuse)."""
-        if self._scene_frame >= 0 and self._scene_frame != frame and self._same_poses(self._scene_frame, frame):
-            self._scene_frame = frame  # nothing moved: the previous frame's BVH is this frame's
-        if self._scene_frame != frame:
-            from embreex import rtcore_scene
-            from embreex.mesh_construction import TriangleMesh
+    def at(self, frame: int) -> PlacedParts:
+        """The parts placed at `frame`'s poses and the Embree BVH over them, which the camera rays
+        (`layer`) and the shadow rays (`occluded`) of that frame are cast against.
 
-            self._scene, self._light_bounds = None, None
-            if self.geometry.num_triangles:
-                self._world_vertices = self.geometry.world_vertices(self.rotations[frame], self.positions[frame])
-                vertices = self._world_vertices.astype(np.float32)
-                scene = rtcore_scene.EmbreeScene()
-                try:
-                    TriangleMesh(scene, vertices, self._face_rows)
-                except (TypeError, ValueError):  # a binding that insists on an integer buffer
-                    self._face_rows = self.geometry.faces
-                    scene = rtcore_scene.EmbreeScene()
-                    TriangleMesh(scene, vertices, self._face_rows)
-                self._scene = scene
-            self._scene_frame = frame
-        return self._scene
+        The latest result is kept, only to save work: asking for it again returns it, and a frame
+        whose poses are bit-identical to it (nothing moved) shares its BVH."""
+        last = self._last_placed
+        if last is not None and last.frame == frame:
+            return last
+        if last is not None and self._same_poses(last.frame, frame):
+            placed = replace(last, frame=frame)
+        else:
+            placed = self._place(frame)
+        self._last_placed = placed
+        return placed
+
+    def _place(self, frame: int) -> PlacedParts:
+        rotations, positions = self.rotations[frame], self.positions[frame]
+        if not self.geometry.num_triangles:
+            return PlacedParts(frame, rotations, positions, None, None)
+        world_vertices = self.geometry.world_vertices(rotations, positions)
+        vertices = world_vertices.astype(np.float32)
+        scene = rtcore_scene.EmbreeScene()
+        try:
+            TriangleMesh(scene, vertices, self._face_rows)
+        except (TypeError, ValueError):  # a binding that insists on an integer buffer
+            self._face_rows = self.geometry.faces
+            scene = rtcore_scene.EmbreeScene()
+            TriangleMesh(scene, vertices, self._face_rows)
+        return PlacedParts(frame, rotations, positions, world_vertices, scene)
 
     def _same_poses(self, frame: int, other: int) -> bool:
         return bool(np.array_equal(self.rotations[frame], self.rotations[other]) and np.array_equal(self.positions[frame], self.positions[other]))
 
-    def occluded(self, frame: int, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
-        """bool [K]: the ray origin + s direction (s > 0) hits any part in `frame` (shadow rays)."""
-        scene = self.scene(frame)
+    def occluded(self, placed: PlacedParts, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        """bool [K]: the ray origin + s direction (s > 0) hits any of the `placed` parts (shadow rays)."""
+        scene = placed.scene
         if scene is None or len(origins) == 0:
             return np.zeros(len(origins), bool)
         # An occlusion query stops at the first hit found: cheaper than the nearest-hit query. One
@@ -99,7 +127,7 @@ class RigidSource:
         directions = np.asarray(directions)
         if directions.ndim == 2 and (directions.strides[0] == 0 or len(directions) == 1):
             # One direction for all rays: cast only those that may hit something (shadows.py).
-            may_hit = self._bounds_along(directions[0]).may_hit(np.asarray(origins, np.float64))
+            may_hit = self._bounds_along(placed, directions[0]).may_hit(np.asarray(origins, np.float64))
             occluded = np.zeros(len(origins), bool)
             if may_hit.any():
                 cast = np.compress(may_hit, origins, axis=0).astype(np.float32)  # (compress: faster than [mask] on rows)
@@ -108,22 +136,22 @@ class RigidSource:
         hit = scene.run(np.ascontiguousarray(origins, np.float32), np.ascontiguousarray(directions, np.float32), query="OCCLUDED")
         return hit >= 0
 
-    def _bounds_along(self, direction: np.ndarray) -> LightBounds:
-        """LightBounds of the current scene's triangles for rays along `direction` (cached per scene and direction)."""
+    def _bounds_along(self, placed: PlacedParts, direction: np.ndarray) -> LightBounds:
+        """LightBounds of the `placed` parts' triangles for rays along `direction` (kept in `placed`)."""
         direction = np.asarray(direction, np.float64)
-        if self._light_bounds is None or not np.array_equal(self._light_bounds[0], direction):
-            frame = self._scene_frame
-            bounds = LightBounds(direction / np.linalg.norm(direction), self._world_vertices, self.geometry.vertex_part,
-                                 self.rotations[frame], self.positions[frame], self._planes)
-            self._light_bounds = (direction, bounds)
-        return self._light_bounds[1]
+        key = direction.tobytes()
+        if key not in placed.light_bounds:
+            placed.light_bounds[key] = LightBounds(direction / np.linalg.norm(direction), placed.world_vertices,
+                                                   self.geometry.vertex_part, placed.rotations, placed.positions, self._planes)
+        return placed.light_bounds[key]
 
     # -- 2./3. cast and decode
     def layer(self, view: FrameView, into: SurfaceLayer | None = None) -> SurfaceLayer | None:
-        """The parts seen at every pixel centre of `view.frame`, or None if no part is hit.
+        """The parts seen at every pixel centre of `view.frame`, or None if no part is hit (then
+        `into` is left untouched).
 
-        into: an empty layer (`SurfaceLayer.clear`) to write into instead of a new one."""
-        scene = self.scene(view.frame)
+        into: an empty layer (`SurfaceLayer.clear`) to write into and return instead of a new one."""
+        scene = self.at(view.frame).scene
         if scene is None:
             return None
         height, width = view.height, view.width

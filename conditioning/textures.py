@@ -68,12 +68,6 @@ def value_noise(cells: np.ndarray) -> np.ndarray:
 _HASH_PRIMES = (73856093, 19349663, 83492791)
 
 
-def _lattice_value(lattice: np.ndarray) -> np.ndarray:
-    """Deterministic pseudo-random value in [0, 1] per integer lattice point [K, 3] (integer hash)."""
-    h = (lattice[:, 0] * _HASH_PRIMES[0]) ^ (lattice[:, 1] * _HASH_PRIMES[1]) ^ (lattice[:, 2] * _HASH_PRIMES[2])
-    return _hash_to_unit(h)
-
-
 def _hash_to_unit(h: np.ndarray) -> np.ndarray:
     """float64 [K] in [0, 1] from the int64 lattice hash h = x p1 ^ y p2 ^ z p3 (xorshift-multiply mix)."""
     h = h.astype(np.uint64)

@@ -19,11 +19,13 @@ import numpy as np
 import pybullet as p
 from scipy.spatial.transform import Rotation
 
+from .created import CreatedBody
 from .expand import PlacedBody
 from .files import atomic_path
 from .quiet import c_output_silenced
 from .geometry import MeshBody, prepare_mesh, primitive_trimesh, visual_mesh
 from .mass import UnitMass, box_unit_mass, capsule_unit_mass, cylinder_unit_mass, sphere_unit_mass
+from .material import apply_material
 from .records import Part
 from .spec import Scene
 from .spec.model import (
@@ -37,25 +39,7 @@ from .spec.model import (
     SphereObject,
     UrdfObject,
 )
-
-
-CONTACT_PROCESSING_THRESHOLD = 0.0
-"""m: only contacts at distance <= 0 reach the solver. Bullet's default also solves speculative
-contacts up to 2 cm apart, which ages a contact before impact and drops its restitution
-(bounces vanish at high physics_hz)."""
-# Single rigid bodies are Bullet rigid bodies (useMaximalCoordinates): their contacts use split
-# impulses, so penetration recovery adds no bounce energy (restitution within ~1 % of e^2).
-
-
-@dataclass(frozen=True)
-class CreatedBody:
-    body_id: int
-    parts: list[Part]
-    mass: float
-    links: tuple[int, ...] = ()
-    link_names: tuple[str, ...] = ()
-    base_link_name: str | None = None
-    joints: dict[str, tuple[int, int]] | None = None
+from .urdf import create_urdf_body
 
 
 @dataclass(frozen=True)
@@ -75,8 +59,6 @@ def create_body(client: int, scene: Scene, placed: PlacedBody, shape_cache: dict
     """Create `placed` in the world; its parts get seg ids from `first_seg_id` on."""
     obj = placed.spec
     if isinstance(obj, UrdfObject):
-        from .urdf import create_urdf_body
-
         return create_urdf_body(client, scene, placed, first_seg_id)
     key = placed.object_index
     if key not in shape_cache:
@@ -177,30 +159,3 @@ def _create_rigid(client: int, placed: PlacedBody, shape: RigidShape, first_seg_
         meshes=(visual_mesh(shape.visual, obj.color, obj.texture),),
     )
     return CreatedBody(body_id=body_id, parts=[part], mass=mass)
-
-
-def apply_material(client: int, body_id: int, links: tuple[int, ...], obj: ObjectBase) -> None:
-    """Friction, restitution, damping and sleeping of every listed link, set explicitly.
-
-    Damping is set even when 0: pybullet's own default is 0.04, which would slow every body.
-    """
-    material = obj.material
-    for link in links:
-        p.changeDynamics(
-            body_id,
-            link,
-            lateralFriction=material.friction,
-            rollingFriction=material.rolling_friction,
-            spinningFriction=material.spinning_friction,
-            restitution=material.restitution,
-            contactProcessingThreshold=CONTACT_PROCESSING_THRESHOLD,
-            physicsClientId=client,
-        )
-    p.changeDynamics(
-        body_id,
-        -1,
-        linearDamping=material.linear_damping,
-        angularDamping=material.angular_damping,
-        activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING,
-        physicsClientId=client,
-    )

@@ -21,7 +21,7 @@ from operator import itemgetter
 import numpy as np
 import pybullet as p
 
-from .bodies import CONTACT_PROCESSING_THRESHOLD
+from .material import CONTACT_PROCESSING_THRESHOLD
 from .records import ContactEvents
 from .world import World
 

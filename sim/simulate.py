@@ -7,9 +7,6 @@ centre-of-mass frame in world coordinates (see sim/records.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Sequence
-
 import numpy as np
 import pybullet as p
 from tqdm import tqdm
@@ -18,40 +15,18 @@ from .camera import CameraPoseError, camera_track
 from .contacts import ContactTracker
 from .events import EventPlayer, compile_events
 from .particles import with_particles
-from .records import Part, Shot, Trajectory
+from .records import Shot, Trajectory
 from .spec import Scene
 from .stability import MAX_PENETRATION_M, check_frame, check_initial_overlap, check_penetration
 from .state import PartStateReader
 from .world import build_world
 
 
-@dataclass(frozen=True)
-class StepView:
-    """What a step hook sees after physics step `step` (read-only: a hook must not change the world)."""
-
-    step: int
-    """Index of the physics step just taken (0-based)."""
-    t: float
-    """Time after the step, seconds: (step + 1) / physics_hz."""
-    dt: float
-    """Physics time step, seconds."""
-    parts: tuple[Part, ...]
-    reader: PartStateReader
-
-    def part_states(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(position [B,3], orientation [B,4] xyzw, linear_velocity [B,3], angular_velocity [B,3]) now, float64."""
-        return self.reader.read_all()
-
-
-StepHook = Callable[[StepView], None]
-
-
-def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepHook] = ()) -> Shot:
+def simulate(scene: Scene, *, progress: bool = False) -> Shot:
     """Simulate `scene` and return its Shot (trajectory, parts, contacts, camera, particles).
 
-    `step_hooks` are called after every physics step with a StepView (used by particle
-    simulation). Raises SpecError (at the field's YAML line) for a camera pose that is
-    undefined, SimulationError when the simulation goes unstable (naming the object and the time).
+    Raises SpecError (at the field's YAML line) for a camera pose that is undefined,
+    SimulationError when the simulation goes unstable (naming the object and the time).
     Every other spec rule was checked when the scene was loaded.
     """
     spec = scene.spec.shot
@@ -86,10 +61,6 @@ def simulate(scene: Scene, *, progress: bool = False, step_hooks: Sequence[StepH
                 tracker.observe(frame_time)
                 if tracker.deepest_distance < -MAX_PENETRATION_M:
                     check_penetration(world.parts, (step + 1) * dt, tracker.deepest())
-                if step_hooks:
-                    view = StepView(step=step, t=(step + 1) * dt, dt=dt, parts=world.parts, reader=reader)
-                    for hook in step_hooks:
-                        hook(view)
             _record(reader, states, frame + 1)
             check_frame(world.parts, float(t[frame + 1]), *(a[frame + 1] for a in states))
         # 5. Parts that never move were read once; copy frame 0 to every frame.

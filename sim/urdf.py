@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pybullet as p
 
-from .bodies import CreatedBody, apply_material
+from .created import CreatedBody
 from .expand import PlacedBody
 from .geometry import link_frame_origin, urdf_link_meshes
+from .material import apply_material
 from .quiet import c_output_silenced
 from .records import Part
 from .spec import Scene

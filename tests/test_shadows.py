@@ -64,17 +64,17 @@ def _origins(rng, count: int) -> np.ndarray:
 
 def test_culled_shadow_rays_return_what_casting_every_ray_returns():
     source = _cluttered_source()
+    placed = source.at(0)
     origins = _origins(np.random.default_rng(3), 20000)
-    culled = source.occluded(0, origins, np.broadcast_to(SUN_DIRECTION, origins.shape))
-    every_ray = source.occluded(0, origins, np.tile(SUN_DIRECTION, (len(origins), 1)))
+    culled = source.occluded(placed, origins, np.broadcast_to(SUN_DIRECTION, origins.shape))
+    every_ray = source.occluded(placed, origins, np.tile(SUN_DIRECTION, (len(origins), 1)))
     np.testing.assert_array_equal(culled, every_ray)
     assert 0.05 < every_ray.mean() < 0.95  # both outcomes are exercised
 
 
 def test_rays_that_start_far_from_every_part_are_left_out():
     source = _cluttered_source()
-    source.scene(0)
-    bounds = source._bounds_along(SUN_DIRECTION)
+    bounds = source._bounds_along(source.at(0), SUN_DIRECTION)
     rng = np.random.default_rng(5)
     far_floor = np.c_[rng.uniform(6, 9, size=(500, 2)), np.full(500, 1e-3)]  # beyond every body, above the floor
     assert not bounds.may_hit(far_floor).any()
@@ -84,13 +84,27 @@ def test_rays_that_start_far_from_every_part_are_left_out():
 
 def test_light_bounds_keep_every_ray_that_hits_a_part():
     source = _cluttered_source()
-    source.scene(0)
+    placed = source.at(0)
     origins = _origins(np.random.default_rng(11), 20000)
-    hits = source.occluded(0, origins, np.tile(SUN_DIRECTION, (len(origins), 1)))
-    may_hit = LightBounds(SUN_DIRECTION, source._world_vertices, source.geometry.vertex_part, source.rotations[0],
-                          source.positions[0], source._planes).may_hit(origins)
+    hits = source.occluded(placed, origins, np.tile(SUN_DIRECTION, (len(origins), 1)))
+    may_hit = LightBounds(SUN_DIRECTION, placed.world_vertices, source.geometry.vertex_part, placed.rotations,
+                          placed.positions, source._planes).may_hit(origins)
     assert may_hit[hits].all()
     assert may_hit.mean() < 0.7  # and it does leave rays out
+
+
+def test_a_frames_shadow_rays_do_not_depend_on_the_frames_placed_since():
+    # A plate above the origin in frame 0 moves away in frame 1 and back in frame 2: a ray
+    # straight up from the origin is shadowed in frames 0 and 2 only, whatever was placed before.
+    plate = shots.part("plate", 1, _quad(1.0, 1.0))
+    source = RigidSource(shots.shot([plate], [[(0.0, 0.0, 1.0)], [(5.0, 0.0, 1.0)], [(0.0, 0.0, 1.0)]]))
+    origin, up = np.zeros((1, 3)), np.array([[0.0, 0.0, 1.0]])
+    first = source.at(0)
+    assert source.occluded(first, origin, up).all()
+    assert not source.occluded(source.at(1), origin, up).any()
+    assert source.occluded(first, origin, up).all()  # a frame's record keeps answering for its frame
+    assert source.occluded(source.at(2), origin, up).all()
+    assert not source.occluded(source.at(1), origin, up).any()
 
 
 def test_part_planes_finds_the_flat_parts_only():

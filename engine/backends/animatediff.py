@@ -25,19 +25,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
 from .base import Backend, BackendInfo, ModelRequirement, native_size
-from .runtime import (
+from .diffusers_common import (
+    LoadedPipeline,
+    PipelineEntry,
+    apply_memory_flags,
     dtype_kwargs,
-    fetch_command,
-    locate_model,
-    missing_model_error,
-    offline,
     pipeline_frames,
     pipeline_meta,
     quiet_loading,
+)
+from .runtime import (
+    WeightHasher,
+    fetch_command,
+    hub_offline,
+    locate_model,
+    missing_model_error,
     resolve_device,
     resolve_dtype,
 )
@@ -65,7 +70,8 @@ class AnimateDiffBackend(Backend):
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)
-        self._pipelines: dict[tuple, Any] = {}
+        self._pipelines: dict[tuple, PipelineEntry] = {}
+        self._hasher = WeightHasher()
 
     # ------------------------------------------------------------------ what it needs
     def _requirements(self) -> dict[str, tuple[str, str, str]]:
@@ -140,16 +146,15 @@ class AnimateDiffBackend(Backend):
         return ShapePlan(num_frames, new_w, new_h, notes)
 
     # ------------------------------------------------------------------ loading
-    def load_pipeline(self, kinds: tuple[str, ...], device: str, dtype) -> Any:
+    def load_pipeline(self, kinds: tuple[str, ...], device: str, dtype) -> PipelineEntry:
         """The pipeline for these control kinds (empty: unguided), loaded from local files only; cached."""
         key = (kinds, device, str(dtype))
         if key not in self._pipelines:
             with quiet_loading():
-                self._pipelines[key] = self._load(kinds, device, dtype)
+                self._pipelines[key] = PipelineEntry(self._load(kinds, device, dtype))
         return self._pipelines[key]
 
-    def _load(self, kinds: tuple[str, ...], device: str, dtype) -> Any:
-        offline()
+    def _load(self, kinds: tuple[str, ...], device: str, dtype) -> LoadedPipeline:
         from diffusers import (
             AnimateDiffControlNetPipeline,
             AnimateDiffPipeline,
@@ -165,25 +170,27 @@ class AnimateDiffBackend(Backend):
         controlnet_dirs = [self._locate(f"controlnet-{kind}") for kind in kinds]
         # 2. load
         local = {"local_files_only": True, **dtype_kwargs(dtype)}
-        adapter = MotionAdapter.from_pretrained(adapter_dir, **local)
-        if kinds:
-            nets = [ControlNetModel.from_pretrained(d, **local) for d in controlnet_dirs]
-            controlnet = nets[0] if len(nets) == 1 else MultiControlNetModel(nets)
-            pipe = AnimateDiffControlNetPipeline.from_pretrained(base, motion_adapter=adapter, controlnet=controlnet, **local)
-        else:
-            pipe = AnimateDiffPipeline.from_pretrained(base, motion_adapter=adapter, **local)
+        with hub_offline():
+            adapter = MotionAdapter.from_pretrained(adapter_dir, **local)
+            if kinds:
+                nets = [ControlNetModel.from_pretrained(d, **local) for d in controlnet_dirs]
+                controlnet = nets[0] if len(nets) == 1 else MultiControlNetModel(nets)
+                pipe = AnimateDiffControlNetPipeline.from_pretrained(
+                    base, motion_adapter=adapter, controlnet=controlnet, **local
+                )
+            else:
+                pipe = AnimateDiffPipeline.from_pretrained(base, motion_adapter=adapter, **local)
         # AnimateDiff's recommended sampler for SD 1.5 motion modules (its model card)
         pipe.scheduler = DDIMScheduler.from_config(
             pipe.scheduler.config, beta_schedule="linear", clip_sample=False, timestep_spacing="linspace", steps_offset=1
         )
         pipe.to(device)
-        pipe.physreel_offloaded = False
-        pipe.physreel_sources = {
+        sources = {
             "base": (BASE_ID, base),
             "motion_adapter": (MOTION_ADAPTER_ID, adapter_dir),
             **{f"controlnet-{k}": (CONTROLNET_IDS[k], d) for k, d in zip(kinds, controlnet_dirs)},
         }
-        return pipe
+        return LoadedPipeline(pipe, sources)
 
     # ------------------------------------------------------------------ generation
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
@@ -197,8 +204,9 @@ class AnimateDiffBackend(Backend):
         dtype = resolve_dtype(request.dtype, device)
         kinds = tuple(c.kind for c in request.controls)
         # 2. load and set the memory flags
-        pipe = self.load_pipeline(kinds, device, dtype)
-        apply_memory_flags(pipe, request, device)
+        entry = self.load_pipeline(kinds, device, dtype)
+        pipe = entry.loaded.pipe
+        entry.offloaded = apply_memory_flags(pipe, request, device, entry.offloaded)
         free_noise = request.num_frames > CONTEXT_LENGTH
         if free_noise:
             pipe.enable_free_noise(context_length=CONTEXT_LENGTH, context_stride=CONTEXT_STRIDE)
@@ -233,9 +241,9 @@ class AnimateDiffBackend(Backend):
         frames = pipeline_frames(output)
         # 5. record
         meta = pipeline_meta(
-            self.name, pipe, request,
+            self.name, entry.loaded, request,
             resolved={"device": device, "dtype": str(dtype).replace("torch.", ""), "vae_scale_factor": k},
-            noise={"latent_shape": list(shape)},
+            noise={"latent_shape": list(shape)}, hasher=self._hasher,
         )
         meta["free_noise"] = {"context_length": CONTEXT_LENGTH, "context_stride": CONTEXT_STRIDE} if free_noise else None
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
@@ -260,26 +268,3 @@ def control_kwargs(request: GenerationRequest) -> dict[str, Any]:
         "control_guidance_start": [float(c.start) for c in request.controls],
         "control_guidance_end": [float(c.end) for c in request.controls],
     }
-
-
-def apply_memory_flags(pipe: Any, request: GenerationRequest, device: str) -> None:
-    """Apply `cpu_offload` and `vae_tiling` to a diffusers pipeline (or refuse, never ignore)."""
-    offloaded = getattr(pipe, "physreel_offloaded", False)
-    if request.cpu_offload and not offloaded:
-        if device == "cpu":
-            raise BackendError("cpu_offload moves weights between the CPU and a GPU; it needs --device cuda (or mps)")
-        try:
-            import accelerate  # noqa: F401
-        except ImportError:
-            raise BackendError("cpu_offload needs the accelerate package: pip install accelerate") from None
-        pipe.enable_model_cpu_offload(device=device)
-        pipe.physreel_offloaded = True
-    elif offloaded and not request.cpu_offload:
-        pipe.remove_all_hooks()
-        pipe.to(device)
-        pipe.physreel_offloaded = False
-    if request.vae_tiling:
-        pipe.vae.enable_tiling()
-    else:
-        pipe.vae.disable_tiling()
-

@@ -3,8 +3,8 @@
 Needs nothing but the weights shipped in the package (engine/builtin/weights/), or a directory
 written by `physreel train -o DIR` (`--model DIR`: builtin.safetensors + builtin.json), loaded
 with safetensors only. It generates at its native size (64 x 64): the request's control frames
-and noise flow are resampled to 64 x 64 (controls by engine.request.resize_frames, flow by
-engine.request.resize_flow), and the generated frames are resized back to the request's size
+and noise flow are resampled to 64 x 64 (controls by engine.resample.resize_frames, flow by
+engine.resample.resize_flow), and the generated frames are resized back to the request's size
 (bilinear up, area down) when it differs; meta.json records both sizes.
 
 Controls: depth, normal, edges, flow, seg (any subset; absent kinds are fed as absent, which the
@@ -16,6 +16,7 @@ fixed vocabulary (engine/builtin/text.py); unknown words are ignored and listed 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from ..errors import BackendError, ModelNotFoundError
 from ..records import GeneratedVideo, GenerationRequest, NoiseFlow
 from ..resample import resize_flow, resize_frames
 from .base import Backend, BackendInfo, ModelRequirement
-from .runtime import resolve_device, resolve_dtype, weights_hash
+from .runtime import WeightHasher, resolve_device, resolve_dtype
 
 
 class BuiltinBackend(Backend):
@@ -39,6 +40,7 @@ class BuiltinBackend(Backend):
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)
         self._model = None
+        self._hasher = WeightHasher()
 
     # ------------------------------------------------------------------ what it needs
     def _directory(self) -> Path:
@@ -81,8 +83,6 @@ class BuiltinBackend(Backend):
         return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
     def _native_resolution(self) -> int:
-        import json
-
         from ..builtin.model import CONFIG_NAME
 
         path = self._directory() / CONFIG_NAME
@@ -139,7 +139,8 @@ class BuiltinBackend(Backend):
             frames = resize_output(frames, request.width, request.height)
         meta: dict[str, Any] = {
             "backend": self.name,
-            "models": {"builtin": {"path": str(self._directory()), "sha256": weights_hash(self._directory())}},
+            "models": {"builtin": {"path": str(self._directory()),
+                                   "sha256": self._hasher.weights_hash(self._directory())}},
             "scheduler": {"class": "DDIMScheduler", "eta": 0.0, "timestep_spacing": "trailing",
                           "prediction_type": model.config.prediction_type},
             "settings": request.settings(),

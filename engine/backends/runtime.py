@@ -1,4 +1,4 @@
-"""Device and dtype selection, offline loading and weight hashing shared by every backend."""
+"""Device and dtype selection, offline loading, model lookup and weight hashing shared by every backend."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
-
 from physreel.sim.spec.types import DEVICES, DTYPES
 
 from ..errors import BackendError, ModelNotFoundError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
+OFFLINE_VARIABLE = "HF_HUB_OFFLINE"
 
 
 def resolve_device(device: str) -> str:
@@ -45,69 +44,65 @@ def resolve_dtype(dtype: str, device: str):
     return getattr(torch, dtype)
 
 
-def dtype_kwargs(dtype) -> dict:
-    """The from_pretrained keyword for a torch dtype: `dtype` where diffusers has it, else `torch_dtype`."""
-    from diffusers.utils import deprecation_utils
-
-    return {"dtype": dtype} if hasattr(deprecation_utils, "_resolve_dtype") else {"torch_dtype": dtype}
-
-
-def offline() -> None:
-    """Forbid hub downloads in this process: physreel loads local weights only."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-
-
 @contextlib.contextmanager
-def quiet_loading() -> Iterator[None]:
-    """Silence diffusers' and transformers' loading progress bars and info/warning chatter
-    (e.g. about optional accelerate features) while weights load; errors still show."""
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
+def hub_offline() -> Iterator[None]:
+    """Forbid Hugging Face hub downloads inside the block; afterwards the process is as it was.
 
-    before = (diffusers_logging.get_verbosity(), transformers_logging.get_verbosity())
-    diffusers_logging.set_verbosity_error()
-    transformers_logging.set_verbosity_error()
-    diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()
+    physreel loads local weights only. Every from_pretrained also gets local_files_only=True; this
+    guards whatever a loader reaches beyond that. huggingface_hub reads HF_HUB_OFFLINE once, when it
+    is first imported (`huggingface_hub.constants.HF_HUB_OFFLINE`, which its HTTP hook checks), so
+    setting the variable alone would not reach an already imported hub: both are set for the block
+    and restored after it, an unset variable unset again. Import the libraries that load (diffusers,
+    transformers, controlnet_aux) before entering, so none copies the switch at import inside it.
+    """
+    from huggingface_hub import constants  # before the variable changes: it is read at import
+
+    saved_variable, saved_switch = os.environ.get(OFFLINE_VARIABLE), constants.HF_HUB_OFFLINE
+    os.environ[OFFLINE_VARIABLE] = "1"
+    constants.HF_HUB_OFFLINE = True
     try:
         yield
     finally:
-        diffusers_logging.set_verbosity(before[0])
-        transformers_logging.set_verbosity(before[1])
-        diffusers_logging.enable_progress_bar()
-        transformers_logging.enable_progress_bar()
+        constants.HF_HUB_OFFLINE = saved_switch
+        if saved_variable is None:
+            os.environ.pop(OFFLINE_VARIABLE, None)
+        else:
+            os.environ[OFFLINE_VARIABLE] = saved_variable
 
 
-_HASH_CACHE: dict[tuple[str, int, int], str] = {}
+class WeightHasher:
+    """sha256 of weight files and folders. Each file is read once per (path, size, mtime) for the
+    life of this hasher: a backend holds one, so repeated runs do not re-read gigabytes of weights."""
 
+    def __init__(self) -> None:
+        self._files: dict[tuple[str, int, int], str] = {}
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached per (path, size, mtime) for the life of the process."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _HASH_CACHE:
+    def file_sha256(self, path: Path) -> str:
+        """sha256 (hex) of one file."""
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key not in self._files:
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    digest.update(block)
+            self._files[key] = digest.hexdigest()
+        return self._files[key]
+
+    def weights_hash(self, directory: str | Path) -> str:
+        """sha256 (hex) over the sorted (relative path, file sha256) of every weight file under `directory`.
+
+        Configs are not hashed (they are small and recorded by id); two directories with the same
+        weight files give the same hash wherever they live.
+        """
+        directory = Path(directory)
+        files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+        if not files:
+            raise BackendError(f"{directory}: no weight files ({', '.join(WEIGHT_SUFFIXES)}) to hash")
         digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                digest.update(block)
-        _HASH_CACHE[key] = digest.hexdigest()
-    return _HASH_CACHE[key]
-
-
-def weights_hash(directory: str | Path) -> str:
-    """sha256 over the sorted (relative path, file sha256) of every weight file under `directory`.
-
-    Configs are not hashed (they are small and recorded by id); two directories with the same
-    weight files give the same hash wherever they live.
-    """
-    directory = Path(directory)
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
-    if not files:
-        raise BackendError(f"{directory}: no weight files ({', '.join(WEIGHT_SUFFIXES)}) to hash")
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(f"{path.relative_to(directory).as_posix()}\0{file_sha256(path)}\n".encode())
-    return digest.hexdigest()
+        for path in files:
+            digest.update(f"{path.relative_to(directory).as_posix()}\0{self.file_sha256(path)}\n".encode())
+        return digest.hexdigest()
 
 
 def hf_cache_snapshot(model_id: str) -> Path | None:
@@ -155,31 +150,3 @@ def missing_model_error(backend: str, role: str, model_id: str, model_dir: str |
         f"{backend}: the {role} model {model_id} is not in {where} (physreel never downloads); "
         f"fetch it where a network exists with `{fetch_command(model_id, model_dir, subdir)}`"
     )
-
-
-def pipeline_frames(output) -> np.ndarray:
-    """A diffusers video pipeline's `output_type="np"` frames (float 0..1) as uint8 [T, H, W, 3]."""
-    return np.clip(np.round(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
-
-
-def pipeline_meta(backend: str, pipe, request, resolved: dict, noise: dict) -> dict:
-    """The meta.json record of one diffusers pipeline run: models and their hashes, scheduler,
-    settings, what was resolved (device, dtype, ...) and how the initial noise was made."""
-    import json
-
-    sources = pipe.physreel_sources
-    return {
-        "backend": backend,
-        "pipeline": type(pipe).__name__,
-        "models": {role: {"id": model_id, "path": str(path), "sha256": weights_hash(path)}
-                   for role, (model_id, path) in sources.items()},
-        "scheduler": {"class": type(pipe.scheduler).__name__,
-                      "config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str))},
-        "settings": request.settings(),
-        "resolved": resolved,
-        "noise": {
-            "method": "exact-flow warp (engine/noise_warp.py)" if request.noise_flow is not None else "independent",
-            "seed": request.seed,
-            **noise,
-        },
-    }

@@ -18,20 +18,25 @@ Wan-AI/Wan2.1-VACE-1.3B-diffusers; without --model, that id is looked up in the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
 from .base import Backend, BackendInfo, ModelRequirement, native_size
-from .runtime import (
+from .diffusers_common import (
+    LoadedPipeline,
+    PipelineEntry,
+    apply_memory_flags,
     dtype_kwargs,
-    fetch_command,
-    locate_model,
-    missing_model_error,
-    offline,
     pipeline_frames,
     pipeline_meta,
     quiet_loading,
+)
+from .runtime import (
+    WeightHasher,
+    fetch_command,
+    hub_offline,
+    locate_model,
+    missing_model_error,
     resolve_device,
     resolve_dtype,
 )
@@ -54,7 +59,8 @@ class WanVaceBackend(Backend):
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)
-        self._pipelines: dict[tuple, Any] = {}
+        self._pipelines: dict[tuple, PipelineEntry] = {}
+        self._hasher = WeightHasher()
 
     def describe(self) -> BackendInfo:
         found = locate_model(self.model_path, "", MODEL_ID, "model_index.json")
@@ -122,23 +128,20 @@ class WanVaceBackend(Backend):
                     f"start={control.start}, end={control.end} (set start: 0, end: 1, or use the animatediff backend)"
                 )
 
-    def load_pipeline(self, device: str, dtype) -> Any:
+    def load_pipeline(self, device: str, dtype) -> PipelineEntry:
+        """The pipeline, loaded from local files only; cached."""
         key = (device, str(dtype))
         if key not in self._pipelines:
-            offline()
+            import torch
             from diffusers import AutoencoderKLWan, WanVACEPipeline
 
             directory = self._locate()
-            import torch
-
             # Wan's VAE is run in float32 (its model card): half precision there costs visible quality.
-            with quiet_loading():
+            with quiet_loading(), hub_offline():
                 vae = AutoencoderKLWan.from_pretrained(directory, subfolder="vae", local_files_only=True, **dtype_kwargs(torch.float32))
                 pipe = WanVACEPipeline.from_pretrained(directory, vae=vae, local_files_only=True, **dtype_kwargs(dtype))
             pipe.to(device)
-            pipe.physreel_offloaded = False
-            pipe.physreel_sources = {"pipeline": (MODEL_ID, directory)}
-            self._pipelines[key] = pipe
+            self._pipelines[key] = PipelineEntry(LoadedPipeline(pipe, {"pipeline": (MODEL_ID, directory)}))
         return self._pipelines[key]
 
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
@@ -146,15 +149,15 @@ class WanVaceBackend(Backend):
         from PIL import Image
 
         from ..noise_warp import independent_noise, warped_noise
-        from .animatediff import apply_memory_flags
 
         # 1. check and resolve
         self.check_request(request)
         device = resolve_device(request.device)
         dtype = resolve_dtype(request.dtype, device)
-        # 2. load
-        pipe = self.load_pipeline(device, dtype)
-        apply_memory_flags(pipe, request, device)
+        # 2. load and set the memory flags
+        entry = self.load_pipeline(device, dtype)
+        pipe = entry.loaded.pipe
+        entry.offloaded = apply_memory_flags(pipe, request, device, entry.offloaded)
         pipe.set_progress_bar_config(disable=not progress)
         # 3. initial noise: [1, C, F, h, w]; latent frame j stands for video frame 4j
         num_latent_frames = (request.num_frames - 1) // TEMPORAL_FACTOR + 1
@@ -191,8 +194,9 @@ class WanVaceBackend(Backend):
             )
         frames = pipeline_frames(output)
         meta = pipeline_meta(
-            self.name, pipe, request,
+            self.name, entry.loaded, request,
             resolved={"device": device, "dtype": str(dtype).replace("torch.", ""), "vace_conditioning_scale": scale},
             noise={"latent_shape": [num_latent_frames, channels, h, w], "latent_frame_to_video_frame": TEMPORAL_FACTOR},
+            hasher=self._hasher,
         )
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)

@@ -29,10 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
+from physreel.conditioning.control import control_image
+from physreel.conditioning.render import render_passes
+from physreel.sim.files import write_json, write_npz
+from physreel.sim.simulate import simulate
 from physreel.sim.spec.errors import SimulationError
+from physreel.sim.spec.load import scene_from_data
+from physreel.sim.spec.types import NAMED_COLORS
 
 from .controls import CONTROL_KINDS, pack_images
-from physreel.sim.spec.types import NAMED_COLORS
 
 NUM_FRAMES = 16
 FPS = 8
@@ -164,11 +169,6 @@ def _random_camera(rng: np.random.Generator, resolution: int, subject: str) -> t
 # --------------------------------------------------------------------------- rendering
 def render_shot(data: dict, resolution: int) -> dict[str, np.ndarray]:
     """Simulate and render one scene; the arrays of one shard row (see the module doc)."""
-    from physreel.conditioning.control import control_image
-    from physreel.conditioning.render import render_passes
-    from physreel.sim.simulate import simulate
-    from physreel.sim.spec.load import scene_from_data
-
     scene = scene_from_data(data, Path("<dataset>/shot.yaml"))
     shot = simulate(scene)
     passes = render_passes(shot, passes=("depth", "flow_fwd", "flow_valid", "seg", "normal", "rgb"),
@@ -229,8 +229,6 @@ def write_dataset(directory: Path, config: DatasetConfig, progress: bool = False
     Refuses (ValueError) to extend a directory made with a different seed, resolution, frames or
     shard size. Returns the manifest written to dataset.json.
     """
-    from physreel.sim.files import write_json, write_npz
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     manifest_path = directory / "dataset.json"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from physreel.conditioning.records import Passes
+from physreel.sim.spec.types import ControlKind
 
 from ..backends.builtin import BuiltinBackend
 from ..metrics.flow_error import flow_error
@@ -71,7 +72,7 @@ def request_for(arrays: dict[str, np.ndarray], row: int, seed: int, guided: bool
 
 
 def evaluate(data_dir: str | Path, model_path: str | None = None, seeds: tuple[int, ...] = (0,),
-             kinds: tuple[str, ...] = ("depth", "normal", "edges", "flow", "seg"), steps: int = 10,
+             kinds: tuple[ControlKind, ...] = CONTROL_KINDS, steps: int = 10,
              guidance_scale: float = 1.0, max_shots: int | None = None,
              keep_frames: bool = False) -> tuple[list[ShotScore], dict]:
     """Score every shot (up to max_shots) of `data_dir`; returns per-shot scores and a summary dict
@@ -172,7 +173,7 @@ ABLATION_VARIANTS = ("controls+warp", "warp only", "controls only", "unguided")
 
 
 def ablation(data_dir: str | Path, model_path: str | None = None, shots: int = 4, seed: int = 0, steps: int = 10,
-             kinds: tuple[str, ...] = ("depth", "normal", "edges", "flow", "seg")) -> list[dict]:
+             kinds: tuple[ControlKind, ...] = CONTROL_KINDS) -> list[dict]:
     """Which ingredient of guidance moves the video: for each of the first `shots` shots, the guided
     request with its controls and/or its warped noise removed (ABLATION_VARIANTS). Returns one row
     per shot and variant: flow EPE on objects and the rest (px) and the frame MSE against the preview."""

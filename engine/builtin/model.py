@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from physreel.sim.files import atomic_path, write_json
+
 from .controls import NUM_CONTROL_CHANNELS
 from .text import MAX_TOKENS, PAD, CaptionEncoder
 
@@ -122,8 +124,6 @@ class BuiltinModel(nn.Module):
 def save_model(model: BuiltinModel, directory: Path, extra: dict | None = None) -> None:
     """Write builtin.safetensors (float32 tensors) and builtin.json atomically into `directory`."""
     from safetensors.torch import save_file
-
-    from physreel.sim.files import atomic_path, write_json
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

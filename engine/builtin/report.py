@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from physreel.sim.files import atomic_path, write_json
+
 
 def sample_grid(targets: list[np.ndarray], guided: list[np.ndarray], unguided: list[np.ndarray],
                 path: Path, every: int = 3) -> None:
     """PNG: for each shot three rows (preview, guided, unguided) of every `every`-th frame, 2 px gaps."""
     from PIL import Image
-
-    from physreel.sim.files import atomic_path
 
     rows = []
     for target, good, plain in zip(targets, guided, unguided):
@@ -38,8 +38,6 @@ def sample_grid(targets: list[np.ndarray], guided: list[np.ndarray], unguided: l
 
 
 def main() -> None:
-    from physreel.sim.files import write_json
-
     from .dataset import load_shards
     from .evaluate import ablation, evaluate, x0_error_by_timestep
     from .model import load_model

@@ -15,17 +15,22 @@ same batches as an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
 
+from physreel.sim.files import atomic_path, write_json
+
 from .controls import CONTROL_KINDS, control_from_packed
-from .model import BuiltinConfig, BuiltinModel, save_model
+from .dataset import load_shards
+from .model import CONFIG_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
 from .text import EMPTY, PAD, tokenize
 
 CONTROL_DROP_ALL = 0.2
@@ -77,8 +82,6 @@ class TrainData:
 
 
 def load_data(directory: Path, max_tokens: int) -> TrainData:
-    from .dataset import load_shards
-
     arrays = load_shards(directory)
     n, t = arrays["rgb"].shape[:2]
     size = arrays["rgb"].shape[2]
@@ -137,12 +140,30 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.lr
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's intra-op CPU thread count set to `threads` for the block, restored afterwards
+    (the count is process-wide: a library call must not leave it changed)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume: bool = False,
           progress: bool = False, model_config: BuiltinConfig | None = None) -> dict:
-    """Train (or resume) into `out_dir`; returns the summary written to train.json."""
+    """Train (or resume) into `out_dir` on `config.threads` torch threads (the caller's count is
+    restored on return); returns the summary written to train.json."""
+    with torch_threads(config.threads):
+        return _train(data_dir, out_dir, config, resume, progress, model_config)
+
+
+def _train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume: bool, progress: bool,
+           model_config: BuiltinConfig | None) -> dict:
     from diffusers import DDPMScheduler
 
-    torch.set_num_threads(config.threads)
     out_dir = Path(out_dir)
     init_model = _init_model(config, model_config)
     model_config = _model_config(out_dir, resume, model_config, init_model)
@@ -217,8 +238,6 @@ def _init_model(config: TrainConfig, model_config: BuiltinConfig | None) -> Buil
     add the caption time embedding to a model without it (the new layers start at zero)."""
     if config.init is None:
         return None
-    from .model import load_model
-
     init_model = load_model(Path(config.init))
     if model_config is not None:
         same = replace(model_config, extra={}, caption_time_embedding=False) == \
@@ -234,8 +253,6 @@ def _model_config(out_dir: Path, resume: bool, requested: BuiltinConfig | None,
                   init_model: BuiltinModel | None) -> BuiltinConfig:
     """The architecture to train: a resumed run's own (which a request must match), else the request,
     else the init model's, else the default."""
-    from .model import CONFIG_NAME
-
     if resume and (out_dir / CONFIG_NAME).is_file():
         saved = replace(BuiltinConfig.from_json(out_dir / CONFIG_NAME), extra={})
         if requested is not None and replace(requested, extra={}) != saved:
@@ -291,8 +308,6 @@ def _checkpoint(out_dir: Path, config: TrainConfig, model, ema, optimizer, step:
     """Write the checkpoint (weights, EMA, optimiser moments as safetensors; state JSON), logs and the EMA model."""
     from safetensors.torch import save_file
 
-    from physreel.sim.files import atomic_path, write_json
-
     with atomic_path(out_dir / "checkpoint") as tmp:
         tmp.mkdir()
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
@@ -345,19 +360,20 @@ def _restore(out_dir: Path, config: TrainConfig, model, ema, optimizer) -> tuple
 
 
 def plot_losses(losses: list, path: Path) -> None:
-    """loss.png: per-step loss (light) and its 50-step running mean, log scale."""
-    import matplotlib
+    """loss.png: per-step loss (light) and its 50-step running mean, log scale.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from physreel.sim.files import atomic_path
+    matplotlib's object API (a `Figure` on its own Agg canvas), not pyplot: no backend is switched
+    for the process."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     steps = np.array([r[0] for r in losses])
     values = np.array([r[1] for r in losses])
     window = min(50, len(values))
     smooth = np.convolve(values, np.ones(window) / window, mode="valid")
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=80)
+    fig = Figure(figsize=(5, 3), dpi=80)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.plot(steps, values, color="0.8", lw=0.6, label="per step")
     ax.plot(steps[window - 1:], smooth, color="C0", lw=1.5, label=f"mean of {window}")
     ax.set_yscale("log")
@@ -367,4 +383,3 @@ def plot_losses(losses: list, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)

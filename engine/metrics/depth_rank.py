@@ -13,7 +13,6 @@ perfect ordering.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from physreel.conditioning.records import Passes
 
+from ..backends.runtime import hub_offline
 from .base import HIGHER, MetricResult, require_passes, shot_mean
 
 MIDAS_FILE = "dpt_hybrid-midas-501f0c75.pt"
@@ -41,10 +41,10 @@ def load_depth_estimator(directory: str | Path | None) -> tuple[DepthEstimator |
     directory = Path(directory)
     if not (directory / MIDAS_FILE).is_file():
         raise FileNotFoundError(f"{directory}: no {MIDAS_FILE} there; give the folder holding the MiDaS weights")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    from controlnet_aux import MidasDetector  # slow import, only when asked for
+    from controlnet_aux import MidasDetector  # slow import, only when asked for (and before going offline)
 
-    detector = MidasDetector.from_pretrained(str(directory))
+    with hub_offline():
+        detector = MidasDetector.from_pretrained(str(directory), local_files_only=True)
 
     def estimate(frames: np.ndarray) -> np.ndarray:
         import cv2

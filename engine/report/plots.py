@@ -1,4 +1,8 @@
-"""Matplotlib plots of a metric over the shot, as PNG bytes (Agg backend, no display needed)."""
+"""Matplotlib plots of a metric over the shot, as PNG bytes.
+
+Drawn with matplotlib's object API (a `Figure` on its own Agg canvas), not pyplot: no backend is
+switched and no figure is registered for the process (pyplot's are global state).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,9 @@ LABELS = {"guided": "guided", "unguided": "unguided", "video": "your video", "pr
 def metric_plot_png(name: str, runs: list[Run], fps: int, direction: str, unit: str) -> bytes | None:
     """PNG of `name` per frame transition for each label: the mean over seeds, a band from the
     lowest to the highest seed, the preview dashed. None when no run has per-frame values."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # matplotlib takes half a second to import: only when a plot is drawn, not with every CLI command
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     series: dict[str, np.ndarray] = {}
     for label in dict.fromkeys(run.label for run in runs):
@@ -28,7 +31,9 @@ def metric_plot_png(name: str, runs: list[Run], fps: int, direction: str, unit: 
             series[label] = np.stack(rows).astype(np.float64)
     if not series or all(not np.isfinite(v).any() for v in series.values()):
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 3.0), dpi=100)
+    fig = Figure(figsize=(6.4, 3.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     for label, values in series.items():
         t = np.arange(values.shape[1]) / fps
         mean = _column_nanmean(values)
@@ -45,7 +50,6 @@ def metric_plot_png(name: str, runs: list[Run], fps: int, direction: str, unit: 
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(fig)
     return buffer.getvalue()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..spec.assets import load_triangle_mesh
 from ..spec.particles import EmitterSpec, FluidBlockSpec
 
 
@@ -160,7 +161,5 @@ def block_schedule(block: FluidBlockSpec) -> SourceSchedule:
 
 def load_surface_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(vertices float64 [V, 3], faces int64 [F, 3]) of a mesh file."""
-    from ..spec.assets import load_triangle_mesh
-
     mesh = load_triangle_mesh(path)
     return np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64)

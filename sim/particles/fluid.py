@@ -31,7 +31,7 @@ import numpy as np
 from .colliders import Collider, collide, near_candidates, push_out
 from .kernels import Pairs, add_wall_density, find_pairs, kernel_density_sum, pbf_iteration, xsph_viscosity
 from .poses import RigidMotion
-from .simulate import ParticleGroup
+from .state import ParticleGroup
 
 RELAXATION = 1e-6
 """eps of lambda's denominator, relative to the full-neighbourhood sum |grad C|^2 (avoids 0/0)."""

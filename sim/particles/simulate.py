@@ -18,21 +18,19 @@ Procedure (`simulate_particles`):
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..records import ParticleTrack, Shot
-from ..spec.errors import SimulationError
-from ..spec.particles import EmitterSpec
-from .ballistic import AirParams, advance_newborn, fly
+from .ballistic import fly
 from .colliders import Collider, broadphase, build_colliders, collide
 from .emit import SourceSchedule, block_schedule, emitter_schedule, load_surface_file
+from .fluid import FluidGroup
 from .poses import PartPoses, RigidMotion
+from .state import ParticleGroup, ParticleState, Segment
 
-MAX_SPEED = 500.0
-"""m/s; a particle faster than this means the step diverged (SimulationError)."""
 COLLISION_PASSES = 2
 """Passes over the parts per substep, so a particle pushed out of one part into another is resolved."""
 
@@ -48,8 +46,6 @@ def simulate_particles(shot: Shot) -> ParticleTrack | None:
     spec = shot.scene.spec
     if not spec.emitters and not spec.fluid_blocks:
         return None
-    from threadpoolctl import threadpool_limits
-
     # The matrix products here are [n, 3] @ [3, 3]: BLAS threads only add hand-off cost to them
     # (several times slower on a busy 2-core machine), so BLAS runs single-threaded.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -60,7 +56,7 @@ def _simulate(shot: Shot) -> ParticleTrack:
     spec = shot.scene.spec
     # 1. Schedules: one segment of columns per emitter or block.
     schedules = _schedules(shot)
-    state = _State.build(schedules, list(spec.emitters) + list(spec.fluid_blocks))
+    state = ParticleState.build(schedules, list(spec.emitters) + list(spec.fluid_blocks))
     fps = spec.shot.fps
     frames = shot.num_frames
     gravity = np.asarray(spec.shot.gravity, float)
@@ -81,8 +77,6 @@ def _simulate(shot: Shot) -> ParticleTrack:
     if ballistic:
         groups.append(_BallisticGroup(ballistic, gravity, colliders, ballistic_substeps))
     if fluid:
-        from .fluid import FluidGroup
-
         groups.append(FluidGroup(fluid, gravity, colliders, spec, fps))
     # 4. Frame 0, then every frame.
     position = np.zeros((frames + 1, state.count, 3), np.float32)
@@ -137,147 +131,6 @@ def _part_mesh(shot: Shot, part: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(vertices), np.concatenate(faces)
 
 
-@dataclass
-class _Segment:
-    """The particles of one emitter or fluid block: columns begin..end, born and dying in column order.
-
-    Birth times never decrease along the columns (a burst, then one every 1/rate), and every
-    particle of a source has the same lifetime, so the live particles are always the contiguous
-    columns begin + dead .. begin + born: solvers work on array views, never on masks.
-    """
-
-    name: str
-    kind: str
-    begin: int
-    end: int
-    spawn_time: np.ndarray
-    """float64 [n], non-decreasing."""
-    death_time: np.ndarray
-    """float64 [n], non-decreasing (inf: never dies)."""
-    birth_position: np.ndarray
-    birth_velocity: np.ndarray
-    surface_part: int
-    radius: float
-    restitution: float
-    friction: float
-    air: AirParams
-    color: tuple[float, float, float]
-    born: int = 0
-    dead: int = 0
-
-    @property
-    def live(self) -> slice:
-        """The columns alive now."""
-        return slice(self.begin + self.dead, self.begin + self.born)
-
-    @property
-    def any_live(self) -> bool:
-        return self.born > self.dead
-
-
-@dataclass
-class _State:
-    """Every particle's position and velocity (P columns), and the segments they belong to."""
-
-    segments: list[_Segment]
-    x: np.ndarray
-    """float64 [P, 3], m."""
-    v: np.ndarray
-    """float64 [P, 3], m/s."""
-    count: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.count = len(self.x)
-
-    @classmethod
-    def build(cls, schedules: list[SourceSchedule], specs: list) -> "_State":
-        segments, begin = [], 0
-        for schedule, spec in zip(schedules, specs):
-            n = len(schedule.spawn_time)
-            ballistic = isinstance(spec, EmitterSpec) and spec.kind == "ballistic"
-            segments.append(
-                _Segment(
-                    name=schedule.name,
-                    kind=schedule.kind,
-                    begin=begin,
-                    end=begin + n,
-                    spawn_time=schedule.spawn_time,
-                    death_time=schedule.death_time,
-                    birth_position=schedule.position,
-                    birth_velocity=schedule.velocity,
-                    surface_part=schedule.surface_part,
-                    radius=float(spec.particle_radius),
-                    restitution=float(spec.restitution) if ballistic else 0.0,
-                    friction=float(spec.friction) if ballistic else 0.0,
-                    air=AirParams(spec.drag, spec.drag_model == "quadratic", np.asarray(spec.wind, float))
-                    if ballistic
-                    else AirParams(0.0, False, np.zeros(3)),
-                    color=tuple(spec.color),
-                )
-            )
-            begin += n
-        return cls(segments, np.zeros((begin, 3)), np.zeros((begin, 3)))
-
-    def give_birth(self, seg: _Segment, t: float, poses: PartPoses, gravity: np.ndarray) -> slice:
-        """Bring to life the particles of `seg` born by time t; returns their columns.
-
-        Surface-emitted particles are placed with their part's pose at t and inherit its surface
-        velocity. Each newborn then flies freely for its age (t - birth time), so emission is
-        smooth in time rather than bunched at substeps.
-        """
-        born = int(np.searchsorted(seg.spawn_time, t + 1e-12, side="right"))
-        new = slice(seg.born, born)
-        columns = slice(seg.begin + seg.born, seg.begin + born)
-        if born <= seg.born:
-            return columns
-        x = seg.birth_position[new].copy()
-        v = seg.birth_velocity[new].copy()
-        if seg.surface_part >= 0:
-            rotation = poses.rotation[seg.surface_part]
-            offset = x @ rotation.T
-            x = poses.position[seg.surface_part] + offset
-            v += poses.linear_velocity[seg.surface_part] + np.cross(poses.angular_velocity[seg.surface_part], offset)
-        advance_newborn(x, v, t - seg.spawn_time[new], gravity)
-        self.x[columns], self.v[columns] = x, v
-        seg.born = born
-        return columns
-
-    def bury(self, seg: _Segment, t: float) -> None:
-        """Particles of `seg` whose lifetime ended by time t stop moving (and are no longer alive)."""
-        seg.dead = min(seg.born, max(seg.dead, int(np.searchsorted(seg.death_time, t + 1e-12, side="right"))))
-
-    def record(self, row: int, position: np.ndarray, velocity: np.ndarray, alive: np.ndarray) -> None:
-        for seg in self.segments:
-            live = seg.live
-            alive[row, live] = True
-            position[row, live] = self.x[live]
-            velocity[row, live] = self.v[live]
-
-    def check_stable(self, t: float) -> None:
-        for seg in self.segments:
-            x, v = self.x[seg.live], self.v[seg.live]
-            if len(x) == 0:
-                continue
-            speed2 = np.einsum("ij,ij->i", v, v)
-            if not (np.isfinite(x).all() and np.isfinite(speed2).all() and speed2.max() <= MAX_SPEED**2):
-                raise SimulationError(
-                    f"particles of {seg.name!r} became unstable at t={t:.3f} s (speed over {MAX_SPEED:g} m/s or not finite); "
-                    "lower the emitter's speed or raise shot.physics_hz"
-                )
-
-
-class ParticleGroup(ABC):
-    """The particles of one kind and the solver that moves them."""
-
-    @abstractmethod
-    def begin(self, state: _State, poses: PartPoses) -> None:
-        """Birth of the particles that exist at t = 0, and their contacts."""
-
-    @abstractmethod
-    def advance_frame(self, state: _State, motion: RigidMotion, t0: float, t1: float) -> None:
-        """Step from frame time t0 to t1 (seconds) with this kind's substeps."""
-
-
 class _Awake:
     """The awake live particles of one ballistic segment, compacted into contiguous arrays.
 
@@ -311,7 +164,7 @@ class _Awake:
         """float64 [m, 3] velocities, m/s (a view, updated in place)."""
         return self._v[: self.size]
 
-    def add(self, state: "_State", columns: np.ndarray) -> None:
+    def add(self, state: "ParticleState", columns: np.ndarray) -> None:
         """Particles `columns` (int64 [k], not in the set) join it with their state rows."""
         end = self.size + len(columns)
         self._columns[self.size:end] = columns
@@ -331,7 +184,7 @@ class _Awake:
         self._v[holes] = self._v[movers]
         self.size = size
 
-    def store(self, state: "_State") -> None:
+    def store(self, state: "ParticleState") -> None:
         """Write the set's positions and velocities into the state."""
         state.x[self.columns] = self.x
         state.v[self.columns] = self.v
@@ -350,7 +203,7 @@ class _BallisticGroup(ParticleGroup):
     nothing in a substep (no masks, no gathers).
     """
 
-    def __init__(self, segments: list[_Segment], gravity: np.ndarray, colliders: list[Collider], substeps: int):
+    def __init__(self, segments: list[Segment], gravity: np.ndarray, colliders: list[Collider], substeps: int):
         self.segments = segments
         self.gravity = gravity
         self.colliders = colliders
@@ -359,7 +212,7 @@ class _BallisticGroup(ParticleGroup):
         """Per segment, bool over its particles (in segment order)."""
         self.awake = {id(seg): _Awake(seg.end - seg.begin) for seg in segments}
 
-    def begin(self, state: _State, poses: PartPoses) -> None:
+    def begin(self, state: ParticleState, poses: PartPoses) -> None:
         for seg in self.segments:
             born = state.give_birth(seg, 0.0, poses, self.gravity)
             awake = self.awake[id(seg)]
@@ -367,7 +220,7 @@ class _BallisticGroup(ParticleGroup):
             self._collide(state, seg, poses, 0.0)
             awake.store(state)
 
-    def advance_frame(self, state: _State, motion: RigidMotion, t0: float, t1: float) -> None:
+    def advance_frame(self, state: ParticleState, motion: RigidMotion, t0: float, t1: float) -> None:
         dt = (t1 - t0) / self.substeps
         for k in range(self.substeps):
             t_end = t0 + (k + 1) * dt if k + 1 < self.substeps else t1
@@ -390,7 +243,7 @@ class _BallisticGroup(ParticleGroup):
         for seg in self.segments:
             self.awake[id(seg)].store(state)
 
-    def _wake(self, state: _State, seg: _Segment, poses: PartPoses, moving: list[Collider], dt: float) -> None:
+    def _wake(self, state: ParticleState, seg: Segment, poses: PartPoses, moving: list[Collider], dt: float) -> None:
         """Sleeping particles near a moving part wake up (and join the awake set)."""
         asleep = self.asleep[id(seg)]
         if not moving or not asleep[seg.dead:seg.born].any():
@@ -407,7 +260,7 @@ class _BallisticGroup(ParticleGroup):
         asleep[sleeping[woken]] = False
         self.awake[id(seg)].add(state, sleeping[woken] + seg.begin)
 
-    def _collide(self, state: _State, seg: _Segment, poses: PartPoses, dt: float) -> None:
+    def _collide(self, state: ParticleState, seg: Segment, poses: PartPoses, dt: float) -> None:
         """Contacts of the awake particles of `seg`; those that come to rest fall asleep."""
         awake = self.awake[id(seg)]
         x, v = awake.x, awake.v

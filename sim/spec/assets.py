@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+
+import numpy as np
+import pybullet_data
 
 MESH_SUFFIXES = (".obj", ".stl", ".glb", ".gltf", ".ply")
 
 
 def pybullet_data_dir() -> Path:
-    import pybullet_data
-
     return Path(pybullet_data.getDataPath())
 
 
@@ -43,8 +46,6 @@ def resolve_asset_path(file: str, scene_dir: Path, allow_pybullet_data: bool = F
 
 def _nearby_hint(missing: Path) -> str:
     """'did you mean' over the files that do exist in the folder the path names."""
-    import difflib
-
     folder = missing.parent
     names = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     close = difflib.get_close_matches(missing.name, names, n=1, cutoff=0.8)
@@ -72,8 +73,6 @@ def check_mesh_file(path: Path, dynamic: bool = False) -> None:
 
 def _hull_volume(mesh) -> float:
     """Volume of the mesh's convex hull, m^3 in file units; 0 for a flat or degenerate mesh."""
-    import numpy as np
-
     try:
         with np.errstate(invalid="ignore", divide="ignore"):  # flat hulls divide by a zero volume
             volume = float(mesh.convex_hull.volume)
@@ -106,8 +105,6 @@ def urdf_names(path: Path) -> tuple[dict[str, str], list[str]]:
 
     Raises ValueError when the file is not a URDF.
     """
-    import xml.etree.ElementTree as ElementTree
-
     try:
         # Some shipped URDFs (pybullet_data's humanoid) end in a NUL byte, which pybullet ignores.
         root = ElementTree.fromstring(path.read_bytes().rstrip(b"\x00 \t\r\n"))

@@ -14,9 +14,11 @@ from typing import Any
 
 import pydantic
 
+from .assets import check_mesh_file, resolve_asset_path
 from .errors import SpecError, SpecIssue
 from .messages import field_path, issues_from_validation_error, nearest_mark
 from .model import MeshObject, SceneSpec, UrdfObject
+from .particle_checks import particle_issues
 from .urdf_checks import urdf_name_issues
 from .yaml_marks import Marks, YamlSyntaxError, load_yaml_with_marks
 
@@ -101,8 +103,6 @@ def scene_from_data(
         raise SpecError(issues_from_validation_error(exc, data, shown, marks, key_marks)) from None
     assets, issues = _resolve_assets(spec, Path(source).parent, shown, marks)
     if spec.emitters or spec.fluid_blocks:
-        from .particles import particle_issues
-
         particle_assets, more_issues = particle_issues(spec, Path(source).parent, shown, marks)
         assets.update(particle_assets)
         issues = issues + more_issues
@@ -142,8 +142,6 @@ def _read_text(path: Path, shown: str) -> str:
 
 # ----------------------------------------------------------------------------- assets
 def _resolve_assets(spec: SceneSpec, directory: Path, shown: str, marks: Marks) -> tuple[dict[str, Path], list[SpecIssue]]:
-    from .assets import check_mesh_file, resolve_asset_path  # trimesh is slow to import
-
     assets: dict[str, Path] = {}
     issues: list[SpecIssue] = []
     for index, obj in enumerate(spec.objects):

@@ -8,6 +8,7 @@ Quaternions are [x, y, z, w] (pybullet's order).
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -585,8 +586,6 @@ class SceneSpec(Strict):
 
 def _unknown_name(name: str, expanded: list[str], at: tuple) -> FieldProblem:
     """'name' is not a body: suggest the closest body, or a copy of a repeated object."""
-    import difflib
-
     copies = [n for n in expanded if n.startswith(name + "_")]
     if copies:
         hint = f"{name!r} is repeated; name one copy, e.g. {copies[0]!r}"

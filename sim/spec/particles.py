@@ -5,7 +5,7 @@ box, a disc, or the surface of an object of the scene or of a mesh file. Its `ki
 physics: `ballistic` (gravity, drag, wind, bouncing off rigid bodies) or `fluid` (an
 incompressible liquid, position-based fluids). A fluid block is a box of liquid at rest at t=0.
 
-Limits on the particle count are checked when the scene loads (`particle_issues`), so a scene
+Limits on the particle count are checked when the scene loads (`particle_checks.py`), so a scene
 that would exhaust memory fails with a SpecError naming the emitter, before any work starts.
 Directions and positions are in the world frame; `euler_deg`/`quaternion` turn the shape only.
 """
@@ -13,12 +13,10 @@ Directions and positions are in the world frame; `euler_deg`/`quaternion` turn t
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from .errors import SpecIssue
 from .types import (
     ColorRGB,
     NonNegativeFloat,
@@ -28,10 +26,6 @@ from .types import (
     UnitInterval,
     Vec3,
 )
-
-if TYPE_CHECKING:
-    from .model import SceneSpec
-    from .yaml_marks import Marks
 
 MAX_BALLISTIC_PARTICLES = 1_000_000
 """Total ballistic particles of a scene (every emitter's burst + rate x emitting time)."""
@@ -242,87 +236,3 @@ class FluidBlockSpec(Strict):
     def particle_count(self) -> int:
         nx, ny, nz = self.lattice_counts()
         return nx * ny * nz
-
-
-# ------------------------------------------------------------------ load-time checks
-def particle_issues(spec: "SceneSpec", directory: Path, shown: str, marks: "Marks") -> tuple[dict[str, Path], list[SpecIssue]]:
-    """Cross-field checks of emitters and fluid blocks, run by `load_scene` after validation.
-
-    Returns (assets, issues): assets maps 'emitter:NAME' to the resolved mesh file of a surface
-    emitter; issues carry the line and column of the offending emitter or block.
-    """
-    from .assets import check_mesh_file, resolve_asset_path
-    from .model import expanded_names
-
-    issues: list[SpecIssue] = []
-    assets: dict[str, Path] = {}
-    duration = spec.shot.duration
-    frames = spec.shot.num_frames
-
-    def issue(path: tuple, problem: str) -> None:
-        line, column = _mark(path, marks)
-        field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
-        issues.append(SpecIssue(shown, line, column, field, problem))
-
-    names = [e.name for e in spec.emitters] + [b.name for b in spec.fluid_blocks]
-    objects = set(expanded_names(spec))
-    seen: set[str] = set()
-    for group, items in (("emitters", spec.emitters), ("fluid_blocks", spec.fluid_blocks)):
-        for index, item in enumerate(items):
-            if item.name in seen:
-                issue((group, index, "name"), f"{item.name!r} names another emitter or fluid block; names must be unique")
-            elif item.name in objects:
-                issue((group, index, "name"), f"{item.name!r} is also an object's name; give the particles their own name")
-            seen.add(item.name)
-
-    fluids: list[tuple[tuple, object]] = []
-    ballistic_total = fluid_total = 0
-    for index, emitter in enumerate(spec.emitters):
-        where = ("emitters", index)
-        if emitter.start >= duration:
-            issue(where + ("start",), f"start ({emitter.start} s) is not before the shot ends ({duration} s); emit earlier")
-        if emitter.shape == "surface" and emitter.object is not None and emitter.object not in objects:
-            issue(where + ("object",), f"{emitter.object!r} is not an object; objects: {', '.join(sorted(objects)) or 'none'}")
-        if emitter.shape == "surface" and emitter.file is not None:
-            try:
-                path = resolve_asset_path(emitter.file, directory)
-                check_mesh_file(path)
-                assets[f"emitter:{emitter.name}"] = path
-            except ValueError as exc:
-                issue(where + ("file",), str(exc))
-        count = emitter.particle_count(duration)
-        if emitter.kind == "fluid":
-            fluid_total += count
-            fluids.append((where, (emitter.particle_radius, emitter.fluid)))
-        else:
-            ballistic_total += count
-    for index, block in enumerate(spec.fluid_blocks):
-        fluid_total += block.particle_count()
-        fluids.append((("fluid_blocks", index), (block.particle_radius, block.fluid)))
-
-    if fluids:
-        first_where, first = fluids[0]
-        for where, material in fluids[1:]:
-            if material != first:
-                issue(where, "every fluid source of a scene shares one liquid: particle_radius and fluid must equal "
-                      f"those of {'.'.join(map(str, first_where))}; make them the same")
-    if ballistic_total > MAX_BALLISTIC_PARTICLES:
-        issue(("emitters",), f"the ballistic emitters create {ballistic_total:,} particles, over the limit of "
-              f"{MAX_BALLISTIC_PARTICLES:,}; lower rate, burst or the emitting time")
-    if fluid_total > MAX_FLUID_PARTICLES:
-        where = ("fluid_blocks",) if spec.fluid_blocks else ("emitters",)
-        issue(where, f"the fluid sources create {fluid_total:,} particles, over the limit of {MAX_FLUID_PARTICLES:,}; "
-              "use a larger particle_radius, smaller blocks or a lower rate")
-    total = ballistic_total + fluid_total
-    if total * (frames + 1) > MAX_PARTICLE_FRAMES and not issues:
-        where = ("emitters",) if spec.emitters else ("fluid_blocks",)
-        issue(where, f"{total:,} particles x {frames + 1} frames = {total * (frames + 1):,} particle-frames exceeds "
-              f"the limit of {MAX_PARTICLE_FRAMES:,}; fewer particles or a shorter shot")
-    return assets, issues
-
-
-def _mark(path: tuple, marks: "Marks") -> tuple[int, int]:
-    for cut in range(len(path), -1, -1):
-        if path[:cut] in marks:
-            return marks[path[:cut]]
-    return (0, 0)

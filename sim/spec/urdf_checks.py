@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .assets import ONE_DOF_URDF_JOINTS, urdf_names
 from .errors import SpecIssue
 from .messages import field_path, nearest_mark
 from .model import SceneSpec, UrdfObject, copy_suffixes
@@ -19,8 +20,6 @@ from .yaml_marks import Marks
 def urdf_name_issues(spec: SceneSpec, assets: dict[str, Path], shown: str, marks: Marks, key_marks: Marks) -> list[SpecIssue]:
     """Issues for joint_positions, events' joint_targets and links naming what a URDF lacks,
     joints that do not take one value, and pushes on the base of a fixed-base URDF."""
-    from .assets import ONE_DOF_URDF_JOINTS, urdf_names
-
     names: dict[int, tuple[dict[str, str], list[str]]] = {}  # object index -> (joint -> type, links with the base first)
     issues: list[SpecIssue] = []
 

@@ -1,0 +1,119 @@
+"""What the diffusers backends (animatediff, wan-vace) share: loading keywords and quiet loading,
+the record of a loaded pipeline and the backend's cache entry for it, the memory flags, and the
+frames and meta.json record of a run."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import BackendError
+from ..records import GenerationRequest
+from .runtime import WeightHasher
+
+
+@dataclass(frozen=True)
+class LoadedPipeline:
+    """A diffusers pipeline as a backend loaded it, and the local folders its weights came from."""
+
+    pipe: Any
+    """The diffusers pipeline (physreel sets no attributes on it)."""
+    sources: Mapping[str, tuple[str, Path]]
+    """role -> (Hugging Face model id, local folder) of every model it was loaded from."""
+
+
+@dataclass
+class PipelineEntry:
+    """One pipeline in a backend's cache and the memory mode the backend has put it in (owned by the
+    backend: the pipeline object itself does not say whether physreel installed offload hooks)."""
+
+    loaded: LoadedPipeline
+    offloaded: bool = False
+    """Whether model CPU offload hooks are installed (see `apply_memory_flags`)."""
+
+
+def dtype_kwargs(dtype) -> dict:
+    """The from_pretrained keyword for a torch dtype: `dtype` where diffusers has it, else `torch_dtype`."""
+    from diffusers.utils import deprecation_utils
+
+    return {"dtype": dtype} if hasattr(deprecation_utils, "_resolve_dtype") else {"torch_dtype": dtype}
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Silence diffusers' and transformers' loading progress bars and info/warning chatter
+    (e.g. about optional accelerate features) while weights load; errors still show."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    before = (diffusers_logging.get_verbosity(), transformers_logging.get_verbosity())
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        diffusers_logging.set_verbosity(before[0])
+        transformers_logging.set_verbosity(before[1])
+        diffusers_logging.enable_progress_bar()
+        transformers_logging.enable_progress_bar()
+
+
+def apply_memory_flags(pipe: Any, request: GenerationRequest, device: str, offloaded: bool = False) -> bool:
+    """Apply `cpu_offload` and `vae_tiling` to a diffusers pipeline (or refuse, never ignore).
+
+    `offloaded`: whether the pipeline has offload hooks now (the caller's `PipelineEntry.offloaded`).
+    Returns whether it has them afterwards, for the caller to keep.
+    """
+    if request.cpu_offload and not offloaded:
+        if device == "cpu":
+            raise BackendError("cpu_offload moves weights between the CPU and a GPU; it needs --device cuda (or mps)")
+        try:
+            import accelerate  # noqa: F401
+        except ImportError:
+            raise BackendError("cpu_offload needs the accelerate package: pip install accelerate") from None
+        pipe.enable_model_cpu_offload(device=device)
+        offloaded = True
+    elif offloaded and not request.cpu_offload:
+        pipe.remove_all_hooks()
+        pipe.to(device)
+        offloaded = False
+    if request.vae_tiling:
+        pipe.vae.enable_tiling()
+    else:
+        pipe.vae.disable_tiling()
+    return offloaded
+
+
+def pipeline_frames(output) -> np.ndarray:
+    """A diffusers video pipeline's `output_type="np"` frames (float 0..1) as uint8 [T, H, W, 3]."""
+    return np.clip(np.round(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+
+
+def pipeline_meta(backend: str, loaded: LoadedPipeline, request: GenerationRequest, resolved: dict, noise: dict,
+                  hasher: WeightHasher) -> dict:
+    """The meta.json record of one diffusers pipeline run: models and their hashes, scheduler,
+    settings, what was resolved (device, dtype, ...) and how the initial noise was made."""
+    pipe = loaded.pipe
+    return {
+        "backend": backend,
+        "pipeline": type(pipe).__name__,
+        "models": {role: {"id": model_id, "path": str(path), "sha256": hasher.weights_hash(path)}
+                   for role, (model_id, path) in loaded.sources.items()},
+        "scheduler": {"class": type(pipe.scheduler).__name__,
+                      "config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str))},
+        "settings": request.settings(),
+        "resolved": resolved,
+        "noise": {
+            "method": "exact-flow warp (engine/noise_warp.py)" if request.noise_flow is not None else "independent",
+            "seed": request.seed,
+            **noise,
+        },
+    }
