@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from physreel.conditioning.video import write_mp4, write_png_sequence
-from physreel.sim.files import output_folder, update_json
-from physreel.sim.output import write_shot
-
 from ..errors import BackendError
-from ..pipeline import Pipeline, Take
+from ..pipeline import Pipeline
 from ..settings import OverrideError
+from ..stage_files import render_meta, write_outputs
 from . import UsageError
 from .args import add_backend_flags, add_generation_flags, add_scene_and_out, generate_overrides, out_folder
 
@@ -46,8 +40,7 @@ def run(args) -> int:
     except (BackendError, OverrideError) as exc:
         raise UsageError(str(exc)) from None
     take = result.takes[0]
-    meta = dict(take.meta, label=label, seconds={k: round(v, 3) for k, v in result.seconds.items()})
-    write_outputs(out, result.shot, take, meta)
+    write_outputs(out, result.shot, take, render_meta(result, take))
     if not args.quiet:
         for note in result.notes:
             print(f"note: {note}")
@@ -57,16 +50,3 @@ def run(args) -> int:
               f"generated in {result.seconds['generate']:.1f} s")
     return 0
 
-
-def write_outputs(out: Path, shot, take: Take, meta: dict) -> None:
-    """OUT/trajectory.npz + meta.json (the shot), video/<label>.mp4, video/<label>/%05d.png, meta `generate.<label>`.
-
-    The `generate` section keeps the other label's entry from an earlier run into the same OUT.
-    """
-    meta_path = out / "meta.json"
-    previous = json.loads(meta_path.read_text()).get("generate", {}) if meta_path.is_file() else {}
-    with output_folder(out):
-        write_shot(out, shot)
-        write_mp4(out / "video" / f"{take.label}.mp4", take.frames, take.fps)
-        write_png_sequence(out / "video" / take.label, take.frames)
-        update_json(meta_path, {"generate": {**previous, take.label: meta}})

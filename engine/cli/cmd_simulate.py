@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
-from physreel.sim.files import output_folder
-from physreel.sim.output import write_shot
-from physreel.sim.simulate import simulate
 from physreel.sim.spec import load_scene
 
+from ..stage_files import simulate_files
 from .args import add_scene_and_out, out_folder
 
 
@@ -27,18 +23,14 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     out = out_folder(args.out)
-    # 1. Validate and simulate in memory: a bad spec or an unstable run writes nothing.
+    # Validate, then simulate in memory and write (engine.stage_files): a bad spec or an unstable
+    # run writes nothing; each file appears complete or not at all.
     scene = load_scene(args.scene)
-    started = time.perf_counter()
-    shot = simulate(scene, progress=not args.quiet)
-    elapsed = time.perf_counter() - started
-    # 2. Write; each file appears complete or not at all, and a folder we made is removed on failure.
-    with output_folder(out):
-        write_shot(out, shot)
+    shot, seconds = simulate_files(scene, out, bars=not args.quiet)
     if not args.quiet:
         spec = scene.spec.shot
         print(
             f"{out}: {shot.num_frames} frames ({spec.duration:g} s at {spec.fps} fps, {spec.physics_hz} Hz physics), "
-            f"{len(shot.parts)} parts, {len(shot.contacts.t)} contact onsets; simulated in {elapsed:.2f} s"
+            f"{len(shot.parts)} parts, {len(shot.contacts.t)} contact onsets; simulated in {seconds['simulate']:.2f} s"
         )
     return 0
