@@ -24,9 +24,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from physreel.sim.spec import Scene
-from physreel.sim.spec.model import GenerateSpec
+from physreel.sim.spec.model import GenerateSpec, frame_pixels_problem
 
 from .backends import Backend, backend_class
+from .errors import BackendError
 from .records import ShapePlan
 
 Overrides = Mapping[str, Any]
@@ -99,12 +100,25 @@ def plan_generation(scene: Scene, generate: GenerateSpec, backend: Backend) -> G
     camera_size = tuple(scene.spec.camera.resolution)
     wished_w, wished_h = generate.resolution or backend.default_size(camera_size)
     shape = backend.plan_shape(scene.spec.shot.num_frames, wished_w, wished_h)
+    too_many = frame_pixels_problem(shape.num_frames, (shape.width, shape.height))  # the passes are rendered at this size
+    if too_many is not None:
+        raise BackendError(f"{too_many}; lower the video's resolution", "resolution")
     camera_aspect = camera_size[0] / camera_size[1]
     if abs(shape.width / shape.height - camera_aspect) > 0.01 * camera_aspect:
         note = (f"the shot's aspect ratio is {camera_aspect:.3g} and the video's {shape.width}x{shape.height}: "
                 f"the controls and flow are stretched to the video's")
         shape = ShapePlan(shape.num_frames, shape.width, shape.height, (*shape.notes, note))
     return GenerationPlan(generate=generate, shape=shape)
+
+
+def located_backend_error(scene: Scene, error: BackendError, overrides: Overrides | None) -> Exception:
+    """A backend's complaint about a `generate:` field the scene file set (not a flag), as a
+    SpecError at that field's line; any other complaint unchanged."""
+    given = {path for path, value in (overrides or {}).items() if value is not None}
+    written = ("generate", error.field) in scene.marks
+    if not written or any(path.split(".")[0] == error.field for path in given):
+        return error
+    return scene.spec_error(("generate", error.field), str(error))
 
 
 def spec_model_dir(scene: Scene) -> str | None:

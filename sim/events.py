@@ -3,7 +3,8 @@
 Physics step s advances the world from t = s / physics_hz to (s + 1) / physics_hz. An event at
 time `at` starts at step round(at * physics_hz).
 - impulse J (N s): a force J * physics_hz during one step, so the body's momentum changes by J.
-- force F (N) for `duration` s: applied during round(duration * physics_hz) steps (at least 1).
+- force F (N) for `duration` s: applied during round(duration * physics_hz) steps (at least 1),
+  at most until the shot's last step (`SceneSpec.event_steps`).
   `point` (a world point at the start of the event) is carried with the part afterwards.
 - joint_targets: position control towards the targets with at most `max_force`, held from `at` on.
 """
@@ -80,21 +81,20 @@ def compile_events(world: World) -> list[StepAction]:
     before the last physics step, names links and one-dof joints its URDF has, and pushes only a
     body that can move, so every name here is looked up without further checks.
     """
-    hz = world.scene.spec.shot.physics_hz
+    spec = world.scene.spec
+    hz = spec.shot.physics_hz
     actions = []
-    for event in world.scene.spec.events:
+    for event in spec.events:
         handle = world.body(event.object)
-        first = int(round(event.at * hz))
+        first, last = spec.event_steps(event)  # the spec's one conversion of times to steps
         if event.joint_targets is not None:
             targets = tuple((handle.joints[name][0], float(value)) for name, value in event.joint_targets.items())
             actions.append(StepAction("joint_targets", handle.body_id, -1, first, first, joint_targets=targets, max_force=event.max_force))
             continue
         if event.impulse is not None:
             force = tuple(float(j) * hz for j in event.impulse)
-            last = first
         else:
             force = tuple(float(f) for f in event.force)  # type: ignore[union-attr]
-            last = first + max(1, int(round(event.duration * hz))) - 1  # type: ignore[operator]
         actions.append(StepAction("push", handle.body_id, _link_index(handle, event.link), first, last, force=force, point=event.point))  # type: ignore[arg-type]
     return actions
 

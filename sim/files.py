@@ -91,3 +91,51 @@ def output_folder(path: str | Path) -> Iterator[Path]:
         if created:
             shutil.rmtree(path, ignore_errors=True)
         raise
+
+
+STAGE_FOLDERS = ("control", "preview", "video")
+"""Folders the stages write into below OUT (CONVENTIONS.md, "Files of one shot")."""
+
+
+def output_folder_problem(path: str | Path) -> str | None:
+    """Why a stage could not write its files into `path`, or None: checked before any work, so a
+    run that cannot write fails in its first second rather than after simulating and generating.
+
+    `path` is (or can be made as) a folder, a file can be created in it, and a meta.json an
+    earlier stage left there is a JSON object (later stages read and extend it).
+    """
+    path = Path(path)
+    if "\x00" in str(path):  # pathlib answers "does not exist", then mkdir raises
+        return "the path holds a NUL character; give a folder name without one"
+    try:
+        if path.is_symlink() and not path.exists():
+            return f"{path} is a link to nothing; remove it or give another folder"
+        if path.exists() and not path.is_dir():
+            return f"{path} is a file; give a folder"
+        existing = next(folder for folder in (path, *path.parents) if folder.exists())
+        if not existing.is_dir():
+            return f"{existing} is a file, so no folder can be made below it; give another folder"
+        folders = [existing] + [path / name for name in STAGE_FOLDERS if (path / name).exists()]
+        for folder in folders:
+            if not folder.is_dir():
+                return f"{folder} is a file where a stage writes a folder; remove it or give another folder"
+            # access(2) asks the kernel without writing anything: permissions, and a read-only file system
+            if not os.access(folder, os.W_OK | os.X_OK):
+                return f"cannot write in {folder} (permission denied or a read-only file system); give a folder you can write to"
+        meta = path / "meta.json"
+        data = _json_or_none(meta) if meta.exists() else {}
+        # each stage adds its section to the object; render extends the `generate` section
+        if not isinstance(data, dict) or not isinstance(data.get("generate", {}), dict):
+            return f"{meta} is not a JSON object of sections (left by another program?); remove it or give another folder"
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"cannot write there: {exc.strerror or exc}{where}; give a folder you can write to"
+    return None
+
+
+def _json_or_none(path: Path) -> Any:
+    """The JSON in `path`, or None if it is not a file of JSON."""
+    try:
+        return json.loads(path.read_bytes())
+    except (ValueError, RecursionError, OSError):  # not JSON (UnicodeDecodeError is a ValueError), or unreadable
+        return None

@@ -18,7 +18,7 @@ import trimesh
 
 from .mass import MeshFrame, mesh_frame
 from .records import VisualMesh
-from .spec.assets import load_triangle_mesh
+from .spec.assets import enclosed_hull, load_triangle_mesh, scaled_mesh
 from .spec.model import BoxObject, CapsuleObject, CylinderObject, ObjectBase, PlaneObject, SphereObject
 
 SPHERE_SUBDIVISIONS = 3
@@ -82,9 +82,12 @@ def prepare_mesh(path: Path, scale: tuple[float, float, float], collision: str) 
     collides with), and from the mesh itself for `convex_decomposition` when the mesh is
     watertight (else from its hull).
     """
-    mesh = load_triangle_mesh(path)
-    mesh = trimesh.Trimesh(vertices=np.asarray(mesh.vertices, dtype=float) * np.asarray(scale, dtype=float), faces=mesh.faces, process=True)
-    hull = mesh.convex_hull
+    mesh = scaled_mesh(load_triangle_mesh(path), scale)
+    hull = enclosed_hull(mesh)
+    if hull is None:
+        # Flat: the spec allows that for a static mesh only, which has no mass, so the body frame
+        # is the file's own (sim/spec/assets.py checks moving meshes with this same scaling).
+        return MeshBody(visual=mesh, hull=mesh, frame=MeshFrame.file_frame(), mass_source="none")
     use_mesh = collision == "convex_decomposition" and mesh.is_volume
     frame = mesh_frame(mesh if use_mesh else hull)
     to_body = lambda m: trimesh.Trimesh(vertices=frame.to_body(m.vertices), faces=m.faces, process=False)  # noqa: E731

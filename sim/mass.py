@@ -69,6 +69,11 @@ class MeshFrame:
     rotation: np.ndarray
     """float64 [3, 3], columns are the principal axes in the file frame (a proper rotation)."""
 
+    @classmethod
+    def file_frame(cls) -> "MeshFrame":
+        """The file's own frame, for a flat static mesh: no volume, so no mass."""
+        return cls(unit=UnitMass(0.0, (0.0, 0.0, 0.0)), com=np.zeros(3), rotation=np.eye(3))
+
     def to_body(self, vertices: np.ndarray) -> np.ndarray:
         """File-frame vertices [V, 3] -> body (centre-of-mass principal) frame [V, 3]."""
         return (np.asarray(vertices, dtype=float) - self.com) @ self.rotation

@@ -118,7 +118,7 @@ class AnimateDiffBackend(Backend):
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         for kind in control_kinds:
             if kind not in CONTROLNET_IDS:
-                raise BackendError(f"{self.name} has no {kind!r} ControlNet; it takes {', '.join(self.controls)}")
+                raise BackendError(f"{self.name} has no {kind!r} ControlNet; it takes {', '.join(self.controls)}", "controls")
         for role in ("base", "motion_adapter", *(f"controlnet-{k}" for k in control_kinds)):
             self._locate(role)
 

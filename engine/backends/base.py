@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from physreel.sim.spec.model import GenerateSpec
 from physreel.sim.spec.types import ControlKind
 
 from ..errors import BackendError
@@ -92,6 +93,10 @@ class Backend(ABC):
     @abstractmethod
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
         """Make the video. Raises BackendError (or ModelNotFoundError) on what it cannot do."""
+
+    def check_settings(self, generate: GenerateSpec) -> None:
+        """Raise BackendError (with the `generate:` field it is about) for a resolved setting this
+        backend cannot honour, before any simulation. The base class takes every setting."""
 
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         """Raise ModelNotFoundError (or BackendError) before any simulation or rendering if the models

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from physreel.sim.spec.model import GenerateSpec
+
 from ..builtin.kinds import CONTROL_KINDS
 from ..errors import BackendError, ModelNotFoundError
 from ..records import GeneratedVideo, GenerationRequest, NoiseFlow
@@ -67,13 +69,19 @@ class BuiltinBackend(Backend):
             model_dir_layout="DIR/builtin.safetensors + DIR/builtin.json, as `physreel train -o DIR` writes them",
         )
 
+    def check_settings(self, generate: GenerateSpec) -> None:
+        for name in ("cpu_offload", "vae_tiling"):
+            if getattr(generate, name):
+                raise BackendError(f"the builtin model has no VAE and is 19 MB, so {name} does not apply; turn it off", name)
+
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         for kind in control_kinds:
             if kind not in self.controls:
-                raise BackendError(f"{self.name} has no {kind!r} control; it takes {', '.join(self.controls)}")
+                raise BackendError(f"{self.name} has no {kind!r} control; it takes {', '.join(self.controls)}", "controls")
         if not self._found():
             raise ModelNotFoundError(f"builtin weights not found in {self._directory()}; train them with "
-                                     f"`physreel train -o {self._directory()} --data DATA` or omit --model")
+                                     f"`physreel train -o {self._directory()} --data DATA`, or leave the model unset (no --model, no "
+                                     "generate.model) for the shipped weights")
 
     def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
         """The native 64 pixels on the shorter side, the shot's aspect ratio kept (even sizes)."""
@@ -111,7 +119,7 @@ class BuiltinBackend(Backend):
         self.check_request(request)
         if request.cpu_offload or request.vae_tiling:
             raise BackendError("the builtin model has no VAE and is 19 MB: cpu_offload and vae_tiling do not apply; "
-                               "turn them off")
+                               "turn them off", "cpu_offload")
         device = resolve_device(request.device)
         dtype = resolve_dtype(request.dtype, device)
         model = self.load_model()

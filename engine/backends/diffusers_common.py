@@ -74,11 +74,11 @@ def apply_memory_flags(pipe: Any, request: GenerationRequest, device: str, offlo
     """
     if request.cpu_offload and not offloaded:
         if device == "cpu":
-            raise BackendError("cpu_offload moves weights between the CPU and a GPU; it needs --device cuda (or mps)")
+            raise BackendError("cpu_offload moves weights between the CPU and a GPU; it needs --device cuda (or mps)", "cpu_offload")
         try:
             import accelerate  # noqa: F401
         except ImportError:
-            raise BackendError("cpu_offload needs the accelerate package: pip install accelerate") from None
+            raise BackendError("cpu_offload needs the accelerate package: pip install accelerate", "cpu_offload") from None
         pipe.enable_model_cpu_offload(device=device)
         offloaded = True
     elif offloaded and not request.cpu_offload:

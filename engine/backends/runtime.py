@@ -21,15 +21,15 @@ def resolve_device(device: str) -> str:
     import torch
 
     if device not in DEVICES:
-        raise BackendError(f"device {device!r} is not one of {', '.join(DEVICES)}")
+        raise BackendError(f"device {device!r} is not one of {', '.join(DEVICES)}", "device")
     cuda = torch.cuda.is_available()
     mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
     if device == "auto":
         return "cuda" if cuda else "mps" if mps else "cpu"
     if device == "cuda" and not cuda:
-        raise BackendError("device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu or auto")
+        raise BackendError("device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu or auto", "device")
     if device == "mps" and not mps:
-        raise BackendError("device 'mps' was asked for but torch sees no Apple GPU; use --device cpu or auto")
+        raise BackendError("device 'mps' was asked for but torch sees no Apple GPU; use --device cpu or auto", "device")
     return device
 
 
@@ -38,7 +38,7 @@ def resolve_dtype(dtype: str, device: str):
     import torch
 
     if dtype not in DTYPES:
-        raise BackendError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        raise BackendError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}", "dtype")
     if dtype == "auto":
         return torch.float16 if device == "cuda" else torch.float32
     return getattr(torch, dtype)

@@ -92,9 +92,9 @@ class WanVaceBackend(Backend):
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         for kind in control_kinds:
             if kind not in self.controls:
-                raise BackendError(f"{self.name} has no {kind!r} control; it takes {', '.join(self.controls)}")
+                raise BackendError(f"{self.name} has no {kind!r} control; it takes {', '.join(self.controls)}", "controls")
         if len(control_kinds) > 1:
-            raise BackendError(f"{self.name} takes one control video, got {', '.join(control_kinds)}; keep one in generate.controls")
+            raise BackendError(f"{self.name} takes one control video, got {', '.join(control_kinds)}; keep one in generate.controls", "controls")
         self._locate()
 
     def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from ..spec.errors import SimulationError
 from .colliders import Collider, collide, near_candidates, push_out
 from .kernels import Pairs, add_wall_density, find_pairs, kernel_density_sum, pbf_iteration, xsph_viscosity
 from .poses import RigidMotion
@@ -185,6 +186,8 @@ class FluidGroup(ParticleGroup):
         v_max = float(np.sqrt(np.einsum("ij,ij->i", v, v).max(initial=0.0))) + g * frame_dt
         by_speed = v_max * frame_dt / (CFL * self.kernel.spacing)
         by_gravity = frame_dt * math.sqrt(g / (GRAVITY_SAG * self.kernel.spacing))
+        if not math.isfinite(by_speed):  # math.ceil would raise: the liquid has blown up
+            raise SimulationError(f"the liquid's speed is no longer finite ({v_max}); lower its speeds or gravity, or use larger particles")
         return int(min(MAX_SUBSTEPS, max(2, math.ceil(by_speed), math.ceil(by_gravity))))
 
     def advance_frame(self, state, motion: RigidMotion, t0: float, t1: float) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pybullet_data
 
+from .references import check_references
+from .types import MAX_MAGNITUDE
+
 MESH_SUFFIXES = (".obj", ".stl", ".glb", ".gltf", ".ply")
+MAX_MESH_FACES = 200_000
+"""Triangles of one mesh file: V-HACD decomposes 200k in about a minute, and every copy of the
+mesh is ray-cast each frame of the passes."""
 
 
 def pybullet_data_dir() -> Path:
@@ -21,6 +27,15 @@ def resolve_asset_path(file: str, scene_dir: Path, allow_pybullet_data: bool = F
 
     Raises ValueError with the fix in its message.
     """
+    if "\x00" in file:
+        raise ValueError(f"{file!r} holds a NUL character; give a path relative to the scene's folder")
+    try:
+        return _resolve(file, scene_dir, allow_pybullet_data)
+    except OSError as exc:  # a name too long, a loop of links
+        raise ValueError(f"{file[:60]!r} cannot be looked up ({exc.strerror or exc}); give a path relative to the scene's folder") from None
+
+
+def _resolve(file: str, scene_dir: Path, allow_pybullet_data: bool) -> Path:
     if not file.strip():
         raise ValueError("file is empty; give a path relative to the scene's folder")
     scene_dir = scene_dir.resolve()
@@ -54,31 +69,58 @@ def _nearby_hint(missing: Path) -> str:
     return "check the path; it is relative to the scene's folder"
 
 
-def check_mesh_file(path: Path, dynamic: bool = False) -> None:
+def asset_root(path: Path, scene_dir: Path) -> Path:
+    """The folder every file `path` names must stay in: the scene's, or pybullet_data's for a URDF it ships."""
+    scene_dir = scene_dir.resolve()
+    return scene_dir if path.is_relative_to(scene_dir) else pybullet_data_dir().resolve()
+
+
+def check_mesh_file(path: Path, root: Path, dynamic: bool = False, scale: tuple[float, float, float] = (1.0, 1.0, 1.0),
+                    decomposed: bool = False) -> None:
     """Raise ValueError unless `path` loads as a triangle mesh; a `dynamic` one must enclose volume.
 
-    A moving mesh gets its mass and inertia from its collision hull, so a flat mesh (a single
-    quad, a decal) cannot move; a static one may be flat.
+    The files it names (material libraries, textures, glTF buffers) must lie inside `root`; that
+    is checked before trimesh opens any of them (sim/spec/references.py). A moving mesh gets its
+    mass and inertia from its collision hull at `scale` (as sim/geometry.py prepares it), so a
+    flat mesh (a single quad, a decal), or one whose vertices merge at a tiny scale, cannot move;
+    a static one may be flat, unless it is `decomposed` (V-HACD never finishes on a flat mesh).
     """
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise ValueError(f"{path.name!r} is not a mesh file; use one of {', '.join(MESH_SUFFIXES)}")
     if path.stat().st_size == 0:
         raise ValueError(f"{path.name!r} is an empty file (0 bytes); export the mesh again")
+    check_references(path, root)
     mesh = load_triangle_mesh(path)
     if len(mesh.faces) == 0:
         raise ValueError(f"{path.name!r} has no triangles; export the mesh with faces")
-    if dynamic and _hull_volume(mesh) <= 1e-12:
-        raise ValueError(f"{path.name!r} is flat (its convex hull has no volume), so it has no mass; make the object static or use a closed mesh")
+    if len(mesh.faces) > MAX_MESH_FACES:
+        raise ValueError(f"{path.name!r} has {len(mesh.faces):,} triangles, over the limit of {MAX_MESH_FACES:,}; simplify the mesh")
+    if (dynamic or decomposed) and enclosed_hull(scaled_mesh(mesh, scale)) is None:
+        scaled = "" if tuple(scale) == (1.0, 1.0, 1.0) else f" at scale {list(scale)}"
+        if dynamic:
+            raise ValueError(f"{path.name!r} is flat{scaled} (its convex hull has no volume), so it has no mass; "
+                             "make the object static, use a closed mesh or a larger scale")
+        raise ValueError(f"{path.name!r} is flat{scaled}, so it has no volume to decompose; use collision: convex_hull")
 
 
-def _hull_volume(mesh) -> float:
-    """Volume of the mesh's convex hull, m^3 in file units; 0 for a flat or degenerate mesh."""
+def scaled_mesh(mesh, scale: tuple[float, float, float]):
+    """`mesh` with its vertices scaled per axis, merged again (as pybullet and the renderer get it)."""
+    import trimesh
+
+    return trimesh.Trimesh(vertices=np.asarray(mesh.vertices, dtype=float) * np.asarray(scale, dtype=float), faces=mesh.faces, process=True)
+
+
+def enclosed_hull(mesh):
+    """The convex hull of `mesh` if it encloses volume, else None (a flat or degenerate mesh)."""
     try:
         with np.errstate(invalid="ignore", divide="ignore"):  # flat hulls divide by a zero volume
-            volume = float(mesh.convex_hull.volume)
+            hull = mesh.convex_hull
+            volume = float(hull.volume)
     except Exception:  # qhull refuses coplanar points: the mesh is flat
-        return 0.0
-    return volume if np.isfinite(volume) else 0.0
+        return None
+    extent = float(np.max(mesh.extents)) if len(mesh.vertices) else 0.0
+    # relative to the mesh's size: float noise gives a flat mesh a volume of ~1e-17 extent^3
+    return hull if np.isfinite(volume) and volume > 1e-9 * extent**3 else None
 
 
 def load_triangle_mesh(path: Path):
@@ -88,11 +130,15 @@ def load_triangle_mesh(path: Path):
     try:
         loaded = trimesh.load(str(path), force="mesh", process=True)
     except Exception as exc:  # trimesh raises many types for corrupt files
-        raise ValueError(f"{path.name!r} could not be read as a mesh ({type(exc).__name__}: {exc}); check the file") from None
+        reason = str(exc).replace("; ", ", ")[:200]  # "; " would split the message from its hint
+        raise ValueError(f"{path.name!r} could not be read as a mesh ({type(exc).__name__}: {reason}); check the file") from None
     if not isinstance(loaded, trimesh.Trimesh) or len(getattr(loaded, "vertices", ())) == 0:
         raise ValueError(
             f"{path.name!r} holds no triangle mesh: no vertices could be read; export it again as {path.suffix.lstrip('.').upper()} with faces"
         )
+    vertices = np.asarray(loaded.vertices, dtype=float)
+    if not np.all(np.abs(vertices) <= MAX_MAGNITUDE):  # false for nan too
+        raise ValueError(f"{path.name!r} has vertex coordinates that are not finite numbers within +-{MAX_MAGNITUDE:g}; export it again")
     return loaded
 
 

@@ -7,7 +7,18 @@ fix it; the loader turns it into an issue pointing at that field's line and colu
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+
+def one_line(text: str) -> str:
+    """`text` with every control or line-breaking character written as an escape (\\n, \\x00,
+    \\u2028), so a message about a value that holds one still prints as one line."""
+    return "".join(_escape(c) if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+
+
+def _escape(char: str) -> str:
+    return repr(char)[1:-1] if char.isascii() else f"\\u{ord(char):04x}"
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ class SpecIssue:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         field = f" {self.field}:" if self.field else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}:{field} {self.problem}{hint}"
+        return one_line(f"{where}:{field} {self.problem}{hint}")
 
 
 class SpecError(Exception):

@@ -14,12 +14,13 @@ from typing import Any
 
 import pydantic
 
-from .assets import check_mesh_file, resolve_asset_path
+from .assets import asset_root, check_mesh_file, resolve_asset_path
 from .errors import SpecError, SpecIssue
 from .messages import field_path, issues_from_validation_error, nearest_mark
 from .model import MeshObject, SceneSpec, UrdfObject
 from .particle_checks import particle_issues
 from .urdf_checks import urdf_name_issues
+from .urdf_file import check_urdf_file
 from .yaml_marks import Marks, YamlSyntaxError, load_yaml_with_marks
 
 MAX_SPEC_BYTES = 4_000_000
@@ -123,13 +124,16 @@ def _lists_to_tuples(value: Any) -> Any:
 
 
 def _read_text(path: Path, shown: str) -> str:
-    if not path.exists():
-        raise SpecError.single(shown, "no such scene file", hint="check the path")
-    if not path.is_file():
-        raise SpecError.single(shown, "not a file", hint="give the path of a .yaml scene")
-    if path.stat().st_size > MAX_SPEC_BYTES:
-        raise SpecError.single(shown, f"scene file is over {MAX_SPEC_BYTES // 1_000_000} MB", hint="a spec is a short YAML file")
-    raw = path.read_bytes()
+    try:
+        if "\x00" in str(path) or not path.exists():
+            raise SpecError.single(shown, "no such scene file", hint="check the path")
+        if not path.is_file():
+            raise SpecError.single(shown, "not a file", hint="give the path of a .yaml scene")
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError.single(shown, f"scene file is over {MAX_SPEC_BYTES // 1_000_000} MB", hint="a spec is a short YAML file")
+        raw = path.read_bytes()
+    except OSError as exc:  # a name too long, a folder the user may not enter, a file they may not read
+        raise SpecError.single(shown, f"cannot read the scene file ({exc.strerror or exc})", hint="check the path and its permissions") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -144,6 +148,7 @@ def _read_text(path: Path, shown: str) -> str:
 def _resolve_assets(spec: SceneSpec, directory: Path, shown: str, marks: Marks) -> tuple[dict[str, Path], list[SpecIssue]]:
     assets: dict[str, Path] = {}
     issues: list[SpecIssue] = []
+    checked: dict[tuple, str | None] = {}  # the same file with the same settings is checked once
     for index, obj in enumerate(spec.objects):
         if not isinstance(obj, (MeshObject, UrdfObject)):
             continue
@@ -152,10 +157,28 @@ def _resolve_assets(spec: SceneSpec, directory: Path, shown: str, marks: Marks) 
         field_path = f"objects[{index}].file"
         try:
             resolved = resolve_asset_path(obj.file, directory, allow_pybullet_data=isinstance(obj, UrdfObject))
-            if isinstance(obj, MeshObject):
-                check_mesh_file(resolved, dynamic=not obj.static)
         except ValueError as exc:
             issues.append(SpecIssue(shown, line, column, field_path, str(exc)))
             continue
+        key = (resolved, not obj.static, obj.scale, obj.collision) if isinstance(obj, MeshObject) else (resolved, obj.scale, obj.self_collision)
+        if key not in checked:
+            checked[key] = _file_problem(obj, resolved, asset_root(resolved, directory))
+        if checked[key] is not None:
+            issues.append(SpecIssue(shown, line, column, field_path, checked[key]))
+            continue
         assets[obj.name] = resolved
     return assets, issues
+
+
+def _file_problem(obj: MeshObject | UrdfObject, path: Path, root: Path) -> str | None:
+    """What is wrong with an object's mesh or URDF file (and every file it names), or None."""
+    try:
+        if isinstance(obj, MeshObject):
+            check_mesh_file(path, root, dynamic=not obj.static, scale=obj.scale, decomposed=obj.collision == "convex_decomposition")
+        else:
+            check_urdf_file(path, root, scale=obj.scale, self_collision=obj.self_collision)
+    except ValueError as exc:
+        return str(exc)
+    except OSError as exc:  # a file named in it that the user may not read
+        return f"{Path(exc.filename or path).name!r} cannot be read ({exc.strerror or exc}); check its permissions"
+    return None

@@ -108,6 +108,8 @@ def _describe(err: dict, path: tuple, data: Any, marks: Marks, key_marks: Marks)
         return line, column, path, "object has no shape", f"add shape: one of {', '.join(SHAPES)}"
     if kind == "too_long" or kind == "too_short":
         held = lookup(data, path)
+        if kind == "too_long" and "max_length" in ctx and not _fixed_length(path, data):
+            return line, column, path, f"{len(held or ()):,} entries, over the limit of {ctx['max_length']:,}", "docs/spec.md lists the resource limits"
         if isinstance(held, (list, tuple)):
             return (line, column, path, *_wrong_length(path, held, data))
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -194,7 +196,10 @@ def _show(value: Any) -> str:
         return "nan"
     if hasattr(value, "isoformat"):  # YAML reads 2001-12-14 as a date
         return f"{value.isoformat()} (a date)"
-    return repr(value)
+    if isinstance(value, int) and abs(value) >= 10**24:
+        return f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits"  # str() refuses over 4300
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text):,} characters)"
 
 
 def _clean_message(msg: str) -> str:
@@ -239,8 +244,16 @@ def data_path(loc: tuple, data: Any, keep_missing: bool = True) -> tuple:
 
 
 def field_path(path: tuple) -> str:
-    """('objects', 0, 'material', 'friction') -> 'objects[0].material.friction'."""
-    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+    """('objects', 0, 'material', 'friction') -> 'objects[0].material.friction'.
+
+    A key the user wrote that is not a plain name (an unknown key ' ', a joint 'my joint') is
+    quoted, so the path stays one word and the line keeps its `file:line:col: path: problem` shape.
+    """
+    parts = (f"[{p}]" if isinstance(p, int) else str(p) if _NAME.fullmatch(str(p)) else repr(str(p)) for p in path)
+    return ".".join(parts).replace(".[", "[")
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def lookup(data: Any, path: tuple) -> Any:

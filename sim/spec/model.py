@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from . import counts
 from .errors import FieldProblem, raise_problems
 from .particles import EmitterSpec, FluidBlockSpec
 from .types import (
@@ -24,7 +25,6 @@ from .types import (
     FiniteFloat,
     NonNegativeFloat,
     PositiveFloat,
-    PositiveInt,
     PositiveVec2,
     PositiveVec3,
     QuaternionXYZW,
@@ -37,6 +37,15 @@ from .types import (
 MAX_FRAME_PIXELS = 120_000_000
 """frames x width x height: passes take ~40 bytes per pixel-frame, so this bounds them to ~5 GB."""
 MAX_FRAMES = 2400
+MAX_BODIES = 2000
+"""Rigid parts after copies (repeat, grid, pyramid) and URDF links: pybullet steps 2000 boxes in
+contact through a 2 s shot in about 40 s on two cores; more runs for minutes."""
+MAX_EVENTS = 1000
+"""Events of a scene: each unknown name is matched against every body for a "did you mean"."""
+MAX_CONTROLS = 16
+"""Controls of a generation: each is resampled to the video's size and held in memory."""
+MAX_PARTICLE_SOURCES = 100
+"""Emitters plus fluid blocks: each is a segment the particle solver walks every substep."""
 
 
 class Strict(BaseModel):
@@ -79,19 +88,23 @@ class ShotSpec(Strict):
         return physics_hz
 
     @model_validator(mode="after")
-    def _at_least_one_frame(self) -> "ShotSpec":
-        if round(self.duration * self.fps) < 1:
+    def _frames_within_limits(self) -> "ShotSpec":
+        if self.num_frames < 1:
             raise FieldProblem(
                 f"duration {self.duration} s at {self.fps} fps gives no frame",
                 f"use duration >= {1 / self.fps:.4g}",
                 at=("duration",),
+            )
+        if self.num_frames > MAX_FRAMES:
+            raise FieldProblem(
+                f"{counts.shown(self.num_frames)} frames exceed the limit of {MAX_FRAMES}", "shorten shot.duration or lower shot.fps", at=("duration",)
             )
         return self
 
     @property
     def num_frames(self) -> int:
         """N = round(duration * fps); frame i is the state at t = i / fps."""
-        return int(round(self.duration * self.fps))
+        return counts.count(self.duration * self.fps)
 
     @property
     def substeps(self) -> int:
@@ -270,8 +283,8 @@ class TextureSpec(Strict):
 class RepeatSpec(Strict):
     """Copies of an object in a line: copy i sits at position + i * step (+ offsets[i])."""
 
-    count: Annotated[int, Field(ge=1, le=10000)]
-    """Number of copies (1..10000)."""
+    count: Annotated[int, Field(ge=1, le=MAX_BODIES)]
+    """Number of copies (1..2000; every object's copies count towards the scene's limit of 2000 bodies)."""
     step: Vec3 = (0.0, 0.0, 0.0)
     """Offset between consecutive copies, metres."""
     step_euler_deg: Vec3 = (0.0, 0.0, 0.0)
@@ -288,11 +301,14 @@ class RepeatSpec(Strict):
         return self
 
 
+_GridCount = Annotated[int, Field(ge=1, le=MAX_BODIES)]
+
+
 class GridSpec(Strict):
     """Copies on a grid: copy (i, j, k) sits at position + (i*dx, j*dy, k*dz)."""
 
-    counts: Annotated[tuple[PositiveInt, PositiveInt, PositiveInt], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
-    """[nx, ny, nz] copies along X, Y, Z."""
+    counts: Annotated[tuple[_GridCount, _GridCount, _GridCount], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
+    """[nx, ny, nz] copies along X, Y, Z (each 1..2000, nx * ny * nz within the scene's limit of 2000 bodies)."""
     spacing: Vec3
     """[dx, dy, dz] between neighbouring copies, metres."""
 
@@ -550,7 +566,7 @@ class GenerateSpec(Strict):
     guidance_scale: Annotated[float, Field(ge=0, le=50)] | None = None
     """Classifier-free guidance on the prompt; default the backend's own (builtin 1.0, i.e. none:
     its small caption encoder is over-driven by larger scales; animatediff and wan-vace 7.5)."""
-    controls: tuple[ControlSpec, ...] = (ControlSpec(kind="depth"),)
+    controls: Annotated[tuple[ControlSpec, ...], Field(max_length=MAX_CONTROLS)] = (ControlSpec(kind="depth"),)
     seed: Annotated[int, Field(ge=0, lt=2**31)] | None = None
     """Seed of the generation; default the shot's seed."""
     noise_warp: bool = True
@@ -570,15 +586,27 @@ class SceneSpec(Strict):
     shot: ShotSpec = ShotSpec()
     camera: CameraSpec = CameraSpec()
     objects: tuple[ObjectSpec, ...] = ()
-    events: tuple[EventSpec, ...] = ()
+    events: Annotated[tuple[EventSpec, ...], Field(max_length=MAX_EVENTS)] = ()
     generate: GenerateSpec = GenerateSpec()
-    emitters: tuple[EmitterSpec, ...] = ()
+    emitters: Annotated[tuple[EmitterSpec, ...], Field(max_length=MAX_PARTICLE_SOURCES)] = ()
     """Particle sources (sparks, rain, grains, poured liquid); see sim/spec/particles.py."""
-    fluid_blocks: tuple[FluidBlockSpec, ...] = ()
+    fluid_blocks: Annotated[tuple[FluidBlockSpec, ...], Field(max_length=MAX_PARTICLE_SOURCES)] = ()
     """Boxes of liquid at rest at t=0 (dam breaks, tanks); see sim/spec/particles.py."""
+
+    def event_steps(self, event: EventSpec) -> tuple[int, int]:
+        """(first, last) physics step of an event, inclusive: it starts at step round(at * physics_hz);
+        a force lasts round(duration * physics_hz) steps (at least 1), cut at the shot's last step."""
+        hz = self.shot.physics_hz
+        first = counts.count(event.at * hz)
+        if event.force is None:
+            return first, first
+        last_of_shot = self.shot.num_frames * self.shot.substeps - 1
+        return first, min(last_of_shot, first + max(1, counts.count(event.duration * hz)) - 1)  # type: ignore[operator]
 
     @model_validator(mode="after")
     def _names_resolve(self) -> "SceneSpec":
+        # Counted before anything expands the copies: a grid of 100000^3 names would never finish.
+        raise_problems(_body_problems(self))
         problems = _name_problems(self) + _event_time_problems(self) + _event_target_problems(self) + _resource_problems(self)
         raise_problems(problems)
         return self
@@ -630,7 +658,7 @@ def _event_time_problems(spec: "SceneSpec") -> list[FieldProblem]:
     last_time = (total_steps - 1) / shot.physics_hz
     problems = []
     for index, event in enumerate(spec.events):
-        if round(event.at * shot.physics_hz) >= total_steps:
+        if counts.count(event.at * shot.physics_hz) >= total_steps:
             problems.append(
                 FieldProblem(
                     f"t={event.at:g} s is after the last physics step of the shot (t={last_time:.4g} s)",
@@ -668,24 +696,50 @@ def _event_target_problems(spec: "SceneSpec") -> list[FieldProblem]:
 
 
 def _resource_problems(spec: "SceneSpec") -> list[FieldProblem]:
-    """Frames and pixel-frames within MAX_FRAMES and MAX_FRAME_PIXELS, checked before any work."""
-    frames = spec.shot.num_frames
-    width, height = spec.camera.resolution
-    if frames > MAX_FRAMES:
-        return [
-            FieldProblem(
-                f"{frames} frames exceed the limit of {MAX_FRAMES}", "shorten shot.duration or lower shot.fps", at=("shot", "duration")
-            )
-        ]
-    if frames * width * height > MAX_FRAME_PIXELS:
-        return [
-            FieldProblem(
-                f"{frames} frames x {width}x{height} pixels = {frames * width * height:,} pixel-frames exceed the limit "
-                f"of {MAX_FRAME_PIXELS:,}, at about 40 bytes each for the passes",
-                "lower camera.resolution or shot.duration",
-                at=("camera", "resolution"),
-            )
-        ]
+    """Pixel-frames within MAX_FRAME_PIXELS (frames are within MAX_FRAMES, checked by ShotSpec), at
+    the camera's size and at `generate.resolution` (a generating run renders its passes at that size)."""
+    problems = []
+    for at in (("camera", "resolution"), ("generate", "resolution")):
+        size = getattr(getattr(spec, at[0]), at[1])
+        problem = frame_pixels_problem(spec.shot.num_frames, size) if size is not None else None
+        if problem is not None:
+            problems.append(FieldProblem(problem, f"lower {'.'.join(at)} or shot.duration", at=at))
+    return problems
+
+
+def frame_pixels_problem(frames: int, size: tuple[int, int]) -> str | None:
+    """Why `frames` frames of `size` (width, height) pixels are too many for the passes, or None."""
+    width, height = size
+    if frames * width * height <= MAX_FRAME_PIXELS:
+        return None
+    return (f"{frames} frames x {width}x{height} pixels = {frames * width * height:,} pixel-frames exceed the limit "
+            f"of {MAX_FRAME_PIXELS:,}, at about 40 bytes each for the passes")
+
+
+def copy_count(obj: ObjectBase) -> int:
+    """Copies an object entry stands for (1 when it is not repeated), without making them."""
+    if obj.repeat is not None:
+        return obj.repeat.count
+    if obj.grid is not None:
+        return counts.product(obj.grid.counts)
+    if obj.pyramid is not None:
+        return obj.pyramid.levels * (obj.pyramid.levels + 1) // 2
+    return 1
+
+
+def _body_problems(spec: "SceneSpec") -> list[FieldProblem]:
+    """At most MAX_BODIES bodies (URDF links are counted against the same limit by the loader,
+    sim/spec/urdf_checks.py); the problem points at the object whose copies cross the limit."""
+    total = 0
+    for index, obj in enumerate(spec.objects):
+        total = min(counts.CEILING, total + copy_count(obj))
+        if total > MAX_BODIES:
+            helper = next((n for n in ("repeat", "grid", "pyramid") if getattr(obj, n) is not None), None)
+            return [FieldProblem(
+                f"the objects up to this one make {counts.shown(total)} bodies, over the limit of {MAX_BODIES:,}",
+                "use fewer copies or objects; docs/spec.md lists the resource limits",
+                at=("objects", index) + ((helper,) if helper else ()),
+            )]
     return []
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .assets import check_mesh_file, resolve_asset_path
+from . import counts
+from .assets import asset_root, check_mesh_file, resolve_asset_path
 from .errors import SpecIssue
-from .messages import nearest_mark
+from .messages import field_path, nearest_mark
 from .model import SceneSpec, expanded_names
 from .particles import MAX_BALLISTIC_PARTICLES, MAX_FLUID_PARTICLES, MAX_PARTICLE_FRAMES
 from .yaml_marks import Marks
@@ -30,7 +31,7 @@ def particle_issues(spec: SceneSpec, directory: Path, shown: str, marks: Marks) 
 
     def issue(path: tuple, problem: str) -> None:
         line, column = nearest_mark(path, marks)
-        field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+        field = field_path(path)
         issues.append(SpecIssue(shown, line, column, field, problem))
 
     names = [e.name for e in spec.emitters] + [b.name for b in spec.fluid_blocks]
@@ -55,10 +56,12 @@ def particle_issues(spec: SceneSpec, directory: Path, shown: str, marks: Marks) 
         if emitter.shape == "surface" and emitter.file is not None:
             try:
                 path = resolve_asset_path(emitter.file, directory)
-                check_mesh_file(path)
+                check_mesh_file(path, asset_root(path, directory))
                 assets[f"emitter:{emitter.name}"] = path
             except ValueError as exc:
                 issue(where + ("file",), str(exc))
+            except OSError as exc:
+                issue(where + ("file",), f"{emitter.file!r} cannot be read ({exc.strerror or exc}); check its permissions")
         count = emitter.particle_count(duration)
         if emitter.kind == "fluid":
             fluid_total += count
@@ -76,16 +79,16 @@ def particle_issues(spec: SceneSpec, directory: Path, shown: str, marks: Marks) 
                 issue(where, "every fluid source of a scene shares one liquid: particle_radius and fluid must equal "
                       f"those of {'.'.join(map(str, first_where))}; make them the same")
     if ballistic_total > MAX_BALLISTIC_PARTICLES:
-        issue(("emitters",), f"the ballistic emitters create {ballistic_total:,} particles, over the limit of "
+        issue(("emitters",), f"the ballistic emitters create {counts.shown(ballistic_total)} particles, over the limit of "
               f"{MAX_BALLISTIC_PARTICLES:,}; lower rate, burst or the emitting time")
     if fluid_total > MAX_FLUID_PARTICLES:
         where = ("fluid_blocks",) if spec.fluid_blocks else ("emitters",)
-        issue(where, f"the fluid sources create {fluid_total:,} particles, over the limit of {MAX_FLUID_PARTICLES:,}; "
+        issue(where, f"the fluid sources create {counts.shown(fluid_total)} particles, over the limit of {MAX_FLUID_PARTICLES:,}; "
               "use a larger particle_radius, smaller blocks or a lower rate")
     total = ballistic_total + fluid_total
     if total * (frames + 1) > MAX_PARTICLE_FRAMES and not issues:
         where = ("emitters",) if spec.emitters else ("fluid_blocks",)
-        issue(where, f"{total:,} particles x {frames + 1} frames = {total * (frames + 1):,} particle-frames exceeds "
+        issue(where, f"{counts.shown(total)} particles x {frames + 1} frames = {counts.shown(total * (frames + 1))} particle-frames exceeds "
               f"the limit of {MAX_PARTICLE_FRAMES:,}; fewer particles or a shorter shot")
     return assets, issues
 

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from . import counts
 from .types import (
     ColorRGB,
     NonNegativeFloat,
@@ -122,7 +123,7 @@ class EmitterSpec(Strict):
     velocity: VelocitySpec = VelocitySpec()
     lifetime: PositiveFloat | None = None
     """Seconds a particle lives after it is emitted; default: until the end of the shot."""
-    particle_radius: Annotated[float, Field(gt=0, le=1.0, allow_inf_nan=False)] = 0.005
+    particle_radius: Annotated[PositiveFloat, Field(le=1.0)] = 0.005
     """Metres. Collision radius and rendered radius. Fluid: the spacing of particles is 2 x radius."""
     color: ColorRGB = (0.95, 0.6, 0.2)
     drag: NonNegativeFloat = 0.0
@@ -177,7 +178,7 @@ class EmitterSpec(Strict):
         if self.start > duration:
             return 0
         start, stop = self.emitting_window(duration)
-        return self.burst + int(math.floor(self.rate * (stop - start) + 1e-9))
+        return self.burst + counts.count(self.rate * (stop - start) + 1e-9, math.floor)
 
 
 class FluidBlockSpec(Strict):
@@ -192,7 +193,7 @@ class FluidBlockSpec(Strict):
     center: Vec3 | None = None
     size: PositiveVec3 | None = None
     """Full extents [x, y, z], metres."""
-    particle_radius: Annotated[float, Field(gt=0, le=1.0, allow_inf_nan=False)] = 0.01
+    particle_radius: Annotated[PositiveFloat, Field(le=1.0)] = 0.01
     """Metres; lattice spacing is 2 x radius."""
     velocity: Vec3 = (0.0, 0.0, 0.0)
     """Initial velocity of the whole block, m/s."""
@@ -231,8 +232,7 @@ class FluidBlockSpec(Strict):
         """Particles along x, y, z: floor(extent / spacing) (at least 1)."""
         lo, hi = self.bounds
         spacing = 2 * self.particle_radius
-        return tuple(max(1, int(math.floor((h - l) / spacing + 1e-9))) for l, h in zip(lo, hi))  # type: ignore[return-value]
+        return tuple(max(1, counts.count((h - l) / spacing + 1e-9, math.floor)) for l, h in zip(lo, hi))  # type: ignore[return-value]
 
     def particle_count(self) -> int:
-        nx, ny, nz = self.lattice_counts()
-        return nx * ny * nz
+        return counts.product(self.lattice_counts())

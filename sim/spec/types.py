@@ -11,6 +11,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from .errors import FieldProblem
+
 
 def _list_to_tuple(value):
     """YAML gives sequences as lists; the frozen spec stores tuples."""
@@ -19,9 +21,30 @@ def _list_to_tuple(value):
     return value
 
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_MAGNITUDE = 1e6
+"""No number of a scene exceeds this in its unit (m, s, kg, m/s, N, ...): 1000 km, 11 days, 1000 t.
+Products of a few such numbers (volumes, inertias, momenta) then stay far from overflow, and
+the renderer's float32 geometry keeps millimetres at that distance."""
+MIN_POSITIVE = 1e-6
+"""A quantity that must be positive (a size, a mass, a duration) is at least this: a radius of
+1e-300 m makes a volume of 0.0 and a division by it."""
+
+
+def _bounded(value: float) -> float:
+    if abs(value) > MAX_MAGNITUDE:
+        raise FieldProblem(f"{value:g} is out of range", f"every number of a scene lies within +-{MAX_MAGNITUDE:g} in its unit")
+    return value
+
+
+def _not_vanishing(value: float) -> float:
+    if value < MIN_POSITIVE:
+        raise FieldProblem(f"{value:g} is too small", f"a positive size, mass or time is at least {MIN_POSITIVE:g} in its unit")
+    return value
+
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_bounded)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(_bounded), AfterValidator(_not_vanishing)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_bounded)]
 UnitInterval = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0)]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from .assets import ONE_DOF_URDF_JOINTS, urdf_names
 from .errors import SpecIssue
 from .messages import field_path, nearest_mark
-from .model import SceneSpec, UrdfObject, copy_suffixes
+from .model import MAX_BODIES, SceneSpec, UrdfObject, copy_count, copy_suffixes
 from .yaml_marks import Marks
 
 
@@ -46,7 +46,15 @@ def urdf_name_issues(spec: SceneSpec, assets: dict[str, Path], shown: str, marks
                 continue
             for joint in obj.joint_positions:
                 joint_problem(index, joint, ("objects", index, "joint_positions", joint))
-    # 2. Events on URDF bodies: the link pushed, the joints driven.
+    # 2. Every link is a rigid part: the scene's limit on bodies counts them (sim/spec/model.py counted one per URDF).
+    total = 0
+    for index, obj in enumerate(spec.objects):
+        total += copy_count(obj) * (len(names[index][1]) if index in names else 1)
+        if total > MAX_BODIES:
+            issue(("objects", index, "file"), f"with the links of its URDF the objects up to this one make {total:,} rigid parts, "
+                  f"over the limit of {MAX_BODIES:,}", "use fewer copies or a URDF with fewer links")
+            break
+    # 3. Events on URDF bodies: the link pushed, the joints driven.
     owner = {o.name + suffix: i for i, o in enumerate(spec.objects) for suffix in copy_suffixes(o)}
     for e, event in enumerate(spec.events):
         index = owner.get(event.object)
