@@ -6,10 +6,12 @@ The procedure (`run_compare`), as numbered steps; 2 to 5 are the shared `Pipelin
 3. render the passes -> Passes (passes.npz, control images, previews), at the generation size
    when generating (as `physreel render` does), at the camera's size when scoring a --video;
 4. get the videos: guided and unguided per seed, same prompt and seed (or read --video);
-5. score every video, and the RGB preview as the ground-truth reference, with engine.metrics;
-6. write video/guided.mp4, video/unguided.mp4 (first seed), video/preview.mp4, video/compare.mp4;
-7. write metrics.json (per frame, per seed, aggregated with the winner per metric);
-8. write report.html (one self-contained page) and the `compare` section of meta.json.
+5. score every video, and the RGB preview as the ground-truth reference, with engine.metrics
+   (with a perturbed second take of the simulation for Physics-IQ's physical variance);
+6. write video/guided.mp4, video/unguided.mp4 (first seed), video/preview.mp4,
+   video/second_take.mp4, video/compare.mp4;
+7. write metrics.json (per frame, per seed, aggregated with the winner per metric, the verdict);
+8. write report.html (one self-contained page, the verdict at the top) and the `compare` section of meta.json.
 
 Every file appears under its final name only when complete (sim.files.atomic_path).
 """
@@ -31,9 +33,14 @@ from physreel.sim.versions import library_versions
 
 from .backends import Backend
 from .metrics import METRIC_NAMES, check_frames, load_depth_estimator, masks
+from .metrics.camera_motion import camera_moves
 from .metrics.docs import FORMULAS
+from .metrics.nearness import NEAR_TOLERANCE
+from .metrics.objects import MIN_AREA_SCENE_PX
+from .metrics.verdict import verdict
 from .metrics.flow_error import OUTLIER_PX
-from .metrics.summary import Run, aggregate, clean_nans, run_to_json
+from .metrics.summary import Run, aggregate, clean_nans, per_object_means, run_to_json
+from .physical_variance import describe as describe_perturbation
 from .pipeline import RUN_LABELS, Pipeline, PipelineOutput, Stages
 from .progress import Progress
 from .report import ReportInputs, metric_plot_png, render_report
@@ -81,19 +88,20 @@ class CompareResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def run_compare(scene_path: str | Path, out: str | Path, settings: CompareSettings, stages: Stages | None = None,
+def run_compare(scene_path: Scene | str | Path, out: str | Path, settings: CompareSettings, stages: Stages | None = None,
                 backend: Backend | None = None) -> CompareResult:
     """Run the whole comparison; see the module docstring for the steps and files.
 
-    `stages` and `backend` replace the default upstream stages and the backend the settings
-    name (engine.pipeline.Pipeline)."""
+    `scene_path`: the scene file, or a Scene already loaded (`physreel batch`). `stages` and
+    `backend` replace the default upstream stages and the backend the settings name
+    (engine.pipeline.Pipeline)."""
     out = Path(out)
     progress = Progress(8, settings.quiet)
     # 1. inputs: everything that can be wrong is found before any work
     progress.stage("check inputs")
     if out.exists() and not out.is_dir():
         raise CompareInputError(f"-o {out} is a file; give a folder")
-    scene = load_scene(scene_path)
+    scene = scene_path if isinstance(scene_path, Scene) else load_scene(scene_path)
     user_video, video_note = None, None
     if settings.video is not None:
         user_video, video_note = match_frame_count(_read_user_video(settings.video), scene.spec.shot.num_frames,
@@ -117,23 +125,28 @@ def _write_files(out: Path, scene: Scene, settings: CompareSettings, result: Pip
     for run in runs[1:]:
         progress.info(f"{run.label}{'' if run.seed is None else f' seed {run.seed}'}: " + _headline(run))
     notes = notes + [n for n in result.notes if n not in notes]
+    if camera_moves(passes):
+        notes.append("the camera moves: Physics-IQ's masks (made for its still cameras) count the camera's motion too, "
+                     "so the verdict reads motion_iou (camera-compensated) instead of the Physics-IQ score")
     # 6. videos
     progress.stage("write videos")
-    files = _write_videos(out, passes, result.takes, scene.spec.shot.fps)
+    files = _write_videos(out, passes, result.takes, scene.spec.shot.fps, result.second_take)
     # 7. metrics.json
     progress.stage("write metrics.json")
     labels = ("preview", "video") if settings.video is not None else ("preview", *COMPETITORS)
     table = aggregate(runs, COMPETITORS)
+    judged = verdict(runs, table, camera_moves(passes))
+    progress.info(judged.text)
     run_settings = _settings_record(scene, settings, result)
     files.append(Path("metrics.json"))
     files.append(Path("report.html"))
-    data = _metrics_json(scene, runs, table, run_settings, notes, files)
+    data = _metrics_json(scene, runs, table, run_settings, notes, files, judged)
     write_json(out / "metrics.json", data)
     # 8. report
     progress.stage("write report.html")
     update_json(out / "meta.json", {"compare": clean_nans({"settings": run_settings, "files": [f.as_posix() for f in files]})})
     all_files = _files_under(out) + [Path("report.html")]
-    _write_report(out, scene, runs, table, labels, run_settings, files, all_files, notes, passes)
+    _write_report(out, scene, runs, table, labels, run_settings, files, all_files, notes, passes, judged.text)
     if not settings.quiet:
         print(f"wrote {out / 'report.html'}", file=sys.stderr)
     return CompareResult(out=out, files=tuple(files), metrics=data, notes=tuple(notes))
@@ -196,7 +209,7 @@ def _headline(run: Run) -> str:
     return ", ".join(f"{k} {run.metrics[k].value:.3g}" for k in keys if k in run.metrics)
 
 
-def _write_videos(out: Path, passes, takes, fps: int) -> list[Path]:
+def _write_videos(out: Path, passes, takes, fps: int, second_take=None) -> list[Path]:
     files = [Path("video/preview.mp4")]
     write_mp4(out / files[0], passes.rgb, fps)
     first = {}
@@ -209,6 +222,9 @@ def _write_videos(out: Path, passes, takes, fps: int) -> list[Path]:
         files.append(path)
         caption = f"{label} (seed {seed})" if seed is not None else "your video"
         panels.append((caption, check_frames(frames, passes)))
+    if second_take is not None:  # the perturbed simulation, Physics-IQ's second real take
+        files.append(Path("video/second_take.mp4"))
+        write_mp4(out / files[-1], second_take.rgb, fps)
     write_mp4(out / "video/compare.mp4", side_by_side(panels), fps)
     files.append(Path("video/compare.mp4"))
     return files
@@ -223,6 +239,7 @@ def _settings_record(scene, settings: CompareSettings, result: PipelineOutput) -
         "frames": passes.num_frames,
         "fps": passes.fps,
         "size": [width, height],
+        "scene_size": list(scene.spec.camera.resolution),
         "metric_size": "videos resized to the passes' size (area when shrinking, bilinear when enlarging); "
                        "the passes are rendered at the generation size when generating",
         "optical_flow": "OpenCV DIS, preset MEDIUM, finest scale 0, on BT.601 luma",
@@ -231,6 +248,11 @@ def _settings_record(scene, settings: CompareSettings, result: PipelineOutput) -
         "diff_threshold": masks.DIFF_THRESHOLD,
         "diff_blur_sigma_px": masks.DIFF_BLUR_SIGMA,
         "depth_model": None if settings.depth_model is None else str(settings.depth_model),
+        "camera_moves": camera_moves(passes),
+        "object_min_area_scene_px": MIN_AREA_SCENE_PX,
+        "near_tolerance": NEAR_TOLERANCE,
+        "physical_variance": {"perturbation": describe_perturbation(),
+                              "variance": None if result.physics_iq is None else result.physics_iq.variance},
     }
     if settings.video is not None:
         record["video"] = str(settings.video)
@@ -246,13 +268,14 @@ def _settings_record(scene, settings: CompareSettings, result: PipelineOutput) -
     return record
 
 
-def _metrics_json(scene, runs: list[Run], table, run_settings, notes, files) -> dict[str, Any]:
+def _metrics_json(scene, runs: list[Run], table, run_settings, notes, files, judged) -> dict[str, Any]:
     by_label: dict[str, dict[str, Any]] = {}
     for run in runs:
         by_label.setdefault(run.label, {})["-" if run.seed is None else str(run.seed)] = run_to_json(run)
     first = runs[0].metrics
     return clean_nans({
         "scene": scene.spec.shot.name,
+        "verdict": judged.to_json(),
         "metrics": {name: {"direction": first[name].direction, "unit": first[name].unit, "definition": FORMULAS[name]}
                     for name in METRIC_NAMES if name in first},
         "runs": by_label,
@@ -269,7 +292,7 @@ def _versions(versions: dict[str, Any]) -> dict[str, Any]:
     return {**versions, "opencv": cv2.__version__}
 
 
-def _write_report(out: Path, scene, runs, table, labels, run_settings, files, all_files, notes, passes) -> None:
+def _write_report(out: Path, scene, runs, table, labels, run_settings, files, all_files, notes, passes, verdict_text) -> None:
     plots = {}
     for name, entry in table.items():
         png = metric_plot_png(name, runs, passes.fps, entry["direction"], entry["unit"])
@@ -277,7 +300,8 @@ def _write_report(out: Path, scene, runs, table, labels, run_settings, files, al
             plots[name] = png
     still = passes.rgb[len(passes.rgb) // 2]
     ok, png = cv2.imencode(".png", np.ascontiguousarray(still[..., ::-1]))
-    captions = {"preview": "simulation (RGB preview)", "guided": "guided", "unguided": "unguided", "video": "your video"}
+    captions = {"preview": "simulation (RGB preview)", "guided": "guided", "unguided": "unguided", "video": "your video",
+                "second_take": "second take (perturbed simulation)"}
     videos = tuple((captions.get(p.stem, p.stem), p) for p in files if p.suffix == ".mp4" and p.stem != "compare")
     inputs = ReportInputs(
         out=out,
@@ -293,6 +317,11 @@ def _write_report(out: Path, scene, runs, table, labels, run_settings, files, al
         files=tuple(all_files),
         formulas=FORMULAS,
         notes=tuple(notes),
+        verdict=verdict_text,
+        seeds=tuple(dict.fromkeys(run.seed for run in runs if run.seed is not None)),
+        sizes=(tuple(passes.size), tuple(scene.spec.camera.resolution)),
+        per_object={name: {label: per_object_means(runs, name, label) for label in labels}
+                    for name in ("object_visibility", "object_color_error")},
     )
     with atomic_path(out / "report.html") as tmp:
         tmp.write_text(render_report(inputs), encoding="utf-8")

@@ -10,7 +10,10 @@ adds its own files. Like a diffusers pipeline, `Pipeline.__call__` reads as numb
    noise flow and the metrics are exact on the video's own pixel grid), else at the camera's;
 5. build one request per run (guided, unguided) and seed, sharing the control images;
 6. generate each video;
-7. score every video, and the RGB preview as the reference, against the passes (optional).
+7. score every video, and the RGB preview as the reference, against the passes (optional):
+   first a second take of the shot (the scene with tiny perturbed initial conditions,
+   engine.physical_variance) is simulated and rendered like steps 3 and 4, for Physics-IQ's
+   physical variance, and the judged objects are read from the spec through the id table.
 
 Nothing is written here; every stage's record is returned in `PipelineOutput`.
 """
@@ -33,15 +36,18 @@ from physreel.conditioning.render import render_passes
 from physreel.sim.output import write_shot
 from physreel.sim.records import Shot
 from physreel.sim.simulate import simulate
-from physreel.sim.spec import Scene, load_scene
+from physreel.sim.spec import Scene, SimulationError, load_scene
 
 from .backends import Backend, get_backend
-from .metrics import DepthEstimator, compute_metrics, dynamic_seg_ids, sim_motion
+from .errors import BackendError
+from .metrics import (DepthEstimator, PhysicsIQReference, compute_metrics, dynamic_seg_ids, physics_iq_reference,
+                      scene_objects, sim_motion)
 from .metrics.summary import Run
+from .physical_variance import perturbed_scene
 from .progress import Progress
 from .records import GenerationRequest
 from .request import build_request
-from .settings import GenerationPlan, Overrides, plan_generation, resolve_generate
+from .settings import GenerationPlan, Overrides, located_backend_error, plan_generation, resolve_generate
 
 RUN_LABELS = ("guided", "unguided")
 
@@ -106,6 +112,10 @@ class PipelineOutput:
     """What a person should know: shape adjustments, frames cut, skipped metrics."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of each step that ran."""
+    second_take: Passes | None = None
+    """The perturbed second take's passes (cut like `scored_passes`), when scored; None if its simulation failed."""
+    physics_iq: PhysicsIQReference | None = None
+    """Physics-IQ's real side (the preview, its masks, the physical variance), when scored."""
 
 
 class Pipeline:
@@ -171,15 +181,21 @@ class Pipeline:
             takes = self._generate(scene, plan, backend, passes, runs, seeds, seconds)
             scored_passes, takes, cut_note = _common_frames(passes, takes)
             notes += [cut_note] if cut_note else []
-        # 7. scores
+        # 7. scores, with a second take for Physics-IQ's physical variance
         scores: tuple[Run, ...] = ()
+        second, reference = None, None
         if score:
             self.progress.stage("measure physics adherence")
-            scores = _timed(seconds, "score", lambda: self._score(shot, scored_passes, takes, depth_estimator, depth_note))
+            second, second_note = _timed(seconds, "second take",
+                                         lambda: self._second_take(scene, resolution, scored_passes.num_frames))
+            reference = physics_iq_reference(scored_passes.rgb, None if second is None else second.rgb, second_note)
+            scores = _timed(seconds, "score", lambda: self._score(scene, shot, scored_passes, takes, depth_estimator,
+                                                                  depth_note, reference))
             if depth_estimator is None and depth_note:
                 notes.append(f"depth_rank_correlation {depth_note}")
         return PipelineOutput(scene=scene, plan=plan, shot=shot, passes=passes, scored_passes=scored_passes,
-                              takes=tuple(takes), scores=scores, notes=tuple(notes), seconds=seconds)
+                              takes=tuple(takes), scores=scores, notes=tuple(notes), seconds=seconds, second_take=second,
+                              physics_iq=reference)
 
     # ----------------------------------------------------------------------------- step helpers
     def _plan(self, scene: Scene, overrides: Overrides | None, runs: Sequence[str]):
@@ -188,9 +204,13 @@ class Pipeline:
         if not runs:
             return None, None
         generate = resolve_generate(scene, overrides, self.backend)
-        backend = self.backend or get_backend(generate.backend, generate.model)
-        for label in runs:
-            backend.preflight(tuple(c.kind for c in generate.controls) if label == "guided" else ())
+        try:
+            backend = self.backend or get_backend(generate.backend, generate.model)
+            backend.check_settings(generate)
+            for label in runs:
+                backend.preflight(tuple(c.kind for c in generate.controls) if label == "guided" else ())
+        except BackendError as exc:  # at the scene file's line when the setting came from it
+            raise located_backend_error(scene, exc, overrides) from None
         return plan_generation(scene, generate, backend), backend
 
     def _generate(self, scene, plan, backend, passes, runs, seeds, seconds) -> list[Take]:
@@ -214,12 +234,23 @@ class Pipeline:
                 takes.append(Take(label, seed, made.frames, made.fps, made.meta, request))
         return takes
 
-    def _score(self, shot, passes, takes, depth_estimator, depth_note) -> tuple[Run, ...]:
+    def _second_take(self, scene: Scene, resolution, frames: int) -> tuple[Passes | None, str | None]:
+        """Steps 3 and 4 on the perturbed scene (physical_variance.perturbed_scene), cut to the
+        scored `frames`; (None, why) when its simulation fails."""
+        self.progress.info("second take: the scene with tiny perturbed initial conditions (Physics-IQ's physical variance)")
+        try:
+            shot = self.stages.simulate(perturbed_scene(scene), self.bars)
+        except SimulationError as exc:
+            return None, f"the second take's simulation failed: {exc}"
+        return first_frames(self.stages.render_passes(shot, resolution, self.bars), frames), None
+
+    def _score(self, scene, shot, passes, takes, depth_estimator, depth_note, reference) -> tuple[Run, ...]:
         dynamic_ids = dynamic_seg_ids(shot)
         motion = sim_motion(passes)  # the simulation's side of the motion metrics, once for every video
+        objects = scene_objects(scene.spec, passes.id_table, dynamic_ids, passes.size)
 
         def score(frames: np.ndarray):
-            return compute_metrics(frames, passes, dynamic_ids, depth_estimator, depth_note, motion)
+            return compute_metrics(frames, passes, dynamic_ids, depth_estimator, depth_note, motion, objects, reference)
 
         runs = [Run("preview", None, score(passes.rgb))]
         for take in takes:

@@ -57,21 +57,35 @@ def test_metrics_json_has_per_frame_per_seed_and_aggregate(compared):
 
 def test_guided_ground_truth_beats_noise_on_every_measured_metric(compared):
     data = compared.metrics
-    measured = [name for name in METRIC_NAMES if name != "depth_rank_correlation"]
+    # Not the colour error: the synthetic square's texture averages to grey (128 per channel), and
+    # so does uniform noise, so hue and chroma cannot tell them apart (both score near 0; the
+    # adversarial tests of tests/test_depiction_compare.py judge it on a red ball).
+    measured = [name for name in METRIC_NAMES if name not in ("depth_rank_correlation", "object_color_error",
+                                                                 "physics_iq_score")]
     assert {name: data["winners"][name] for name in measured} == {name: "guided" for name in measured}
     assert data["winners"]["depth_rank_correlation"] is None  # skipped: no local depth model
     assert any("depth_rank_correlation skipped" in note for note in data["notes"])
+    # The test stages ignore the perturbation: the second take equals the preview, the variance
+    # is (1, 1, 1, 0), and the ground truth scores 100 (clipped), noise far less.
+    score = data["aggregate"]["physics_iq_score"]
+    assert score["guided"]["mean"] == 100.0 and score["unguided"]["mean"] < 30.0
+    assert data["verdict"]["motion"] == "follows" and data["verdict"]["text"].startswith("Guided follows the simulated motion")
 
 
 def test_report_has_the_table_plots_videos_and_links(compared):
     page = (compared.out / "report.html").read_text()
     assert "<table id='metrics'>" in page
-    assert page.count("class='win'") == 7  # every measured metric has its winner marked
+    winners = [w for w in compared.metrics["winners"].values() if w in ("guided", "unguided")]
+    assert page.count("class='win'") == len(winners) == 15  # every measured metric has its winner marked
     plotted = re.findall(r"<img alt='([a-z_]+) over time' src='data:image/png;base64,", page)
     # every measured metric that has per-frame values (the spatiotemporal IoU is one number)
     assert plotted == ["flow_epe_object", "flow_epe_background", "flow_outlier_share", "warp_error", "motion_iou",
-                       "background_flicker"]
-    assert page.count("<video class='sync' src='data:video/mp4;base64,") == 3
+                       "background_flicker", "object_visibility", "object_color_error", "structure_similarity",
+                       "physics_iq_spatiotemporal_iou", "physics_iq_mse"]
+    assert page.count("<video class='sync' src='data:video/mp4;base64,") == 4  # preview, guided, unguided, second take
+    # the verdict first, then the videos; seeds and the way towards the simulation in the table
+    assert page.index("id='verdict'>Guided follows the simulated motion") < page.index("<h2>Videos</h2>")
+    assert "Mean \u00b1 std over seeds 0, 1." in page and "<th>towards the simulation</th>" in page
     assert "addEventListener('play'" in page  # the videos play in step
     for link in ("metrics.json", "video/compare.mp4", "meta.json", "passes.npz"):
         assert f"href='{link}'" in page
@@ -249,25 +263,35 @@ def test_cli_compare_with_the_builtin_model_writes_everything(tmp_path):
     made = len(read_video(out / "video/guided.mp4")[0])
     assert frames.shape[0] == made <= 16 and frames.shape[2] == 3 * (frames.shape[1] - CAPTION_HEIGHT)
     page = (out / "report.html").read_text()
-    assert "<table id='metrics'>" in page and page.count("data:image/png;base64,") >= 7  # 6 plots and the still
+    assert "<table id='metrics'>" in page and page.count("data:image/png;base64,") >= 12  # 11 plots and the still
+    assert "id='verdict'>Guided " in page and data["verdict"]["text"].startswith("Guided ")
 
 
 EXAMPLE_SCENES = sorted(p.name for p in (REPO / "scenes").glob("*.yaml"))
 
 
+MOTION_METRICS = ("flow_epe_object", "flow_epe_background", "flow_outlier_share", "warp_error", "motion_iou",
+                  "motion_iou_spatiotemporal", "background_flicker")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("scene", EXAMPLE_SCENES)
-def test_guided_beats_unguided_on_every_metric_on_the_builtin_model(tmp_path, scene):
-    """The issue's claim, measured: for each example scene, over seeds 0, 1, 2, guided wins every
-    metric that is defined (mean over seeds in the metric's direction). 8 denoising steps instead
-    of the scenes' 20 keep the twelve scenes to about 20 minutes on two cores."""
+def test_guided_moves_more_like_the_simulation_than_unguided_on_the_builtin_model(tmp_path, scene):
+    """The motion claim, measured: for each example scene, over seeds 0, 1, 2, guided's mean is
+    better than unguided's on every motion metric (a row may still name no winner: when both are far
+    from the simulation it says neither). The depiction metrics make no such claim: the builtin
+    model's 64 px frames often depict the objects poorly, and the verdict is written either way.
+    8 denoising steps instead of the scenes' 20 keep the twelve scenes to about 20 minutes on two cores."""
     result = run_compare(REPO / "scenes" / scene, tmp_path / "out",
                          CompareSettings(backend="builtin", seeds=(0, 1, 2), steps=8, quiet=True))
-    winners = {name: w for name, w in result.metrics["winners"].items() if w is not None}
-    summary = {name: (round(e["guided"]["mean"], 3), round(e["unguided"]["mean"], 3))
-               for name, e in result.metrics["aggregate"].items() if e["winner"] is not None}
-    print(scene, summary)
-    assert winners and all(w == "guided" for w in winners.values()), summary
+    table = result.metrics["aggregate"]
+    summary = {name: (round(table[name]["guided"]["mean"], 3), round(table[name]["unguided"]["mean"], 3))
+               for name in MOTION_METRICS}
+    print(scene, summary, result.metrics["verdict"]["text"])
+    for name in MOTION_METRICS:
+        guided, unguided = table[name]["guided"]["mean"], table[name]["unguided"]["mean"]
+        assert (guided > unguided) if table[name]["direction"] == "higher" else (guided < unguided), (name, summary)
+    assert result.metrics["verdict"]["text"].startswith("Guided ")
 
 
 def test_cli_scores_a_video_made_elsewhere_against_a_real_shot(tmp_path):
@@ -299,7 +323,8 @@ def test_passes_are_rendered_at_the_generation_size(tmp_path):
     run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(quiet=True), stages, cd.HalfSizeEchoBackend())
     write_png_sequence(tmp_path / "frames", sv.make_passes().rgb)
     run_compare(cd.write_scene(tmp_path), tmp_path / "scored", CompareSettings(video=tmp_path / "frames", quiet=True), stages)
-    assert asked == [(sv.SIZE // 2, sv.SIZE // 2), None]  # generating: the backend's size; --video: the camera's
+    # generating: the backend's size; --video: the camera's; each twice: the shot, then its perturbed second take
+    assert asked == [(sv.SIZE // 2, sv.SIZE // 2)] * 2 + [None] * 2
 
 
 def test_metric_plot_means_skip_undefined_transitions_without_warnings():

@@ -109,7 +109,9 @@ def test_per_frame_values_cover_every_transition(truth):
 
 def test_directions_are_declared(truth):
     higher = {name for name, r in truth.items() if r.direction == "higher"}
-    assert higher == {"motion_iou", "motion_iou_spatiotemporal", "depth_rank_correlation"}
+    assert higher == {"motion_iou", "motion_iou_spatiotemporal", "depth_rank_correlation", "object_visibility",
+                      "structure_similarity", "physics_iq_spatial_iou", "physics_iq_spatiotemporal_iou",
+                      "physics_iq_weighted_spatial_iou", "physics_iq_score"}
     assert all(r.direction in ("lower", "higher") for r in truth.values())
 
 

@@ -30,10 +30,11 @@ ENGINE_LAYERS = (
     ("errors", "records", "resample", "progress"),
     ("noise_warp", "builtin", "builtin.kinds", "builtin.text", "builtin.controls", "builtin.model", "builtin.sample"),
     ("backends",),
-    ("settings", "request", "metrics"),
-    ("pipeline", "builtin.dataset", "builtin.train", "builtin.evaluate", "builtin.report", "testing", "report",
-     "side_by_side"),
+    ("settings", "request", "metrics", "physical_variance"),
+    ("pipeline", "stage_files", "builtin.dataset", "builtin.train", "builtin.evaluate", "builtin.report", "testing",
+     "report", "side_by_side"),
     ("compare",),
+    ("batch",),
     ("cli", "__main__"),
 )
 

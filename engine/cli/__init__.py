@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from physreel.sim.quiet import c_output_silenced
-from physreel.sim.spec.errors import SimulationError, SpecError
+from physreel.sim.spec.errors import SimulationError, SpecError, one_line
 
 # Subcommands in the order `--help` lists them; each module has add_parser(subparsers) and run(args).
-COMMANDS = ("validate", "schema", "simulate", "passes", "compare", "render", "models", "dataset", "train")
+COMMANDS = ("validate", "schema", "simulate", "passes", "compare", "render", "batch", "models", "dataset", "train")
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_UNSTABLE = 0, 1, 2, 3
 
@@ -52,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or EXIT_OK)
+        with warnings.catch_warnings():
+            if not args.debug:  # numpy's and trimesh's RuntimeWarnings (overflow, 0/0) are not the user's to read
+                warnings.simplefilter("ignore", RuntimeWarning)
+            return int(args._run(args) or EXIT_OK)
     except SpecError as exc:
         if args.debug:
             raise
@@ -62,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         if args.debug:
             raise
-        print(f"physreel {args.command}: {exc}", file=sys.stderr)
+        print(one_line(f"physreel {args.command}: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except SimulationError as exc:
         if args.debug:
             raise
-        print(f"physreel {args.command}: unstable simulation: {exc}", file=sys.stderr)
+        print(one_line(f"physreel {args.command}: unstable simulation: {exc}"), file=sys.stderr)
         return EXIT_UNSTABLE
     except KeyboardInterrupt:
         print("physreel: interrupted", file=sys.stderr)

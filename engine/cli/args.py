@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from physreel.sim.spec.model import GenerateSpec
+from physreel.sim.files import output_folder_problem
+from physreel.sim.spec import Scene
+from physreel.sim.spec.model import GenerateSpec, frame_pixels_problem
 from physreel.sim.spec.types import BACKEND_NAMES, DEVICES, DTYPES, Resolution
 
 from ..settings import OverrideError, apply_overrides
@@ -70,11 +72,19 @@ def add_generation_flags(p: argparse.ArgumentParser) -> None:
 
 
 def out_folder(text: str) -> Path:
-    """The -o folder; UsageError if it names a file."""
-    out = Path(text)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"-o {text} is a file; give a folder")
-    return out
+    """The -o folder, checked before any work (sim.files.output_folder_problem: a folder that can
+    be made and written, an earlier stage's meta.json readable); UsageError otherwise."""
+    problem = output_folder_problem(text)
+    if problem is not None:
+        raise UsageError(f"-o {text}: {problem}")
+    return Path(text)
+
+
+def check_pass_size(scene: Scene, resolution: tuple[int, int] | None, flag: str = "--resolution") -> None:
+    """UsageError if the scene's frames at `resolution` (a flag's) are too many pixel-frames for the passes."""
+    problem = None if resolution is None else frame_pixels_problem(scene.spec.shot.num_frames, resolution)
+    if problem is not None:
+        raise UsageError(f"{flag} {resolution[0]}x{resolution[1]}: {problem}; give a smaller size")
 
 
 def parse_resolution(text: str | None, flag: str = "--resolution") -> tuple[int, int] | None:

@@ -8,7 +8,7 @@ from ..compare import CompareInputError, CompareSettings, run_compare
 from ..errors import BackendError
 from ..settings import OverrideError
 from . import UsageError
-from .args import add_backend_flags, add_scene_and_out, check_overrides, parse_seeds
+from .args import add_backend_flags, add_scene_and_out, check_overrides, out_folder, parse_seeds
 
 
 def add_parser(subparsers):
@@ -32,6 +32,7 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    out_folder(args.out)
     if args.video is not None and (args.seeds or args.backend or args.steps is not None or args.model):
         raise UsageError("--video scores an existing video; --seeds, --backend, --model and --steps apply only when generating")
     if args.resample_frames and args.video is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from . import UsageError
+from .args import out_folder
 
 
 def add_parser(subparsers):
@@ -27,6 +28,8 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     from physreel.engine.builtin.dataset import DatasetConfig, write_dataset  # imports torch
+
+    out_folder(args.output)
 
     for name in ("shots", "resolution", "frames", "shots_per_shard"):
         if getattr(args, name) < 1:

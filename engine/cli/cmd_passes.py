@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
-from physreel.conditioning.output import available_controls, write_passes
 from physreel.conditioning.records import PASS_NAMES
-from physreel.conditioning.render import render_passes
-from physreel.sim.files import output_folder
-from physreel.sim.output import write_shot
-from physreel.sim.simulate import simulate
 from physreel.sim.spec import load_scene
 
+from ..stage_files import PassesOptions, passes_files
 from . import UsageError
-from .args import add_scene_and_out, out_folder, parse_resolution
+from .args import add_scene_and_out, check_pass_size, out_folder, parse_resolution
 
 
 def add_parser(subparsers):
@@ -53,22 +47,18 @@ def run(args) -> int:
     out = out_folder(args.out)
     resolution = parse_resolution(args.resolution)
     names = parse_passes(args.passes)
-    # 2. Validate, simulate and render in memory: a bad spec or an unstable run writes nothing.
+    # 2. Validate, then simulate and render in memory and write (engine.stage_files): a bad spec
+    #    or an unstable run writes nothing; each file appears complete or not at all.
     scene = load_scene(args.scene)
-    started = time.perf_counter()
-    shot = simulate(scene, progress=not args.quiet)
-    simulated = time.perf_counter()
-    passes = render_passes(shot, passes=names, resolution=resolution, progress=not args.quiet, shadows=not args.no_shadows)
-    rendered = time.perf_counter()
-    controls = {kind: ({"scope": args.flow_scope} if kind == "flow" else {}) for kind in available_controls(passes)}
-    # 3. Write; each file appears complete or not at all, and a folder we made is removed on failure.
-    with output_folder(out):
-        write_shot(out, shot)
-        write_passes(out, shot, passes, controls=controls, previews=not args.no_previews)
+    check_pass_size(scene, resolution)
+    options = PassesOptions(names=None if names is None else tuple(names), resolution=resolution,
+                            flow_scope=args.flow_scope, shadows=not args.no_shadows, previews=not args.no_previews)
+    done = passes_files(scene, out, options, bars=not args.quiet)
     if not args.quiet:
+        passes, controls = done.passes, done.controls
         width, height = passes.size
         rendered_names = [n for n in ("depth", "flow_fwd", "flow_bwd", "flow_valid", "seg", "normal", "pose", "rgb") if getattr(passes, n) is not None]
         print(f"{out}: {passes.num_frames} frames at {width}x{height}: {', '.join(rendered_names)}; controls {', '.join(controls) or 'none'}; "
-              f"simulated in {simulated - started:.2f} s, rendered in {rendered - simulated:.2f} s "
-              f"({1000 * (rendered - simulated) / max(passes.num_frames, 1):.0f} ms/frame)")
+              f"simulated in {done.seconds['simulate']:.2f} s, rendered in {done.seconds['passes']:.2f} s "
+              f"({1000 * done.seconds['passes'] / max(passes.num_frames, 1):.0f} ms/frame)")
     return 0

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import UsageError
+from .args import out_folder
 
 
 def add_parser(subparsers):
@@ -65,6 +66,8 @@ def _model_config(args):
 
 def run(args) -> int:
     from physreel.engine.builtin.train import TrainConfig, train  # imports torch
+
+    out_folder(args.output)
 
     for name in ("steps", "batch", "checkpoint_every", "threads"):
         if getattr(args, name) < 1:

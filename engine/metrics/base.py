@@ -22,8 +22,9 @@ class MetricResult:
     """One metric of one video against one shot.
 
     `per_frame` has one entry per frame transition t -> t+1 (N - 1 entries for an N-frame shot),
-    NaN where the metric is undefined on that transition (its region is empty); None for
-    metrics that only exist over the whole shot. `value` is the shot-level number.
+    or one per frame (N entries) for metrics of single frames (depth, depiction, Physics-IQ's),
+    NaN where the metric is undefined there (its region is empty); None for metrics that only
+    exist over the whole shot. `value` is the shot-level number.
     """
 
     name: str
@@ -32,9 +33,11 @@ class MetricResult:
     """'lower' or 'higher': which is better."""
     unit: str
     per_frame: np.ndarray | None = None
-    """float64 [N - 1] or None."""
+    """float64 [N - 1] or [N], or None."""
     note: str | None = None
     """Why the metric was skipped or is undefined; None when it was measured."""
+    per_object: dict[str, float] | None = None
+    """The value per judged object (depiction metrics), by the spec's object name; None for the others."""
 
     @property
     def skipped(self) -> bool:

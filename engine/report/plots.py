@@ -42,7 +42,7 @@ def metric_plot_png(name: str, runs: list[Run], fps: int, direction: str, unit: 
         if len(values) > 1:
             low, high = _column_extremes(values)
             ax.fill_between(t, low, high, color=COLORS.get(label, "black"), alpha=0.15, linewidth=0)
-    ax.set_xlabel("time of frame t (s), transition t -> t+1")
+    ax.set_xlabel("time of frame t (s); motion metrics: the transition t -> t+1")
     ax.set_ylabel(f"{name} ({unit})")
     ax.set_title(f"{name} ({direction} is better)", fontsize=10)
     ax.grid(alpha=0.3)
