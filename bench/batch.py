@@ -3,8 +3,10 @@ per task against running the same shots in one process.
 
 A 24-shot sweep of scenes/bouncing_ball.yaml (6 restitutions x 4 seeds, 1 s at 24 fps, 128x128),
 stages simulate and passes: 48 tasks. Each round times
-  reference  the same 48 tasks (engine.batch.tasks.run_stage, the function Ray runs) one after
-             another in this process, no Ray;
+  reference  the same sweep expanded and validated, each shot's scene.yaml written and read back
+             (as run_batch does before its first task), then the same 48 tasks
+             (engine.batch.tasks.run_stage, the function Ray runs) one after another in this
+             process, no Ray;
   Ray, N     run_batch on a local Ray instance of N workers (N = 1, 2), from expanding the sweep
              to the last record, batch.json and index.html;
 and measures wall time and CPU time: of this process and its children for the reference; of this
@@ -17,7 +19,10 @@ the reference, and two overheads per task at N workers:
         itself, 0 for perfect scaling; on a shared machine other users' load shows up here.
 Goal: < 5 % at 2 workers. One-time costs are printed apart and left out: starting Ray, and each
 worker's first import of physreel and its compiled kernels (a warm-up shot per worker, and one in
-this process before the reference). Last, the data that crosses the network per task.
+this process before the reference). Also printed: the driver's serial seconds, before the first
+task starts (expanding, validating and writing the shots) and after the last ends (batch.json,
+index.html with a still per shot): the workers idle then, so at N workers they count N times in
+the wall overhead. Last, the data that crosses the network per task.
 
     /work/venv/bin/python bench/batch.py [--shots 24] [--size 128] [--workers 1,2] [--rounds 2]
 """
@@ -98,6 +103,13 @@ def warm_up(workers: int, warm_sweep, out: Path) -> None:
     ray.get(refs)
 
 
+def timed_batch(sweep, out: Path, arrived: list[tuple[float, float]]):
+    """(start, end, result) of run_batch; `arrived` gets (when the driver got it, the task's seconds) per result."""
+    begun = time.perf_counter()
+    result = run_batch(sweep, out, BatchOptions(quiet=True), on_result=lambda r: arrived.append((time.perf_counter(), r.seconds)))
+    return begun, time.perf_counter(), result
+
+
 def cpu_seconds(root_pid: int) -> float:
     """CPU seconds (user + system, with reaped children) of `root_pid`'s live descendants, not itself."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -149,9 +161,10 @@ def main() -> None:
         reference(warm, root / "warm-ref")  # imports, numba kernels, caches: one-time
         runs: dict[str, list[tuple[float, float]]] = {"reference": []}
         startup: dict[int, list[float]] = {w: [] for w in workers_list}
+        serial: dict[int, list[tuple[float, float]]] = {w: [] for w in workers_list}
         for round_ in range(args.rounds):
-            tasks = tasks_for(sweep, root / f"ref{round_}")
-            wall, cpu, results = measure(lambda todo: [run_stage(task) for task in todo], tasks)
+            # the same preparation as run_batch's (expand, validate, write and read back each scene.yaml)
+            wall, cpu, results = measure(lambda out: [run_stage(task) for task in tasks_for(sweep, out)], root / f"ref{round_}")
             assert all(result.status == "ok" for result in results)
             runs["reference"].append((wall, cpu))
             for workers in workers_list:
@@ -159,9 +172,12 @@ def main() -> None:
                 with ray_cluster(workers=workers, temp_dir=root / f"r{round_}{workers}"):
                     startup[workers].append(time.perf_counter() - started)
                     warm_up(workers, warm, root / f"warm{round_}-{workers}")
-                    wall, cpu, result = measure(run_batch, sweep, root / f"out{round_}-{workers}", BatchOptions(quiet=True))
+                    arrived: list[tuple[float, float]] = []
+                    wall, cpu, (begun, ended, result) = measure(timed_batch, sweep, root / f"out{round_}-{workers}", arrived)
                 assert len(result.ran) == 2 * shots and not result.failed
                 runs.setdefault(workers, []).append((wall, cpu))
+                # the first task began at its result's arrival less its seconds (and the result's way back, ~ms)
+                serial[workers].append((min(t - s for t, s in arrived) - begun, ended - max(t for t, _ in arrived)))
             shutil.rmtree(root / f"ref{round_}", ignore_errors=True)
         median = {name: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
                   for name, values in runs.items()}
@@ -181,6 +197,9 @@ def main() -> None:
                                                   for name, values in runs.items()))
         print("one-time, left out above: Ray start-up " + ", ".join(f"{w} worker(s) {statistics.median(s):.1f} s"
                                                                    for w, s in startup.items()))
+        print("driver alone, workers idle (median): " + ", ".join(
+            f"{w} worker(s): {statistics.median(h for h, _ in s):.2f} s before the first task, "
+            f"{statistics.median(t for _, t in s):.2f} s after the last" for w, s in serial.items()))
         task = tasks_for(sweep, root / "sizes")[1]
         run_stage(task)
         done = run_stage(task)

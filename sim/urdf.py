@@ -17,6 +17,7 @@ from .quiet import c_output_silenced
 from .records import Part
 from .spec import Scene
 from .spec.model import UrdfObject
+from .urdf_folder import in_urdf_folder
 
 ONE_DOF_JOINTS = (p.JOINT_REVOLUTE, p.JOINT_PRISMATIC)
 STATIC_JOINT_FORCE = 1e6
@@ -30,7 +31,8 @@ def create_urdf_body(client: int, scene: Scene, placed: PlacedBody, first_seg_id
     flags = p.URDF_USE_INERTIA_FROM_FILE
     if obj.self_collision:
         flags |= p.URDF_USE_SELF_COLLISION | p.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT
-    with c_output_silenced():  # the URDF importer prints warnings (e.g. missing joint axes) to the C stderr
+    # the URDF importer prints warnings (e.g. missing joint axes) to the C stderr
+    with c_output_silenced(), in_urdf_folder(path):
         body_id = p.loadURDF(
             str(path),
             basePosition=list(placed.position),

@@ -92,6 +92,48 @@ def test_report_has_the_table_plots_videos_and_links(compared):
     assert "synthetic_square" in page and "a textured square slides" in page  # the scene's spec
 
 
+def _metric_cells(page: str) -> str:
+    return page[page.index("<table id='metrics'>"):].split("</table>", 1)[0]
+
+
+def test_report_of_one_seed_says_so_and_shows_no_spread(tmp_path):
+    result = run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(seeds=(3,), quiet=True),
+                         cd.synthetic_stages(), cd.EchoBackend())
+    page = (result.out / "report.html").read_text()
+    assert "One seed (3): single values, no spread over seeds" in page
+    assert "std over seeds" not in page and "&plusmn;" not in _metric_cells(page)
+
+
+def test_report_of_several_seeds_shows_mean_and_spread(compared):
+    page = (compared.out / "report.html").read_text()
+    assert "Mean \u00b1 std over seeds 0, 1." in page and "One seed" not in page
+    assert _metric_cells(page).count("&plusmn;") >= 2 * 15  # guided and unguided of every measured metric
+
+
+def test_report_shows_each_note_once(tmp_path):
+    import html
+
+    # the backend's plan note reaches the pipeline's notes and compare's own; the page shows it once
+    result = run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(quiet=True), cd.synthetic_stages(),
+                         cd.ShortEchoBackend())
+    page = (result.out / "report.html").read_text()
+    notes = result.metrics["notes"]
+    assert len(notes) == len(set(notes)) >= 3  # short-echo's, compare's frame count, the skipped depth ranking
+    for note in notes:
+        shown = note.split(" ", 1)[1] if note.startswith("depth_rank_correlation ") else note  # its table row's note
+        assert page.count(html.escape(shown)) == 1, note
+
+
+def test_report_shows_the_frames_size_beside_the_scenes_when_they_differ(tmp_path, compared):
+    # a real shot of SMALL_SCENE (64 x 64), generated and scored at the backend's half size
+    (tmp_path / "small.yaml").write_text(SMALL_SCENE.replace("duration: 2.0", "duration: 1.0"))
+    result = run_compare(tmp_path / "small.yaml", tmp_path / "out", CompareSettings(quiet=True), backend=cd.HalfSizeEchoBackend())
+    half = (result.out / "report.html").read_text()
+    assert "Frames scored at 32x32 (the scene&#x27;s camera: 64x64); pixel units below are pixels of the 32x32 frames." in half
+    same = (compared.out / "report.html").read_text()
+    assert f"Frames scored at {sv.SIZE}x{sv.SIZE}, the scene&#x27;s size." in same
+
+
 def test_compare_video_is_three_labelled_panels_of_the_shot(compared):
     frames, fps = read_video(compared.out / "video/compare.mp4")
     panel = sv.SIZE * 3  # 96 px panels are enlarged 3x to reach 256 px

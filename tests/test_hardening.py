@@ -193,6 +193,70 @@ def test_assets_inside_the_folder_and_shipped_urdfs_still_load():
     assert [o.code for o in run(text, files, commands=("validate", "simulate"))] == [0, 0]
 
 
+@pytest.mark.parametrize("shipped", [
+    "plane.urdf",                     # its plane.mtl names a cube.tga pybullet_data lacks
+    "cube_small.urdf",                # its cube.obj names a cube.mtl pybullet_data lacks
+    "table/table.urdf",               # table.mtl names a missing table.tga
+    "laikago/laikago_toes_zup.urdf",  # <sphere radius='0.0'> contact points on the toes
+    "bicycle/bike.urdf",              # <origin xyz='0.07, 0, -0.69'>: commas, for pybullet's lenient parser
+    "franka_panda/panda.urdf",        # a fixed joint's <axis xyz='0 0 0'>, a Windows path in link6.mtl
+    "biped/biped2d_pybullet.urdf",    # blank lines before <?xml
+])
+def test_urdfs_pybullet_data_ships_load_as_pybullet_loads_them(shipped):
+    """pybullet_data is pybullet's own data, which the user cannot edit: its URDFs load (all but 6 of
+    its 1095; those name a mesh that is not there, are empty, or fail in pybullet), and these,
+    refused by the first confinement rules, validate and simulate."""
+    text = SHORT + f"objects:\n  - {{name: floor, shape: plane}}\n  - {{name: thing, shape: urdf, file: {shipped}, position: [0, 0, 1]}}\n"
+    assert [o.code for o in run(text, commands=("validate", "simulate"))] == [0, 0]
+
+
+def test_a_urdf_pybullet_data_ships_may_still_not_name_a_mesh_it_lacks():
+    # racecar_differential.urdf names differential/diff_ring.stl beside it, which is not there:
+    # pybullet would look for it in the working directory, then in every parent folder
+    rejected(SHORT + "objects:\n  - {name: car, shape: urdf, file: racecar/racecar_differential.urdf}\n",
+             "'differential/diff_ring.stl' (named in 'racecar_differential.urdf') does not exist beside it", line=4)
+
+
+def test_a_scene_obj_naming_a_material_library_it_lacks_is_still_refused():
+    # the pybullet_data exception is pybullet_data's alone: the user can add the file or drop the line
+    rejected(MESH_SCENE.replace("FILE", "m.obj"), "'m.mtl' (named in 'm.obj') does not exist beside it",
+             {"m.obj": obj_text(0.1, mtllib="m.mtl")}, line=5)
+
+
+def test_a_fixed_joint_may_have_a_zero_axis():
+    # URDF: fixed and floating joints do not use their axis; franka_description writes 0 0 0 there
+    fixed = urdf_text(axis="0 0 0").replace(b'type="revolute"', b'type="fixed"')
+    assert run(URDF_SCENE, {"arm.urdf": fixed})[0].code == 0
+
+
+def test_a_urdf_mesh_is_read_from_the_urdf_folder_not_from_the_working_directory(tmp_path, monkeypatch):
+    """pybullet looks for a URDF's mesh names in the working directory first: a 50 m `m.obj` there
+    would become the collision shape of the scene's 0.2 m cube, which then rests 25 m up."""
+    import trimesh
+
+    from physreel.sim.simulate import simulate
+
+    scene_dir, decoy = tmp_path / "scene", tmp_path / "cwd"
+    scene_dir.mkdir()
+    decoy.mkdir()
+    trimesh.creation.box(extents=(0.2, 0.2, 0.2)).export(scene_dir / "m.obj")
+    trimesh.creation.box(extents=(50.0, 50.0, 50.0)).export(decoy / "m.obj")
+    (scene_dir / "cube.urdf").write_text(
+        '<robot name="cube"><link name="base"><inertial><mass value="1"/>'
+        '<inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/></inertial>'
+        '<visual><geometry><mesh filename="m.obj"/></geometry></visual>'
+        '<collision><geometry><mesh filename="m.obj"/></geometry></collision></link></robot>')
+    (scene_dir / "scene.yaml").write_text(
+        "shot: {duration: 1.0, fps: 8}\ncamera: {resolution: [16, 16]}\n"
+        "objects:\n  - {name: floor, shape: plane}\n  - {name: cube, shape: urdf, file: cube.urdf, position: [0, 0, 0.5]}\n")
+    monkeypatch.chdir(decoy)
+    shot = simulate(load_scene(scene_dir / "scene.yaml"))
+    cube = [part.name for part in shot.parts].index("cube")
+    # resting on the floor at its own half size; a tolerance of 1 cm (contact margin, settling)
+    assert abs(float(shot.trajectory.position[-1, cube, 2]) - 0.1) < 0.01
+    assert os.getcwd() == str(decoy)  # the working directory is the caller's again
+
+
 # ------------------------------------------------------------------------ URDF numbers
 @pytest.mark.parametrize("urdf, fragment", [
     (urdf_text(mass="nan"), "<mass value='nan'> is not 1 finite number"),
@@ -285,6 +349,23 @@ def test_the_docs_agree_where_a_relative_model_folder_starts():
     assert "relative to the scene file" in (REPO / "README.md").read_text()
 
 
+@pytest.mark.parametrize("command", [["schema"], ["validate", "--print-resolved", "scenes/bouncing_ball.yaml"]])
+def test_output_into_a_closed_pipe_ends_quietly_with_141(command):
+    """`physreel schema | head -1`: the reader is gone before the output is written (its end of the
+    pipe is closed before the command starts), so every write fails with EPIPE."""
+    import subprocess
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "physreel", *command], stdout=write_end, stderr=subprocess.PIPE,
+                              cwd=REPO, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141  # 128 + SIGPIPE, as a shell reports `cat big | head -1`
+    assert done.stderr == b""  # no traceback, no "Exception ignored ... BrokenPipeError" at exit
+
+
 # ------------------------------------------------------------------------ output folders
 def _cli(tmp_path: Path, *argv: str) -> tuple[int, str, float]:
     """(exit status, "", seconds) of `physreel -q ARGV` in this process (capsys holds what it printed)."""
@@ -365,7 +446,7 @@ def test_an_unreadable_asset_is_reported_at_its_line(tmp_path, monkeypatch):
 
     (tmp_path / "m.obj").write_bytes(obj_text())
     (tmp_path / "s.yaml").write_text(MESH_SCENE.replace("FILE", "m.obj"))
-    monkeypatch.setattr(assets, "check_references", lambda *a: (_ for _ in ()).throw(PermissionError(13, "Permission denied", "m.obj")))
+    monkeypatch.setattr(assets, "check_references", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied", "m.obj")))
     with pytest.raises(SpecError) as caught:
         load_scene(tmp_path / "s.yaml")
     assert [(i.line, i.field, i.problem) for i in caught.value.issues] == [(5, "objects[1].file", "'m.obj' cannot be read (Permission denied)")]

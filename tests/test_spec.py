@@ -377,3 +377,34 @@ def test_every_scene_field_is_documented_in_the_spec_reference():
     ]  # fmt: skip
     missing = [f"{r.__name__}.{name}" for r in records for name in r.model_fields if f"`{name}" not in text and f"{name}:" not in text]
     assert not missing, f"undocumented in docs/spec.md: {missing}"
+
+
+def test_every_limit_of_the_spec_is_in_the_limits_table():
+    """Each module-level MAX_/MIN_ limit of sim/spec appears, with its value as docs/spec.md writes
+    it, in the "Resource limits" table; a new limit fails here until the table has its row."""
+    from physreel.sim.spec import assets, load, model, particles, references, types, yaml_marks
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "spec.md").read_text()
+    table = text.split("## Resource limits", 1)[1].split("\n## ", 1)[0]
+    written = {  # the start of its row: the limit's name and its value as the table writes it
+        "MAX_MAGNITUDE": "| any number | within +-1e6", "MIN_POSITIVE": "| a positive size, mass, duration, scale | at least 1e-6",
+        "MAX_FRAMES": "| frames | `N <= 2400", "MAX_FRAME_PIXELS": "| frames x width x height | `<= 120,000,000",
+        "MAX_BODIES": "| bodies (rigid parts) | 2000", "MAX_EVENTS": "| events | 1000",
+        "MAX_PARTICLE_SOURCES": "| emitters, fluid blocks | 100 each", "MAX_CONTROLS": "| `generate.controls` | 16",
+        "MAX_BALLISTIC_PARTICLES": "| ballistic particles | 1,000,000", "MAX_FLUID_PARTICLES": "| fluid particles | 200,000",
+        "MAX_PARTICLE_FRAMES": "| particles x (frames + 1) | 60,000,000", "MAX_SPEC_BYTES": "| scene file | 4 MB",
+        "MAX_VALUES": "| values after alias expansion | 200,000", "MAX_DEPTH": "| nesting depth | 64 levels",
+        "MAX_REFERENCED_FILES": "| files one asset names, transitively | 1000",
+        "MAX_MESH_FACES": "| triangles of one mesh file | 200,000",
+        "MAX_ASSET_BYTES": "| any asset file (mesh, URDF, material library, texture) | 100 MB",
+    }  # fmt: skip
+    modules = (assets, load, model, particles, references, types, yaml_marks)
+    values = {name: value for module in modules for name, value in vars(module).items()
+              if name.startswith(("MAX_", "MIN_")) and isinstance(value, (int, float))}
+    assert set(values) == set(written), "a limit without a row in docs/spec.md's limits table (or a row for none)"
+    for name, shown in written.items():
+        assert shown in table, f"{name} = {values[name]:g}: {shown!r} is not in the limits table"
+        value = shown.rsplit(" | ", 1)[1]
+        number = re.search(r"\d[\d,.e+-]*", value.replace("+-", "")).group().replace(",", "")
+        scale = 1_000_000 if "MB" in shown else 1
+        assert float(number) * scale == values[name], f"{name} is {values[name]:g} in code, {shown!r} in the table"

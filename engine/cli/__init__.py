@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 
@@ -18,6 +19,9 @@ from physreel.sim.spec.errors import SimulationError, SpecError, one_line
 COMMANDS = ("validate", "schema", "simulate", "passes", "compare", "render", "batch", "models", "dataset", "train")
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_UNSTABLE = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 128 + 13
+"""The reader of our output went away (`physreel schema | head -1`): 128 + SIGPIPE, as a shell reports
+a program that SIGPIPE ended (and as 130 reports an interrupt)."""
 
 
 class UsageError(Exception):
@@ -46,12 +50,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status (0 ok, 1 failure, 2 bad input, 3 unstable, 130 interrupted, 141 closed pipe)."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # output still buffered meets a closed pipe here, not at interpreter exit
+    except BrokenPipeError:
+        _quiet_closed_output()
+        return EXIT_BROKEN_PIPE
+
+
+def _quiet_closed_output() -> None:
+    """Point stdout and stderr at /dev/null, so that the interpreter's flush at exit does not
+    report the closed pipe again (the Python docs' "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # a stream without a descriptor (a test's capture)
+            pass
+    os.close(devnull)
+
+
+def _run(argv: list[str] | None) -> int:
     # The CLI owns its process's output: pybullet prints its build time from C on first import,
     # which would land in piped stdout and in --quiet runs, so it is imported here, silenced.
     with c_output_silenced():
         import pybullet  # noqa: F401
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.process_is_command = argv is None  # --profile then counts the process's start-up (engine.cli.args.profiled)
     try:
         with warnings.catch_warnings():
             if not args.debug:  # numpy's and trimesh's RuntimeWarnings (overflow, 0/0) are not the user's to read

@@ -76,11 +76,12 @@ def asset_root(path: Path, scene_dir: Path) -> Path:
 
 
 def check_mesh_file(path: Path, root: Path, dynamic: bool = False, scale: tuple[float, float, float] = (1.0, 1.0, 1.0),
-                    decomposed: bool = False) -> None:
+                    decomposed: bool = False, shipped: bool = False) -> None:
     """Raise ValueError unless `path` loads as a triangle mesh; a `dynamic` one must enclose volume.
 
     The files it names (material libraries, textures, glTF buffers) must lie inside `root`; that
-    is checked before trimesh opens any of them (sim/spec/references.py). A moving mesh gets its
+    is checked before trimesh opens any of them (sim/spec/references.py; `shipped`: a mesh of a
+    pybullet_data URDF, which may name a material library it lacks). A moving mesh gets its
     mass and inertia from its collision hull at `scale` (as sim/geometry.py prepares it), so a
     flat mesh (a single quad, a decal), or one whose vertices merge at a tiny scale, cannot move;
     a static one may be flat, unless it is `decomposed` (V-HACD never finishes on a flat mesh).
@@ -89,7 +90,7 @@ def check_mesh_file(path: Path, root: Path, dynamic: bool = False, scale: tuple[
         raise ValueError(f"{path.name!r} is not a mesh file; use one of {', '.join(MESH_SUFFIXES)}")
     if path.stat().st_size == 0:
         raise ValueError(f"{path.name!r} is an empty file (0 bytes); export the mesh again")
-    check_references(path, root)
+    check_references(path, root, shipped=shipped)
     mesh = load_triangle_mesh(path)
     if len(mesh.faces) == 0:
         raise ValueError(f"{path.name!r} has no triangles; export the mesh with faces")
@@ -152,8 +153,8 @@ def urdf_names(path: Path) -> tuple[dict[str, str], list[str]]:
     Raises ValueError when the file is not a URDF.
     """
     try:
-        # Some shipped URDFs (pybullet_data's humanoid) end in a NUL byte, which pybullet ignores.
-        root = ElementTree.fromstring(path.read_bytes().rstrip(b"\x00 \t\r\n"))
+        # Some shipped URDFs end in a NUL byte or start with blank lines, which pybullet ignores.
+        root = ElementTree.fromstring(path.read_bytes().strip(b"\x00 \t\r\n"))
     except (ElementTree.ParseError, OSError) as exc:
         raise ValueError(f"{path.name!r} is not readable URDF XML ({exc}); check the file") from None
     if root.tag != "robot":

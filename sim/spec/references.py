@@ -7,6 +7,14 @@ to the file that names them, and pybullet, when a name is not there, goes on to 
 folder, the working directory and the name as an absolute path. So the one rule, checked by
 `check_references` before either library opens anything: every named file is a relative path
 that exists, as a file, inside `root` (the scene's folder, or pybullet_data for a URDF it ships).
+
+One exception, for pybullet_data's own files only (`shipped`): an OBJ there may name a material
+library it lacks, and a material library a texture it lacks (cube.obj names cube.mtl, plane.mtl
+names cube.tga). trimesh looks for those only beside the file that names them, pybullet also in
+the working directory, which sim/urdf_folder.py makes the URDF's folder while pybullet loads it
+(strace: failed opens there, nothing else), so the name must still stay inside pybullet_data, but
+a missing one is skipped. A missing URDF mesh stays an error everywhere: pybullet searches every
+parent folder for it.
 """
 
 from __future__ import annotations
@@ -25,11 +33,14 @@ _URDF_PREFIXES = ("package://", "model://", "file://")
 """Prefixes pybullet strips from a URDF's file names before searching for them."""
 _MTL_MAPS = ("map_", "bump", "disp", "decal", "refl", "norm")
 """Material-library statements that name a texture (its last word)."""
+_SEARCHED_BESIDE_ONLY = (".obj", ".mtl")
+"""Files whose named files (material libraries, textures) their readers look for only beside them."""
 
 
-def check_references(path: Path, root: Path) -> list[Path]:
+def check_references(path: Path, root: Path, shipped: bool = False) -> list[Path]:
     """Every file `path` names, transitively, in the order found; ValueError naming the first
-    name that is absolute, leaves `root`, or is not a file there."""
+    name that is absolute, leaves `root`, or is not a file there (`shipped`: pybullet_data's own
+    files, whose OBJ and material libraries may name files they lack; see the module's doc)."""
     root = root.resolve()
     found: list[Path] = []
     todo = [path]
@@ -38,7 +49,9 @@ def check_references(path: Path, root: Path) -> list[Path]:
         if current.stat().st_size > MAX_ASSET_BYTES:
             raise ValueError(f"{current.name!r} is over {MAX_ASSET_BYTES / 1e6:g} MB; simplify or compress it")
         for name in named_files(current):
-            target = _confined(name, current, root)
+            target = _confined(name, current, root, missing_ok=shipped and current.suffix.lower() in _SEARCHED_BESIDE_ONLY)
+            if target is None:
+                continue
             if target not in found:
                 found.append(target)
                 todo.append(target)
@@ -53,17 +66,22 @@ def named_files(path: Path) -> list[str]:
     return reader(path) if reader else []
 
 
-def _confined(name: str, named_by: Path, root: Path) -> Path:
+def _confined(name: str, named_by: Path, root: Path, missing_ok: bool = False) -> Path | None:
     shown = f"{name!r} (named in {named_by.name!r})"
     if not name.strip() or "\x00" in name:
         raise ValueError(f"{shown} is not a file name; name a file beside it")
-    if Path(name).is_absolute() or name.startswith("\\") or (len(name) > 1 and name[1] == ":"):
+    # A Windows path is refused everywhere, so a scene behaves alike on every system; in pybullet_data's
+    # own material libraries (franka_panda's link6.mtl names D:\\dev\\...) it is, here, one missing name beside them.
+    windows_absolute = name.startswith("\\") or (len(name) > 1 and name[1] == ":")
+    if Path(name).is_absolute() or (windows_absolute and not missing_ok):
         raise ValueError(f"{shown} is an absolute path; name files by paths relative to the file that names them")
     try:
         target = (named_by.parent / name).resolve()
         if not target.is_relative_to(root):
             raise ValueError(f"{shown} leaves the folder {root}; keep every file an asset names inside it")
         if not target.is_file():
+            if missing_ok and not target.exists():
+                return None
             raise ValueError(f"{shown} does not exist beside it; add the file or remove the reference")
     except OSError as exc:  # a name too long, a loop of links
         raise ValueError(f"{shown[:120]} cannot be looked up ({exc.strerror or exc}); name a file beside it") from None
@@ -72,8 +90,8 @@ def _confined(name: str, named_by: Path, root: Path) -> Path:
 
 def _urdf(path: Path) -> list[str]:
     try:
-        # Some shipped URDFs (pybullet_data's humanoid) end in a NUL byte, which pybullet ignores.
-        root = ElementTree.fromstring(path.read_bytes().rstrip(b"\x00 \t\r\n"))
+        # Some shipped URDFs end in a NUL byte or start with blank lines, which pybullet ignores.
+        root = ElementTree.fromstring(path.read_bytes().strip(b"\x00 \t\r\n"))
     except (ElementTree.ParseError, OSError) as exc:
         raise ValueError(f"{path.name!r} is not readable URDF XML ({exc}); check the file") from None
     names = []

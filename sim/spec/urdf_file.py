@@ -10,6 +10,11 @@
    then hovers.
 4. pybullet loads it: a private DIRECT client tries, so what is left (a joint naming a link that
    does not exist, two root links) is reported when the scene loads, not when it simulates.
+
+A URDF that pybullet_data ships is pybullet's own data, not the user's: checks 1, 2 and 4 hold
+for it (its root is pybullet_data's folder), check 3 does not. Its files are written for
+pybullet's lenient parser (`xyz='0.07, 0, -0.69'`, four-value `rpy`, zero-radius contact spheres
+on laikago's toes) and simulate as pybullet's authors meant; the user cannot edit them anyway.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from ..quiet import c_output_silenced
-from .assets import check_mesh_file
+from ..urdf_folder import in_urdf_folder
+from .assets import check_mesh_file, pybullet_data_dir
 from .references import check_references
 from .types import MAX_MAGNITUDE
 
@@ -48,34 +54,38 @@ def check_urdf_file(path: Path, root: Path, scale: float = 1.0, self_collision: 
     """Raise ValueError (problem; fix) unless the URDF at `path` passes the module's four checks
     (pybullet loads it as sim/urdf.py will: at `scale`, with the file's inertias)."""
     tree = _parse(path)
+    shipped = root.resolve() == pybullet_data_dir().resolve()
     meshes = []
-    for element, owner in _elements(tree):
-        _check_numbers(element, owner, path)
+    for element, owner, joint_type in _elements(tree):
+        if not shipped:
+            _check_numbers(element, owner, path, joint_type)
         if element.tag == "mesh":
             meshes.append(_mesh_path(element, owner, path))
-    check_references(path, root)
+    check_references(path, root, shipped=shipped)
     for mesh in dict.fromkeys(meshes):
-        check_mesh_file(mesh, root)
+        check_mesh_file(mesh, root, shipped=shipped)
     _check_pybullet_loads(path, scale, self_collision)
 
 
 def _parse(path: Path) -> ElementTree.Element:
     try:
-        # Some shipped URDFs (pybullet_data's humanoid) end in a NUL byte, which pybullet ignores.
-        return ElementTree.fromstring(path.read_bytes().rstrip(b"\x00 \t\r\n"))
+        # Some shipped URDFs end in a NUL byte (pybullet_data's humanoid) or start with blank lines
+        # before `<?xml` (biped2d_pybullet): pybullet ignores both, ElementTree does not.
+        return ElementTree.fromstring(path.read_bytes().strip(b"\x00 \t\r\n"))
     except (ElementTree.ParseError, OSError) as exc:
         raise ValueError(f"{path.name!r} is not readable URDF XML ({str(exc).replace('; ', ', ')}); check the file") from None
 
 
 def _elements(tree: ElementTree.Element):
-    """(element, "link 'name'" or "joint 'name'") for every element below a link or joint."""
+    """(element, "link 'name'" or "joint 'name'", the joint's type or None) for every element below a link or joint."""
     for top in tree:
         owner = f"{top.tag} {top.get('name', '')!r}"
+        joint_type = top.get("type") if top.tag == "joint" else None
         for element in top.iter():
-            yield element, owner
+            yield element, owner, joint_type
 
 
-def _check_numbers(element: ElementTree.Element, owner: str, path: Path) -> None:
+def _check_numbers(element: ElementTree.Element, owner: str, path: Path, joint_type: str | None = None) -> None:
     for attribute, (size, rule) in _NUMBERS.get(element.tag, {}).items():
         text = element.get(attribute)
         if text is None:
@@ -93,7 +103,9 @@ def _check_numbers(element: ElementTree.Element, owner: str, path: Path) -> None
             raise ValueError(f"{path.name!r}: {owner}: {written} is negative; masses, inertias, damping and friction are >= 0")
         if rule == "positive" and any(v <= 0 for v in values):
             raise ValueError(f"{path.name!r}: {owner}: {written} is not positive; sizes are > 0")
-    if element.tag == "axis" and element.get("xyz") is not None and not any(float(v) for v in element.get("xyz", "").split()):
+    # URDF: fixed and floating joints do not use their axis (franka_description writes 0 0 0 there)
+    if (element.tag == "axis" and joint_type not in ("fixed", "floating") and element.get("xyz") is not None
+            and not any(float(v) for v in element.get("xyz", "").split())):
         raise ValueError(f"{path.name!r}: {owner}: <axis xyz='0 0 0'> has no direction; give e.g. xyz='0 0 1'")
 
 
@@ -120,7 +132,8 @@ def _check_pybullet_loads(path: Path, scale: float, self_collision: bool) -> Non
             flags |= p.URDF_USE_SELF_COLLISION | p.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT
         client = p.connect(p.DIRECT)
         try:
-            p.loadURDF(str(path), globalScaling=scale, flags=flags, physicsClientId=client)
+            with in_urdf_folder(path):
+                p.loadURDF(str(path), globalScaling=scale, flags=flags, physicsClientId=client)
         except p.error:
             raise ValueError(f"pybullet cannot load {path.name!r} (a link or joint it names may be missing, or it has two root links); "
                              "check the file") from None
