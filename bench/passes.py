@@ -4,7 +4,11 @@ A 20-body scene (boxes, spheres, capsules, cylinders on a textured floor) with p
 humanoid, 512x512. Prints ms per frame for render_passes (depth, flow_fwd, flow_bwd, flow_valid,
 seg, normal, pose, rgb preview with shadows) and, in the same run, for pybullet's
 getCameraImage with ER_TINY_RENDERER (RGB, depth and segmentation) of the same world, and the
-ratio. Then how the passes' cost grows with resolution and with triangle count.
+ratio. Then where a frame's time goes (the `--profile` stages of sim/timing.py inside
+render_passes: BVH build, camera rays, hit decoding ("surfaces"), sky, shading, shadow rays,
+flow_valid, the rest under "passes"; and, outside it, the control images and the encoding of
+passes.npz, control PNGs and preview MP4s by write_passes), then how the passes' cost grows with
+resolution and with triangle count.
 
     /work/venv/bin/python bench/passes.py [--frames 12] [--size 512] [--no-scaling]
 """
@@ -13,16 +17,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import trimesh
 
+from physreel.conditioning.output import write_passes
 from physreel.conditioning.render import render_passes
 from physreel.sim import pybullet_camera
 from physreel.sim.simulate import simulate
 from physreel.sim.spec.load import scene_from_data
+from physreel.sim.timing import StageTimes, recording, timed
 from physreel.sim.world import build_world
 
 
@@ -87,6 +94,31 @@ def time_pybullet(scene, shot, size: int, repeats: int = 2) -> tuple[float, floa
     return best
 
 
+def breakdown(shot, repeats: int = 2) -> StageTimes:
+    """The stages of render_passes (all passes) and of write_passes, from the run with the lower total CPU."""
+    best = None
+    for _ in range(repeats):
+        times = StageTimes()
+        with recording(times), tempfile.TemporaryDirectory() as out:
+            with timed("passes"):
+                passes = render_passes(shot)
+            with timed("encoding"):
+                write_passes(out, shot, passes)
+            times.stop()
+        if best is None or times.total()[1] < best.total()[1]:
+            best = times
+    return best
+
+
+def print_breakdown(times: StageTimes, frames: int) -> None:
+    rows = times.rows()
+    print(f"\nwhere a frame goes (CPU and wall ms per frame, {frames} frames, the run of 2 with the lower CPU total):")
+    for row in rows:
+        print(f"  {row.stage:22s} {1000 * row.cpu_s / frames:8.1f} {1000 * row.wall_s / frames:8.1f}")
+    wall, cpu = times.total()
+    print(f"  {'total':22s} {1000 * cpu / frames:8.1f} {1000 * wall / frames:8.1f}")
+
+
 def subdivided(shot, times: int):
     """The shot with every visual mesh subdivided `times` times (4x the triangles each time)."""
     parts = []
@@ -128,6 +160,7 @@ def main() -> None:
     no_shadow_cpu, _ = time_passes(shot, shadows=False)
     print(f"without shadow rays: {no_shadow_cpu:.1f} (ratio {no_shadow_cpu / pybullet_cpu:.2f}); "
           f"without the RGB preview: {core_cpu:.1f} (ratio {core_cpu / pybullet_cpu:.2f})")
+    print_breakdown(breakdown(shot), shot.num_frames)
     if args.no_scaling:
         return
     print("\nresolution sweep (CPU ms per frame, best of 2 as above):")

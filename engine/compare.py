@@ -29,6 +29,7 @@ import numpy as np
 from physreel.conditioning.video import read_png_sequence, read_video, write_mp4
 from physreel.sim.files import atomic_path, output_folder, update_json, write_json
 from physreel.sim.spec import Scene, load_scene
+from physreel.sim.timing import timed
 from physreel.sim.versions import library_versions
 
 from .backends import Backend
@@ -113,8 +114,9 @@ def run_compare(scene_path: Scene | str | Path, out: str | Path, settings: Compa
         result = pipeline(scene, overrides=settings.overrides(), runs=() if user_video is not None else RUN_LABELS,
                           seeds=settings.seeds, video=user_video, score=True, depth_estimator=depth_estimator,
                           depth_note=depth_note)
-        pipeline.stages.write_shot(out, result.shot)
-        pipeline.stages.write_passes(out, result.shot, result.passes)
+        with timed("encoding"):
+            pipeline.stages.write_shot(out, result.shot)
+            pipeline.stages.write_passes(out, result.shot, result.passes)
         return _write_files(out, scene, settings, result, progress, [video_note] if video_note else [])
 
 
@@ -130,7 +132,16 @@ def _write_files(out: Path, scene: Scene, settings: CompareSettings, result: Pip
                      "so the verdict reads motion_iou (camera-compensated) instead of the Physics-IQ score")
     # 6. videos
     progress.stage("write videos")
-    files = _write_videos(out, passes, result.takes, scene.spec.shot.fps, result.second_take)
+    with timed("encoding"):
+        files = _write_videos(out, passes, result.takes, scene.spec.shot.fps, result.second_take)
+    with timed("report"):
+        return _write_metrics_and_report(out, scene, settings, result, progress, notes, files)
+
+
+def _write_metrics_and_report(out: Path, scene: Scene, settings: CompareSettings, result: PipelineOutput,
+                              progress: Progress, notes: list[str], files: list[Path]) -> CompareResult:
+    """Steps 7 and 8 of run_compare."""
+    passes, runs = result.scored_passes, list(result.scores)
     # 7. metrics.json
     progress.stage("write metrics.json")
     labels = ("preview", "video") if settings.video is not None else ("preview", *COMPETITORS)

@@ -21,7 +21,6 @@ Nothing is written here; every stage's record is returned in `PipelineOutput`.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +33,11 @@ from physreel.conditioning.output import write_passes
 from physreel.conditioning.records import PASS_NAMES, Passes
 from physreel.conditioning.render import render_passes
 from physreel.sim.output import write_shot
+from physreel.sim.particles import with_particles
 from physreel.sim.records import Shot
 from physreel.sim.simulate import simulate
 from physreel.sim.spec import Scene, SimulationError, load_scene
+from physreel.sim.timing import StageTimes, recording, timed
 
 from .backends import Backend, get_backend
 from .errors import BackendError
@@ -65,11 +66,15 @@ class Stages:
     write_shot: Callable[[Path, Shot], None]
     """Writers of the records above, for the commands that write them (the pipeline writes nothing)."""
     write_passes: Callable[[Path, Shot, Passes], None]
+    particles: Callable[[Shot], Shot] = lambda shot: shot
+    """Shot -> the shot with its particles (sim.particles.with_particles); a stage of its own so that it is
+    timed apart from `simulate`. The default keeps the shot as `simulate` made it."""
 
 
 def default_stages() -> Stages:
     return Stages(
-        simulate=lambda scene, bars: simulate(scene, progress=bars),
+        simulate=lambda scene, bars: simulate(scene, progress=bars, particles=False),
+        particles=with_particles,
         render_passes=lambda shot, resolution, bars: render_passes(shot, resolution=resolution, progress=bars),
         control_image=control_image,
         write_shot=write_shot,
@@ -111,11 +116,15 @@ class PipelineOutput:
     notes: tuple[str, ...] = ()
     """What a person should know: shape adjustments, frames cut, skipped metrics."""
     seconds: dict[str, float] = field(default_factory=dict)
-    """Wall time of each step that ran."""
+    """Own wall time of each stage that ran (`times.wall`; see `times`)."""
     second_take: Passes | None = None
     """The perturbed second take's passes (cut like `scored_passes`), when scored; None if its simulation failed."""
     physics_iq: PhysicsIQReference | None = None
     """Physics-IQ's real side (the preview, its masks, the physical variance), when scored."""
+    times: StageTimes | None = None
+    """Own wall and CPU seconds of each stage (sim.timing): load, simulate, particles, passes, control images,
+    request, model load, `generate <label> seed <seed>` per video, second take, metrics; and those of an
+    enclosing command's recording (encoding, report) when one records around the pipeline (`--profile`)."""
 
 
 class Pipeline:
@@ -152,7 +161,12 @@ class Pipeline:
         instead of generating (with `runs=()`). `score`: run step 7, with `depth_estimator` for
         the depth metric (else it is skipped with `depth_note`).
         """
-        seconds: dict[str, float] = {}
+        with recording() as times:
+            output = self._steps(scene, overrides, runs, seeds, video, score, depth_estimator, depth_note)
+        return dataclasses.replace(output, seconds=dict(times.wall), times=times)
+
+    def _steps(self, scene, overrides, runs, seeds, video, score, depth_estimator, depth_note) -> PipelineOutput:
+        """The numbered steps of `__call__`, each stage timed by a span (sim.timing)."""
         # 1. inputs
         scene = scene if isinstance(scene, Scene) else load_scene(scene)
         _check_runs(runs, video)
@@ -161,12 +175,12 @@ class Pipeline:
         seeds = tuple(seeds) if seeds else (() if plan is None else (plan.generate.seed,))
         # 3. simulate
         self.progress.stage(f"simulate {scene.spec.shot.num_frames} frames")
-        shot = _timed(seconds, "simulate", lambda: self.stages.simulate(scene, self.bars))
+        shot = _timed("simulate", lambda: self._simulate(scene))
         # 4. passes
         resolution = None if plan is None else (plan.shape.width, plan.shape.height)
         self.progress.stage("render passes" + ("" if resolution is None else
                                                f" at the generation size {resolution[0]}x{resolution[1]}"))
-        passes = _timed(seconds, "passes", lambda: self.stages.render_passes(shot, resolution, self.bars))
+        passes = _timed("passes", lambda: self.stages.render_passes(shot, resolution, self.bars))
         if score and passes.rgb is None:
             raise ValueError("the renderer returned no rgb preview; scoring needs it as the reference")
         notes = [] if plan is None else list(plan.shape.notes)
@@ -178,7 +192,7 @@ class Pipeline:
         else:
             self.progress.stage(f"generate {' and '.join(runs)} for seed{'s' if len(seeds) > 1 else ''} "
                                 f"{', '.join(map(str, seeds))}")
-            takes = self._generate(scene, plan, backend, passes, runs, seeds, seconds)
+            takes = self._generate(scene, plan, backend, passes, runs, seeds)
             scored_passes, takes, cut_note = _common_frames(passes, takes)
             notes += [cut_note] if cut_note else []
         # 7. scores, with a second take for Physics-IQ's physical variance
@@ -186,15 +200,15 @@ class Pipeline:
         second, reference = None, None
         if score:
             self.progress.stage("measure physics adherence")
-            second, second_note = _timed(seconds, "second take",
+            second, second_note = _timed("second take",
                                          lambda: self._second_take(scene, resolution, scored_passes.num_frames))
             reference = physics_iq_reference(scored_passes.rgb, None if second is None else second.rgb, second_note)
-            scores = _timed(seconds, "score", lambda: self._score(scene, shot, scored_passes, takes, depth_estimator,
-                                                                  depth_note, reference))
+            scores = _timed("metrics", lambda: self._score(scene, shot, scored_passes, takes, depth_estimator,
+                                                           depth_note, reference))
             if depth_estimator is None and depth_note:
                 notes.append(f"depth_rank_correlation {depth_note}")
         return PipelineOutput(scene=scene, plan=plan, shot=shot, passes=passes, scored_passes=scored_passes,
-                              takes=tuple(takes), scores=scores, notes=tuple(notes), seconds=seconds, second_take=second,
+                              takes=tuple(takes), scores=scores, notes=tuple(notes), second_take=second,
                               physics_iq=reference)
 
     # ----------------------------------------------------------------------------- step helpers
@@ -213,24 +227,29 @@ class Pipeline:
             raise located_backend_error(scene, exc, overrides) from None
         return plan_generation(scene, generate, backend), backend
 
-    def _generate(self, scene, plan, backend, passes, runs, seeds, seconds) -> list[Take]:
+    def _simulate(self, scene: Scene) -> Shot:
+        """Step 3: the shot, its particles (one-way coupled, from the recorded poses) timed as their own stage."""
+        shot = self.stages.simulate(scene, self.bars)
+        with timed("particles"):
+            return self.stages.particles(shot)
+
+    def _generate(self, scene, plan, backend, passes, runs, seeds) -> list[Take]:
         cache: dict[str, np.ndarray] = {}
 
         def controls(p: Passes, kind: str) -> np.ndarray:
             if kind not in cache:
-                cache[kind] = self.stages.control_image(p, kind)
+                cache[kind] = _timed("control images", lambda: self.stages.control_image(p, kind))  # (a replaced stage too)
             return cache[kind]
 
-        started = time.perf_counter()
-        requests = {label: build_request(plan, scene.spec.shot, passes, guided=(label == "guided"), control_source=controls)
-                    for label in runs}
-        seconds["request"] = time.perf_counter() - started
+        with timed("request"):
+            requests = {label: build_request(plan, scene.spec.shot, passes, guided=(label == "guided"), control_source=controls)
+                        for label in runs}
         takes = []
         for seed in seeds:
             for label in runs:
                 self.progress.info(f"{label} seed {seed}")
                 request = dataclasses.replace(requests[label], seed=seed)
-                made = _timed(seconds, "generate", lambda: backend.generate(request, progress=self.bars))
+                made = _timed(f"generate {label} seed {seed}", lambda: backend.generate(request, progress=self.bars))
                 takes.append(Take(label, seed, made.frames, made.fps, made.meta, request))
         return takes
 
@@ -239,7 +258,7 @@ class Pipeline:
         scored `frames`; (None, why) when its simulation fails."""
         self.progress.info("second take: the scene with tiny perturbed initial conditions (Physics-IQ's physical variance)")
         try:
-            shot = self.stages.simulate(perturbed_scene(scene), self.bars)
+            shot = self._simulate(perturbed_scene(scene))
         except SimulationError as exc:
             return None, f"the second take's simulation failed: {exc}"
         return first_frames(self.stages.render_passes(shot, resolution, self.bars), frames), None
@@ -266,12 +285,10 @@ def _check_runs(runs: Sequence[str], video: np.ndarray | None) -> None:
         raise ValueError("give runs to generate, or a video to score (runs=()), not both or neither")
 
 
-def _timed(seconds: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
-    """work(), its wall time added to seconds[name]."""
-    started = time.perf_counter()
-    result = work()
-    seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
-    return result
+def _timed(stage: str, work: Callable[[], Any]) -> Any:
+    """work(), its own time counted to `stage` (sim.timing.timed)."""
+    with timed(stage):
+        return work()
 
 
 def _common_frames(passes: Passes, takes: list[Take]) -> tuple[Passes, list[Take], str | None]:

@@ -23,16 +23,18 @@ from physreel.sim.output import write_shot
 from physreel.sim.records import Shot
 from physreel.sim.simulate import simulate
 from physreel.sim.spec import Scene
+from physreel.sim.timing import recording, timed
 
 from .pipeline import PipelineOutput, Take
 
 
 def simulate_files(scene: Scene, out: Path, *, bars: bool = False) -> tuple[Shot, dict[str, float]]:
-    """Simulate `scene` and write OUT/trajectory.npz and OUT/meta.json; (shot, seconds per step)."""
+    """Simulate `scene` and write OUT/trajectory.npz and OUT/meta.json; (shot, wall seconds of the
+    simulation, particles included)."""
     started = time.perf_counter()
     shot = simulate(scene, progress=bars)
     seconds = {"simulate": time.perf_counter() - started}
-    with output_folder(out):
+    with timed("encoding"), output_folder(out):
         write_shot(out, shot)
     return shot, seconds
 
@@ -58,22 +60,23 @@ class PassesRun:
     controls: dict[str, dict]
     """Control kind -> the options its images were made with."""
     seconds: dict[str, float]
+    """Own wall seconds per stage (sim.timing): simulate, particles, passes, control images, encoding."""
 
 
 def passes_files(scene: Scene, out: Path, options: PassesOptions = PassesOptions(), *, bars: bool = False) -> PassesRun:
     """Simulate and render the passes of `scene`; write trajectory.npz, meta.json, passes.npz,
     control/<kind>/%05d.png and preview/*.mp4 (conditioning.output.write_passes)."""
-    started = time.perf_counter()
-    shot = simulate(scene, progress=bars)
-    simulated = time.perf_counter()
-    passes = render_passes(shot, passes=None if options.names is None else list(options.names),
-                           resolution=options.resolution, progress=bars, shadows=options.shadows)
-    rendered = time.perf_counter()
-    controls = {kind: ({"scope": options.flow_scope} if kind == "flow" else {}) for kind in available_controls(passes)}
-    with output_folder(out):
-        write_shot(out, shot)
-        write_passes(out, shot, passes, controls=controls, previews=options.previews)
-    return PassesRun(shot, passes, controls, {"simulate": simulated - started, "passes": rendered - simulated})
+    with recording() as times:
+        with timed("simulate"):
+            shot = simulate(scene, progress=bars)
+        with timed("passes"):
+            passes = render_passes(shot, passes=None if options.names is None else list(options.names),
+                                   resolution=options.resolution, progress=bars, shadows=options.shadows)
+        controls = {kind: ({"scope": options.flow_scope} if kind == "flow" else {}) for kind in available_controls(passes)}
+        with timed("encoding"), output_folder(out):
+            write_shot(out, shot)
+            write_passes(out, shot, passes, controls=controls, previews=options.previews)
+    return PassesRun(shot, passes, controls, dict(times.wall))
 
 
 def render_meta(result: PipelineOutput, take: Take) -> dict[str, Any]:
@@ -89,7 +92,7 @@ def write_outputs(out: Path, shot: Shot, take: Take, meta: dict) -> None:
     """
     meta_path = out / "meta.json"
     previous = json.loads(meta_path.read_text()).get("generate", {}) if meta_path.is_file() else {}
-    with output_folder(out):
+    with timed("encoding"), output_folder(out):
         write_shot(out, shot)
         write_mp4(out / "video" / f"{take.label}.mp4", take.frames, take.fps)
         write_png_sequence(out / "video" / take.label, take.frames)

@@ -45,9 +45,15 @@ class ContactTracker:
         self._link0_part = {h.body_id: h.first_part + 1 for h in world.bodies}
         self._points: tuple = ()
         self._now: set[tuple[int, int, int, int]] = set()
+        self._identities: list[tuple[int, int, int, int]] = []
+        """Raw identity of each point of the last manifold read, in pybullet's order."""
+        self._all_touch = True
+        """Every point of the last manifold read was within TOUCH_DISTANCE."""
         self._raw: set[tuple[int, int, int, int]] = set()
         self._touching: set[int] = set()
         self._open: dict[int, int] = {}
+        self._key_of: dict[tuple[int, int, int, int], int] = {}
+        """Raw pair identity -> pair key (`_key`), filled as pairs first appear."""
         self._t: list[float] = []
         self._a: list[int] = []
         self._b: list[int] = []
@@ -62,14 +68,20 @@ class ContactTracker:
         points = p.getContactPoints(physicsClientId=self.client)
         self._points = points
         if not points:
-            self._now, self.deepest_distance = set(), 0.0
+            self._now, self._identities, self._all_touch, self.deepest_distance = set(), [], True, 0.0
             return
         # C-level passes (map + itemgetter): raw pair identities (body a, link a, body b, link b).
         distances = list(map(_distance, points))
-        if max(distances) <= TOUCH_DISTANCE:
-            self._now = set(map(_identity, points))
-        else:
-            self._now = set(compress(map(_identity, points), [d <= TOUCH_DISTANCE for d in distances]))
+        identities = list(map(_identity, points))
+        all_touch = max(distances) <= TOUCH_DISTANCE
+        # The common step: the same points of the same pairs as the step before, all touching then and
+        # now; the touching set is the same set object (observe then skips it). Otherwise it is rebuilt.
+        if not (all_touch and self._all_touch and identities == self._identities):
+            if all_touch:
+                self._now = set(identities)
+            else:
+                self._now = set(compress(identities, [d <= TOUCH_DISTANCE for d in distances]))
+        self._identities, self._all_touch = identities, all_touch
         self.deepest_distance = min(distances)
 
     def pairs(self) -> dict[tuple[int, int], float]:
@@ -101,19 +113,17 @@ class ContactTracker:
     def observe(self, frame_time: float) -> None:
         """Read the manifold after one physics step; `frame_time` stamps onsets (the next recorded frame)."""
         self.read()
-        if self._now != self._raw:
-            touching = {self._key(identity) for identity in self._now}
-            for key in sorted(touching - self._touching):
-                if key not in self._open:  # touched, parted, touched again in one frame: one onset
-                    self._open_onset(key, frame_time)
-            self._raw, self._touching = self._now, touching
+        now = self._now
+        if now is not self._raw:  # read() keeps the set object while the points' pairs stay the same
+            if now != self._raw:
+                touching = {self._key(identity) for identity in now}
+                for key in sorted(touching - self._touching):
+                    if key not in self._open:  # touched, parted, touched again in one frame: one onset
+                        self._open_onset(key, frame_time)
+                self._touching = touching
+            self._raw = now
         if self._open:
-            for q in self._points:
-                if q[_DISTANCE] <= CONTACT_PROCESSING_THRESHOLD:
-                    a, b = self._pair_of(q)
-                    row = self._open.get(a * self.num_parts + b)
-                    if row is not None:
-                        self._impulse[row] += q[_NORMAL_FORCE] * self.dt
+            self._add_impulses()
 
     def events(self) -> ContactEvents:
         return ContactEvents(
@@ -125,6 +135,28 @@ class ContactTracker:
         )
 
     # ------------------------------------------------------------------- helpers
+    def _add_impulses(self) -> None:
+        """Add this step's normal impulse of each open onset's solved points (distance <= the processing
+        threshold) to its row, point by point in manifold order.
+
+        Only the points of open pairs reach Python: the raw identities of this step's pairs (tens)
+        are looked up once, and `compress` drops every other point in C."""
+        identities = self._identities
+        rows = {}
+        for identity in set(identities):
+            key = self._key_of.get(identity)
+            if key is None:
+                key = self._key_of[identity] = self._key(identity)
+            row = self._open.get(key)
+            if row is not None:
+                rows[identity] = row
+        if not rows:
+            return
+        impulse, dt = self._impulse, self.dt
+        for q in compress(self._points, map(rows.__contains__, identities)):
+            if q[_DISTANCE] <= CONTACT_PROCESSING_THRESHOLD:
+                impulse[rows[_identity(q)]] += q[_NORMAL_FORCE] * dt
+
     def _open_onset(self, key: int, frame_time: float) -> None:
         a, b = divmod(key, self.num_parts)
         first = next(q for q in self._points if q[_DISTANCE] <= TOUCH_DISTANCE and self._pair_of(q) == (a, b))

@@ -17,13 +17,17 @@ from .events import EventPlayer, compile_events
 from .particles import with_particles
 from .records import Shot, Trajectory
 from .spec import Scene
-from .stability import MAX_PENETRATION_M, check_frame, check_initial_overlap, check_penetration
-from .state import PartStateReader
+from .stability import MAX_PENETRATION_M, check_initial_overlap, check_penetration, check_state_row
+from .state import STATE_COLUMNS, PartStateReader, split_states
+from .timing import timed
 from .world import build_world
 
 
-def simulate(scene: Scene, *, progress: bool = False) -> Shot:
+def simulate(scene: Scene, *, progress: bool = False, particles: bool = True) -> Shot:
     """Simulate `scene` and return its Shot (trajectory, parts, contacts, camera, particles).
+
+    `particles=False` leaves out step 6 (the particles and liquids); `with_particles(shot)` adds
+    them afterwards, the same arrays (engine.pipeline times the two as separate stages).
 
     Raises SpecError (at the field's YAML line) for a camera pose that is undefined,
     SimulationError when the simulation goes unstable (naming the object and the time).
@@ -46,9 +50,9 @@ def simulate(scene: Scene, *, progress: bool = False) -> Shot:
         tracker.start()
         # 4. Record frame 0, then step and record frames 1..N.
         reader = PartStateReader(world)
-        states = _allocate(frames + 1, len(world.parts))
-        _record(reader, states, 0, first=True)
-        check_frame(world.parts, 0.0, *(a[0] for a in states))
+        states = np.zeros((frames + 1, len(world.parts), STATE_COLUMNS))  # sim.state's columns
+        reader.read_all_into(states[0])
+        check_state_row(world.parts, 0.0, states[0])
         last_event_step = player.last_step
         for frame in tqdm(range(frames), desc="simulate", unit="frame", disable=not progress, leave=False):
             tracker.begin_frame()
@@ -61,13 +65,12 @@ def simulate(scene: Scene, *, progress: bool = False) -> Shot:
                 tracker.observe(frame_time)
                 if tracker.deepest_distance < -MAX_PENETRATION_M:
                     check_penetration(world.parts, (step + 1) * dt, tracker.deepest())
-            _record(reader, states, frame + 1)
-            check_frame(world.parts, float(t[frame + 1]), *(a[frame + 1] for a in states))
+            reader.read_moving_into(states[frame + 1])
+            check_state_row(world.parts, float(t[frame + 1]), states[frame + 1])
         # 5. Parts that never move were read once; copy frame 0 to every frame.
         static_rows = [h.first_part for h in world.bodies if h.spec.static and not h.links]
-        for array in states:
-            array[:, static_rows] = array[0, static_rows]
-        trajectory = Trajectory(t, tuple(part.name for part in world.parts), *states)
+        states[:, static_rows] = states[0, static_rows]
+        trajectory = Trajectory(t, tuple(part.name for part in world.parts), *split_states(states))
         shot = Shot(
             scene=scene,
             parts=world.parts,
@@ -77,20 +80,10 @@ def simulate(scene: Scene, *, progress: bool = False) -> Shot:
             engine_params=world.engine_params,
         )
     # 6. Particles and liquids, one-way coupled: they read the recorded trajectory (sim/particles).
-    return with_particles(shot)
-
-
-def _allocate(rows: int, parts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    return (np.zeros((rows, parts, 3)), np.zeros((rows, parts, 4)), np.zeros((rows, parts, 3)), np.zeros((rows, parts, 3)))
-
-
-def _record(reader: PartStateReader, states, row: int, first: bool = False) -> None:
-    views = tuple(array[row] for array in states)
-    if first:
-        for view, value in zip(views, reader.read_all()):
-            view[...] = value
-    else:
-        reader.read_moving_into(views)  # type: ignore[arg-type]
+    if not particles:
+        return shot
+    with timed("particles"):
+        return with_particles(shot)
 
 
 def _camera(scene: Scene, t: np.ndarray, follow: np.ndarray | None):

@@ -1,4 +1,10 @@
-"""Read the pose and velocity of every part of a live world (centre-of-mass frames, world axes)."""
+"""Read the pose and velocity of every part of a live world (centre-of-mass frames, world axes).
+
+A frame's state is one float64 row per part, [B, 13] (`STATE_COLUMNS`): position (3, m),
+orientation (4, quaternion xyzw), linear velocity (3, m/s), angular velocity (3, rad/s); the
+simulation fills one such row block per frame and splits the columns into the trajectory's arrays
+at the end (`split_states`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,18 @@ import pybullet as p
 
 from .world import World
 
+STATE_COLUMNS = 13
+POSITION, ORIENTATION, LINEAR, ANGULAR = slice(0, 3), slice(3, 7), slice(7, 10), slice(10, 13)
+"""The columns of a state row."""
+
 
 class PartStateReader:
-    """Reads all parts' states with as few pybullet calls as possible.
+    """Reads all parts' states with as few pybullet calls and numpy writes as possible.
 
-    Static rigid bodies never move, so they are read once (`read_all`) and skipped by
-    `read_moving`; articulated bodies are read with one getLinkStates call per body.
+    Static rigid bodies never move, so they are read once (`read_all_into`) and skipped by
+    `read_moving_into`; articulated bodies are read with one getLinkStates call per body. The
+    values of one read are gathered in one flat Python list and written with one numpy
+    assignment (per-part array writes from tuples cost more than the pybullet calls).
     """
 
     def __init__(self, world: World):
@@ -20,38 +32,53 @@ class PartStateReader:
         self.num_parts = len(world.parts)
         self._moving = [h for h in world.bodies if not (h.spec.static and not h.links)]
         self._all = list(world.bodies)
+        self._moving_rows = _rows(self._moving)
+        self._all_rows = _rows(self._all)
 
     def read_all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(position [B,3], orientation [B,4] xyzw, linear_velocity [B,3], angular_velocity [B,3]), float64."""
-        out = _empty(self.num_parts)
-        self._read(self._all, out)
-        return out
+        row = np.zeros((self.num_parts, STATE_COLUMNS))
+        self.read_all_into(row)
+        return split_states(row)
 
-    def read_moving_into(self, out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
-        """Overwrite the rows of moving parts in `out` (arrays shaped as `read_all` returns)."""
-        self._read(self._moving, out)
+    def read_all_into(self, row: np.ndarray) -> None:
+        """Overwrite every part's row of `row` [B, 13]."""
+        self._read(self._all, self._all_rows, row)
 
-    def _read(self, handles, out) -> None:
-        """Bases of all `handles` first (one row list per array, one numpy write each), then links."""
-        position, orientation, linear, angular = out
+    def read_moving_into(self, row: np.ndarray) -> None:
+        """Overwrite the rows of moving parts in `row` [B, 13]."""
+        self._read(self._moving, self._moving_rows, row)
+
+    def _read(self, handles, rows: np.ndarray, row: np.ndarray) -> None:
+        """Every base, then every link, appended to one flat list in the order of `rows`."""
         client = self.client
-        rows = [h.first_part for h in handles]
-        poses = [p.getBasePositionAndOrientation(h.body_id, physicsClientId=client) for h in handles]
-        velocities = [p.getBaseVelocity(h.body_id, physicsClientId=client) for h in handles]
-        if rows:
-            position[rows] = [pose[0] for pose in poses]
-            orientation[rows] = [pose[1] for pose in poses]
-            linear[rows] = [velocity[0] for velocity in velocities]
-            angular[rows] = [velocity[1] for velocity in velocities]
+        values: list[float] = []
+        for handle in handles:
+            position, orientation = p.getBasePositionAndOrientation(handle.body_id, physicsClientId=client)
+            linear, angular = p.getBaseVelocity(handle.body_id, physicsClientId=client)
+            values += position
+            values += orientation
+            values += linear
+            values += angular
         for handle in handles:
             if handle.links:
-                states = p.getLinkStates(handle.body_id, handle.links, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=client)
-                links = slice(handle.first_part + 1, handle.first_part + 1 + len(handle.links))
-                position[links] = [s[0] for s in states]
-                orientation[links] = [s[1] for s in states]
-                linear[links] = [s[6] for s in states]
-                angular[links] = [s[7] for s in states]
+                for s in p.getLinkStates(handle.body_id, handle.links, computeLinkVelocity=1, computeForwardKinematics=1,
+                                         physicsClientId=client):
+                    values += s[0]
+                    values += s[1]
+                    values += s[6]
+                    values += s[7]
+        if values:
+            row[rows] = np.array(values).reshape(-1, STATE_COLUMNS)
 
 
-def _empty(num_parts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    return (np.zeros((num_parts, 3)), np.zeros((num_parts, 4)), np.zeros((num_parts, 3)), np.zeros((num_parts, 3)))
+def split_states(states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """[..., B, 13] -> contiguous (position [..., B, 3], orientation [..., B, 4], linear, angular [..., B, 3])."""
+    return tuple(np.ascontiguousarray(states[..., columns]) for columns in (POSITION, ORIENTATION, LINEAR, ANGULAR))  # type: ignore[return-value]
+
+
+def _rows(handles) -> np.ndarray:
+    """The part rows `_read` fills, in its order: each handle's base, then each handle's links."""
+    bases = [h.first_part for h in handles]
+    links = [h.first_part + 1 + i for h in handles for i in range(len(h.links))]
+    return np.asarray(bases + links, dtype=np.intp)

@@ -17,8 +17,8 @@ from physreel.sim.expand import expand_objects
 from physreel.sim.output import write_shot
 from physreel.sim.simulate import simulate
 from physreel.sim.spec import SimulationError, SpecError, scene_from_data
-from physreel.sim.stability import check_frame, check_initial_overlap
-from physreel.sim.state import PartStateReader
+from physreel.sim.stability import check_frame, check_initial_overlap, check_state_row
+from physreel.sim.state import STATE_COLUMNS, PartStateReader
 from physreel.sim.world import build_world
 
 SMALL_CAMERA = {"resolution": [64, 64]}
@@ -452,6 +452,28 @@ def test_non_finite_states_are_reported_with_the_part(tmp_path):
     position[0, 1] = np.nan
     with pytest.raises(SimulationError, match=r"object 'ball' has a non-finite \(NaN or inf\) pose or velocity at t=0.250 s"):
         check_frame(shot.parts, 0.25, position, np.array([[0, 0, 0, 1.0]]), np.zeros((1, 3)), np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    (1, np.nan, r"non-finite \(NaN or inf\) pose or velocity at t=0.250 s"),
+    (5, np.inf, r"non-finite"),
+    (8, 150.0, r"moves at 150 m/s at t=0.250 s"),
+    (12, -2000.0, r"spins at 2000 rad/s at t=0.250 s"),
+])
+def test_a_state_row_is_checked_as_check_frame_checks_its_columns(tmp_path, column, value, message):
+    """check_state_row's cheap test (column maxima) passes only rows check_frame passes; any other row
+    gets check_frame's own error. 99 m/s on every axis of one part (171 m/s) must not slip through."""
+    shot = simulate(make_scene(tmp_path, [{"name": "ball", "shape": "sphere"}], duration=0.1))
+    row = np.zeros((1, STATE_COLUMNS))
+    row[0, 6] = 1.0
+    check_state_row(shot.parts, 0.25, row)  # at rest: fine
+    row[0, column] = value
+    with pytest.raises(SimulationError, match=message):
+        check_state_row(shot.parts, 0.25, row)
+    fast = np.zeros((1, STATE_COLUMNS))
+    fast[0, 6], fast[0, 7:10] = 1.0, 99.0
+    with pytest.raises(SimulationError, match=r"moves at 171 m/s"):
+        check_state_row(shot.parts, 0.25, fast)
 
 
 def test_bodies_that_start_overlapping_are_reported_with_both_names_and_the_depth(tmp_path):

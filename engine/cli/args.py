@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pydantic import TypeAdapter, ValidationError
 
-from physreel.sim.files import output_folder_problem
+from physreel.sim.files import output_folder_problem, update_json
 from physreel.sim.spec import Scene
 from physreel.sim.spec.model import GenerateSpec, frame_pixels_problem
 from physreel.sim.spec.types import BACKEND_NAMES, DEVICES, DTYPES, Resolution
+from physreel.sim.timing import StageTimes, recording
 
 from ..settings import OverrideError, apply_overrides
 from . import UsageError
@@ -51,6 +53,33 @@ def add_backend_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="local folder of the backend's weights (default: generate.model, else the "
                    "builtin weights or the local Hugging Face cache; never downloaded)")
     p.add_argument("--steps", type=int, help="denoising steps (default: generate.steps)")
+
+
+def add_profile_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", action="store_true",
+                   help="print the wall and CPU time of each stage (load, simulate, particles, passes, control images, "
+                   "model load, generation per video, metrics, report, encoding) and write them to OUT/meta.json "
+                   "under `profile` (docs/conventions.md)")
+
+
+@contextmanager
+def profiled(args: argparse.Namespace, out: Path) -> Iterator[None]:
+    """With --profile: record the stages of the block (sim.timing), then print their table on stdout
+    and write it to OUT/meta.json's `profile` section. Nothing is printed or written when the block
+    fails, and nothing at all without the flag (the outputs stay byte for byte the same).
+
+    When this process is the command (`main` read sys.argv), the recording starts with the process,
+    its first row `start-up` (interpreter, imports, argument parsing); called in-process with
+    arguments (tests, scripts), it starts with the block."""
+    if not args.profile:
+        yield
+        return
+    times = StageTimes.from_process_start() if getattr(args, "process_is_command", False) else StageTimes()
+    with recording(times):
+        yield
+        times.stop()
+        print(times.table())
+        update_json(out / "meta.json", {"profile": times.to_json()})
 
 
 def add_generation_flags(p: argparse.ArgumentParser) -> None:

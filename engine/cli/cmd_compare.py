@@ -8,7 +8,7 @@ from ..compare import CompareInputError, CompareSettings, run_compare
 from ..errors import BackendError
 from ..settings import OverrideError
 from . import UsageError
-from .args import add_backend_flags, add_scene_and_out, check_overrides, out_folder, parse_seeds
+from .args import add_backend_flags, add_profile_flag, add_scene_and_out, check_overrides, out_folder, parse_seeds, profiled
 
 
 def add_parser(subparsers):
@@ -28,11 +28,12 @@ def add_parser(subparsers):
                    help="with --video: resample a video of another frame count to the shot's by nearest time")
     p.add_argument("--depth-model", help="local folder with MiDaS dpt_hybrid-midas-501f0c75.pt for the depth metric "
                    "(never downloaded; skipped without it)")
+    add_profile_flag(p)
     return p
 
 
 def run(args) -> int:
-    out_folder(args.out)
+    out = out_folder(args.out)
     if args.video is not None and (args.seeds or args.backend or args.steps is not None or args.model):
         raise UsageError("--video scores an existing video; --seeds, --backend, --model and --steps apply only when generating")
     if args.resample_frames and args.video is None:
@@ -49,7 +50,8 @@ def run(args) -> int:
     )
     check_overrides(settings.overrides())
     try:
-        run_compare(args.scene, args.out, settings)
+        with profiled(args, out):
+            run_compare(args.scene, out, settings)
     except (CompareInputError, BackendError, OverrideError) as exc:
         raise UsageError(str(exc)) from None
     return 0

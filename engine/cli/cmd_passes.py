@@ -7,7 +7,7 @@ from physreel.sim.spec import load_scene
 
 from ..stage_files import PassesOptions, passes_files
 from . import UsageError
-from .args import add_scene_and_out, check_pass_size, out_folder, parse_resolution
+from .args import add_profile_flag, add_scene_and_out, check_pass_size, out_folder, parse_resolution, profiled
 
 
 def add_parser(subparsers):
@@ -29,6 +29,7 @@ def add_parser(subparsers):
                    help="normalise the flow colour wheel by the largest flow of the whole shot (default) or of each frame")
     p.add_argument("--no-shadows", action="store_true", help="no shadow rays in the RGB preview (faster)")
     p.add_argument("--no-previews", action="store_true", help="skip the preview MP4s")
+    add_profile_flag(p)
     return p
 
 
@@ -49,16 +50,17 @@ def run(args) -> int:
     names = parse_passes(args.passes)
     # 2. Validate, then simulate and render in memory and write (engine.stage_files): a bad spec
     #    or an unstable run writes nothing; each file appears complete or not at all.
-    scene = load_scene(args.scene)
-    check_pass_size(scene, resolution)
-    options = PassesOptions(names=None if names is None else tuple(names), resolution=resolution,
-                            flow_scope=args.flow_scope, shadows=not args.no_shadows, previews=not args.no_previews)
-    done = passes_files(scene, out, options, bars=not args.quiet)
+    with profiled(args, out):
+        scene = load_scene(args.scene)
+        check_pass_size(scene, resolution)
+        options = PassesOptions(names=None if names is None else tuple(names), resolution=resolution,
+                                flow_scope=args.flow_scope, shadows=not args.no_shadows, previews=not args.no_previews)
+        done = passes_files(scene, out, options, bars=not args.quiet)
     if not args.quiet:
         passes, controls = done.passes, done.controls
         width, height = passes.size
         rendered_names = [n for n in ("depth", "flow_fwd", "flow_bwd", "flow_valid", "seg", "normal", "pose", "rgb") if getattr(passes, n) is not None]
         print(f"{out}: {passes.num_frames} frames at {width}x{height}: {', '.join(rendered_names)}; controls {', '.join(controls) or 'none'}; "
-              f"simulated in {done.seconds['simulate']:.2f} s, rendered in {done.seconds['passes']:.2f} s "
+              f"simulated in {done.seconds['simulate'] + done.seconds.get('particles', 0.0):.2f} s, rendered in {done.seconds['passes']:.2f} s "
               f"({1000 * done.seconds['passes'] / max(passes.num_frames, 1):.0f} ms/frame)")
     return 0

@@ -7,7 +7,8 @@ from ..pipeline import Pipeline
 from ..settings import OverrideError
 from ..stage_files import render_meta, write_outputs
 from . import UsageError
-from .args import add_backend_flags, add_generation_flags, add_scene_and_out, generate_overrides, out_folder
+from .args import (add_backend_flags, add_generation_flags, add_profile_flag, add_scene_and_out, generate_overrides, out_folder,
+                   profiled)
 
 
 def add_parser(subparsers):
@@ -26,6 +27,7 @@ def add_parser(subparsers):
     add_backend_flags(p)
     p.add_argument("--unguided", action="store_true", help="no controls and independent noise: the base model on its own")
     add_generation_flags(p)
+    add_profile_flag(p)
     return p
 
 
@@ -35,18 +37,19 @@ def run(args) -> int:
         raise UsageError("--noise-warp and --control-scale apply to guided runs; drop them or --unguided")
     label = "unguided" if args.unguided else "guided"
     pipeline = Pipeline(bars=not args.quiet)
-    try:
-        result = pipeline(args.scene, overrides=generate_overrides(args), runs=(label,))
-    except (BackendError, OverrideError) as exc:
-        raise UsageError(str(exc)) from None
-    take = result.takes[0]
-    write_outputs(out, result.shot, take, render_meta(result, take))
+    with profiled(args, out):
+        try:
+            result = pipeline(args.scene, overrides=generate_overrides(args), runs=(label,))
+        except (BackendError, OverrideError) as exc:
+            raise UsageError(str(exc)) from None
+        take = result.takes[0]
+        write_outputs(out, result.shot, take, render_meta(result, take))
     if not args.quiet:
         for note in result.notes:
             print(f"note: {note}")
         height, width = take.frames.shape[1:3]
         print(f"{out / 'video' / (label + '.mp4')}: {len(take.frames)} frames {width}x{height} at {take.fps} fps "
               f"({result.plan.generate.backend}, {take.request.steps} steps, seed {take.seed}); "
-              f"generated in {result.seconds['generate']:.1f} s")
+              f"generated in {result.seconds[f'generate {label} seed {take.seed}']:.1f} s")
     return 0
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pydantic
 
+from ..timing import timed
 from .assets import asset_root, check_mesh_file, resolve_asset_path
 from .errors import SpecError, SpecIssue
 from .messages import field_path, issues_from_validation_error, nearest_mark
@@ -66,7 +67,11 @@ class Scene:
 
 def load_scene(path: str | Path) -> Scene:
     """Read, validate and freeze the scene at `path`. Raises SpecError on any bad input."""
-    path = Path(path)
+    with timed("load"):
+        return _load(Path(path))
+
+
+def _load(path: Path) -> Scene:
     shown = str(path)
     text = _read_text(path, shown)
     try:
