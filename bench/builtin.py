@@ -26,7 +26,7 @@ def main() -> None:
 
     from physreel.engine.records import ControlInput, GenerationRequest, NoiseFlow
     from physreel.engine.backends.builtin import BuiltinBackend
-    from physreel.engine.builtin.controls import control_from_packed
+    from physreel.engine.builtin.controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed
     from physreel.engine.builtin.text import tokenize
 
     frames, size = 16, 64
@@ -34,7 +34,7 @@ def main() -> None:
     model = backend.load_model()
     rng = np.random.default_rng(0)
     controls = tuple(ControlInput(k, rng.integers(0, 256, (frames, size, size, 3), dtype=np.uint8))
-                     for k in ("depth", "normal", "edges", "flow", "seg"))
+                     for k in CONTROL_KINDS)
     flow = np.zeros((frames, size, size, 2), np.float32)
     flow[..., 0] = 1.0
     noise_flow = NoiseFlow(flow, np.ones((frames, size, size), bool))
@@ -43,7 +43,8 @@ def main() -> None:
     with torch.no_grad():
         states, mask = model.encode_text(tokenize(["a red sphere"] * frames))
         x = torch.randn(frames, 3, size, size)
-        control = control_from_packed(torch.zeros(frames, size, size, 11, dtype=torch.uint8), torch.ones(frames, 5))
+        control = control_from_packed(torch.zeros(frames, size, size, IMAGE_CHANNELS, dtype=torch.uint8),
+                                      torch.ones(frames, len(CONTROL_KINDS)))
         t = torch.full((frames,), 500)
         model(x, t, control, states, mask)
         times = []

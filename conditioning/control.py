@@ -12,8 +12,10 @@ import warnings
 import numpy as np
 
 from physreel.sim.spec.types import CONTROL_KINDS
+from physreel.sim.timing import timed
 
 from .palette import ADE20K_PALETTE
+from .shading import linear_to_srgb8
 
 MIN_FLOW_RADIUS_PX = 0.01
 """The flow colour wheel's radius is at least this many pixels: a still shot is white, not noise."""
@@ -33,7 +35,8 @@ def control_image(passes, kind: str, **options) -> np.ndarray:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"control {kind!r} has no option {', '.join(unknown)}; its options: {', '.join(allowed) or 'none'}")
-    return maker(passes, **options)
+    with timed("control images"):  # a stage of --profile (sim.timing)
+        return maker(passes, **options)
 
 
 def _need(passes, name: str, kind: str) -> np.ndarray:
@@ -226,5 +229,17 @@ def pose_control(passes) -> np.ndarray:
     return frames
 
 
+# ---------------------------------------------------------------------------- albedo
+def albedo_control(passes) -> np.ndarray:
+    """The unlit base colour, sRGB-encoded: every surface in the colour (or texture) the spec gives
+    it, with no shading and no shadows; particles in their emitter's colour; the sky in its own.
+
+    Not a pretrained ControlNet's format: it is what a model that should paint each object in its
+    named colour reads (the builtin model does); it is also the flat-colour "albedo/base colour"
+    layer of render engines, for a user's own colour ControlNet or img2img input.
+    """
+    return linear_to_srgb8(_need(passes, "albedo", "albedo"))
+
+
 _MAKERS = {"depth": depth_control, "flow": flow_control, "seg": seg_control, "normal": normal_control,
-           "edges": edges_control, "pose": pose_control}
+           "edges": edges_control, "pose": pose_control, "albedo": albedo_control}

@@ -16,7 +16,7 @@ from .records import PASS_NAMES, Passes
 from .video import write_mp4, write_png_sequence
 from .visibility import DEPTH_REL_TOL
 
-CONTROL_NEEDS = {"depth": "depth", "flow": "flow_fwd", "seg": "seg", "normal": "normal", "edges": "depth", "pose": "pose"}
+CONTROL_NEEDS = {"depth": "depth", "flow": "flow_fwd", "seg": "seg", "normal": "normal", "edges": "depth", "pose": "pose", "albedo": "albedo"}
 """The pass each control kind is made from (edges also use normal and seg when present)."""
 OVERVIEW_TILES = ("rgb", "depth", "flow", "seg", "pose")
 
@@ -146,5 +146,7 @@ def passes_meta(shot: Shot, passes: Passes, options: dict[str, dict], preview_fi
             "control_normal": "RGB = 255 (1 - n) / 2, n in OpenCV camera axes (normalbae: R left, G up, B towards the viewer)",
             "control_pose": "controlnet_aux draw_bodypose, COCO-18",
             "control_edges": "Canny on inverse depth and normal images plus seg boundaries, white on black",
+            "albedo": "unlit base colour, linear light 0..1 (spec colour or texture, particle colour, sky colour); no shading or shadows",
+            "control_albedo": "the albedo pass sRGB-encoded to 8 bits",
         },
     }

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PASS_NAMES = ("depth", "flow_fwd", "flow_bwd", "flow_valid", "seg", "normal", "pose", "rgb")
+PASS_NAMES = ("depth", "flow_fwd", "flow_bwd", "flow_valid", "seg", "normal", "albedo", "pose", "rgb")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,10 @@ class Passes:
     """int32 [T, H, W], instance id, 0 = nothing."""
     normal: np.ndarray | None = None
     """float32 [T, H, W, 3], unit normal in camera axes (OpenCV); zeros where nothing is hit."""
+    albedo: np.ndarray | None = None
+    """float32 [T, H, W, 3], unlit base colour in linear light 0..1: the spec's colour or texture at the
+    surface point (no shading, no shadows), the emitter's colour for particles, the sky's colour where
+    nothing is hit."""
     pose: np.ndarray | None = None
     """float32 [T, P, 18, 3], OpenPose COCO-18 keypoints per figure: x, y pixels, visibility 0/1."""
     rgb: np.ndarray | None = None

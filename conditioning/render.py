@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from physreel.sim.records import Shot
+from physreel.sim.timing import timed
 
 from .layers import LAYER_FIELDS, FrameView, SurfaceLayer, composite
 from .particles import ParticleSource
@@ -58,7 +59,7 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
     wanted = check_pass_names(passes)
     width, height, K = scaled_camera(shot, resolution)
     need_flow = bool(wanted & {"flow_fwd", "flow_bwd", "flow_valid"})
-    need_shading = bool(wanted & {"normal", "rgb"})
+    need_shading = bool(wanted & {"normal", "albedo", "rgb"})
     # 2. prepare the sources and the outputs
     sources = geometry_sources(shot)
     rigid = sources[0]
@@ -78,12 +79,14 @@ def _render_passes(shot: Shot, passes, resolution, progress: bool, shadows: bool
                           previous=view if frame else None)
         surface = render_frame(sources, view, into=_row_layer(out, frame, scratch[frame % 2]))
         if previous is not None and "flow_valid" in out:
-            out["flow_valid"][frame - 1] = flow_visibility(previous.flow_fwd, previous.depth_fwd, previous.seg,
-                                                           surface.depth, surface.seg)
+            with timed("passes: flow_valid"):  # (--profile's sub-stages of the passes, sim.timing)
+                out["flow_valid"][frame - 1] = flow_visibility(previous.flow_fwd, previous.depth_fwd, previous.seg,
+                                                               surface.depth, surface.seg)
         if frame < num_frames:
             if "rgb" in out:
                 occluded = partial(rigid.occluded, rigid.at(frame)) if shadows else None
-                out["rgb"][frame] = shade(surface, view, occluded)
+                with timed("passes: shading"):
+                    out["rgb"][frame] = shade(surface, view, occluded)
         previous = surface
     # 4. decode what needs the whole shot
     if "flow_bwd" in out:
@@ -110,7 +113,8 @@ def render_frame(sources: list, view: FrameView, into: SurfaceLayer | None = Non
     """
     layers = []
     for source in sources:
-        layer = source.layer(view, into=None if layers else into)
+        with timed("passes: surfaces"):  # each source's layer, less its rays and BVH (sim.timing)
+            layer = source.layer(view, into=None if layers else into)
         if layer is not None:
             layers.append(layer)
     surface = composite(layers) if layers else (into if into is not None else SurfaceLayer.empty(view.height, view.width))
@@ -120,7 +124,8 @@ def render_frame(sources: list, view: FrameView, into: SurfaceLayer | None = Non
             getattr(into, name)[...] = getattr(surface, name)
         into.emissive = surface.emissive
         surface = into
-    return fill_sky(surface, view)
+    with timed("passes: sky"):
+        return fill_sky(surface, view)
 
 
 def _row_layer(out: dict[str, np.ndarray], frame: int, scratch: SurfaceLayer) -> SurfaceLayer:
@@ -132,7 +137,7 @@ def _row_layer(out: dict[str, np.ndarray], frame: int, scratch: SurfaceLayer) ->
         return out[key][frame] if key in out and frame < len(out[key]) else getattr(scratch, name)
 
     layer = SurfaceLayer(depth=field("depth", "_depth"), seg=field("seg", "_seg"), normal=field("normal"),
-                         albedo=scratch.albedo, flow_fwd=field("flow_fwd"), flow_bwd=field("flow_bwd"),
+                         albedo=field("albedo"), flow_fwd=field("flow_fwd"), flow_bwd=field("flow_bwd"),
                          depth_fwd=scratch.depth_fwd, depth_bwd=scratch.depth_bwd)
     layer.depth.fill(np.inf)
     for name in LAYER_FIELDS:
@@ -143,7 +148,7 @@ def _row_layer(out: dict[str, np.ndarray], frame: int, scratch: SurfaceLayer) ->
 
 def _allocate(wanted: set[str], frames: int, height: int, width: int) -> dict[str, np.ndarray]:
     """Output arrays of the wanted passes (T = N rows), plus depth/seg kept for pose (names starting with _)."""
-    shapes = {"depth": ((), np.float32), "seg": ((), np.int32), "normal": ((3,), np.float32), "flow_fwd": ((2,), np.float32),
+    shapes = {"depth": ((), np.float32), "seg": ((), np.int32), "normal": ((3,), np.float32), "albedo": ((3,), np.float32), "flow_fwd": ((2,), np.float32),
               "flow_bwd": ((2,), np.float32), "flow_valid": ((), bool), "rgb": ((3,), np.uint8)}
     out = {name: np.zeros((frames, height, width) + tail, dtype) for name, (tail, dtype) in shapes.items() if name in wanted}
     out["_depth"] = out["depth"] if "depth" in out else np.zeros((frames, height, width), np.float32)

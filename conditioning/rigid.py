@@ -19,6 +19,7 @@ from embreex import rtcore_scene
 from embreex.mesh_construction import TriangleMesh
 
 from physreel.sim.records import Shot
+from physreel.sim.timing import timed
 
 from .geometry import RigidGeometry, pack_geometry, quaternion_to_matrix
 from .layers import FrameView, SurfaceLayer, scatter_rows
@@ -94,7 +95,8 @@ class RigidSource:
         if last is not None and self._same_poses(last.frame, frame):
             placed = replace(last, frame=frame)
         else:
-            placed = self._place(frame)
+            with timed("passes: BVH build"):  # (--profile's sub-stages of the passes, sim.timing)
+                placed = self._place(frame)
         self._last_placed = placed
         return placed
 
@@ -121,6 +123,10 @@ class RigidSource:
         scene = placed.scene
         if scene is None or len(origins) == 0:
             return np.zeros(len(origins), bool)
+        with timed("passes: shadow rays"):
+            return self._occluded(scene, placed, origins, directions)
+
+    def _occluded(self, scene, placed: PlacedParts, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
         # An occlusion query stops at the first hit found: cheaper than the nearest-hit query. One
         # shared direction (all shadow rays point at the sun) is passed as a single row, which
         # Embree's binding then applies to every ray, sparing a [K, 3] copy.
@@ -156,7 +162,8 @@ class RigidSource:
             return None
         height, width = view.height, view.width
         origins, directions = self._rays(view)
-        hits = scene.run(origins, directions, output=1)
+        with timed("passes: camera rays"):  # (the first cast also builds the BVH in Embree: rtcCommit)
+            hits = scene.run(origins, directions, output=1)
         hit_pixels = np.flatnonzero(hits["primID"] >= 0)
         if len(hit_pixels) == 0:
             return None

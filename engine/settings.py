@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from physreel.sim.spec import Scene
-from physreel.sim.spec.model import GenerateSpec, frame_pixels_problem
+from physreel.sim.spec.model import ControlSpec, GenerateSpec, frame_pixels_problem
 
 from .backends import Backend, backend_class
 from .errors import BackendError
@@ -82,16 +82,24 @@ def resolve_generate(scene: Scene, overrides: Overrides | None = None, backend: 
     generate = scene.spec.generate
     if generate.model is not None:
         generate = generate.model_copy(update={"model": spec_model_dir(scene)})
+    backend_type = type(backend) if backend is not None else backend_class(_overridden_backend(generate, overrides))
+    if generate.controls is None:  # before the overrides, so `controls.*.scale` applies to the defaults
+        generate = generate.model_copy(update={"controls": tuple(ControlSpec(kind=k) for k in backend_type.default_controls)})
     generate = apply_overrides(generate, overrides or {})
     resolved: dict[str, Any] = {}
     if backend is not None:
         resolved.update(backend=backend.name, model=backend.model_path)
     if generate.guidance_scale is None:
-        backend_type = type(backend) if backend is not None else backend_class(generate.backend)
         resolved["guidance_scale"] = backend_type.default_guidance_scale
     if generate.seed is None:
         resolved["seed"] = scene.spec.shot.seed
     return generate.model_copy(update=resolved)
+
+
+def _overridden_backend(generate: GenerateSpec, overrides: Overrides | None) -> str:
+    """The backend a run uses: the override's when one is given (checked here, as apply_overrides would)."""
+    name = (overrides or {}).get("backend")
+    return generate.backend if name is None else apply_overrides(generate, {"backend": name}).backend
 
 
 def plan_generation(scene: Scene, generate: GenerateSpec, backend: Backend) -> GenerationPlan:

@@ -153,8 +153,8 @@ def test_guided_stages_need_controls_and_best_of_needs_seeds_in_range(folder):
         set: {generate.controls: [], shot.seed: 2147483646}
         """)
     assert found == [
-        "sweep.yaml:2:9: stages: render makes guided video, which needs generate.controls; tiny.yaml has none (add "
-        "generate: {controls: [{kind: depth}]} to the scene, or set: {generate.controls: [{kind: depth}]} here)",
+        "sweep.yaml:2:9: stages: render makes guided video, which needs generate.controls; tiny.yaml sets an empty list "
+        "(leave generate.controls unset for the backend's own, or set: {generate.controls: [{kind: depth}]} here)",
         "sweep.yaml:3:10: best_of: takes seeds 2147483646 to 2147483649, past the largest seed 2147483647 "
         "(lower shot.seed or generate.seed)",
     ]

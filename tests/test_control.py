@@ -157,4 +157,4 @@ def test_control_errors_are_clear():
         control_image(passes, "pose")
     with pytest.raises(ValueError, match="0 < near < far"):
         control_image(passes, "depth", near=5.0, far=1.0)
-    assert set(CONTROL_KINDS) == {"depth", "flow", "seg", "normal", "edges", "pose"}
+    assert set(CONTROL_KINDS) == {"depth", "flow", "seg", "normal", "edges", "pose", "albedo"}

@@ -550,3 +550,28 @@ def test_guidance_scale_defaults_to_the_backends_own_and_the_spec_or_flag_wins()
     assert settings({"backend": "builtin"}, backend="animatediff").guidance_scale == 7.5  # the chosen backend's
     assert settings({"backend": "builtin", "guidance_scale": 3.0}).guidance_scale == 3.0
     assert settings({"backend": "builtin", "guidance_scale": 3.0}, guidance_scale=2.0).guidance_scale == 2.0
+
+
+def test_controls_default_to_the_backends_own_and_the_spec_or_flag_wins():
+    from physreel.sim.spec import scene_from_data
+
+    def kinds(generate: dict, **overrides):
+        resolved = resolve_generate(scene_from_data({**SCENE, "generate": generate}, Path("/virtual/ball.yaml")), overrides)
+        return [(c.kind, c.scale) for c in resolved.controls]
+
+    every = [(k, 1.0) for k in ("depth", "normal", "edges", "flow", "seg", "albedo")]
+    assert kinds({"backend": "builtin"}) == every  # what the builtin model reads, albedo included
+    assert kinds({"backend": "animatediff"}) == [("depth", 1.0)]
+    assert kinds({"backend": "animatediff"}, backend="builtin") == every  # the chosen backend's
+    assert kinds({"backend": "builtin", "controls": [{"kind": "seg"}]}) == [("seg", 1.0)]
+    # A scale override applies to the defaults it stands for.
+    assert kinds({"backend": "builtin"}, **{"controls.*.scale": 0.5}) == [(k, 0.5) for k, _ in every]
+
+
+def test_an_unknown_backend_override_is_a_settings_error_before_the_defaults():
+    from physreel.engine.settings import OverrideError
+    from physreel.sim.spec import scene_from_data
+
+    scene = scene_from_data({**SCENE, "generate": {"backend": "builtin"}}, Path("/virtual/ball.yaml"))
+    with pytest.raises(OverrideError, match="generate.backend: input should be 'builtin', 'animatediff' or 'wan-vace'"):
+        resolve_generate(scene, {"backend": "sora"})

@@ -67,6 +67,15 @@ def test_better_than_unguided_but_far_from_the_simulation_is_not_called_followin
     assert math.isclose(table["motion_iou"]["towards_simulation"], 100 * 0.20 / 0.54)
 
 
+def test_closer_motion_with_good_depiction_turns_on_one_but_only():
+    closer = run("guided", 0, {"flow_epe_object": 1.5, "motion_iou": 0.21, "physics_iq_score": 51.0, "object_visibility": 1.0,
+                               "object_color_error": 4.0}, {"object_visibility": {"ball": 1.0, "floor": 1.0}})
+    result, _ = judged(closer)
+    assert (result.motion, result.depiction) == (CLOSER, WELL)
+    assert result.text.count(" but ") == 1
+    assert ") and depicts the objects: they are visible in 100 % of their frames" in result.text
+
+
 def test_a_frozen_video_is_not_called_physical():
     frozen = run("video", None, {"flow_epe_object": 4.9, "motion_iou": 0.0, "physics_iq_score": 12.0, "object_visibility": 0.4,
                                  "object_color_error": 3.0})

@@ -25,6 +25,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from physreel.sim.timing import timed
+
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
 from .base import Backend, BackendInfo, ModelRequirement, native_size
@@ -150,7 +152,7 @@ class AnimateDiffBackend(Backend):
         """The pipeline for these control kinds (empty: unguided), loaded from local files only; cached."""
         key = (kinds, device, str(dtype))
         if key not in self._pipelines:
-            with quiet_loading():
+            with quiet_loading(), timed("model load"):
                 self._pipelines[key] = PipelineEntry(self._load(kinds, device, dtype))
         return self._pipelines[key]
 

@@ -82,6 +82,8 @@ class Backend(ABC):
     """Control kinds this backend accepts; others raise BackendError in `check_request`."""
     default_guidance_scale: ClassVar[float] = 7.5
     """Classifier-free guidance used when neither the spec nor the CLI sets one."""
+    default_controls: ClassVar[tuple[ControlKind, ...]] = ("depth",)
+    """The controls of a guided run when the spec names none (`generate.controls` unset)."""
 
     def __init__(self, model_path: str | Path | None = None):
         self.model_path = None if model_path is None else str(model_path)

@@ -7,8 +7,8 @@ and noise flow are resampled to 64 x 64 (controls by engine.resample.resize_fram
 engine.resample.resize_flow), and the generated frames are resized back to the request's size
 (bilinear up, area down) when it differs; meta.json records both sizes.
 
-Controls: depth, normal, edges, flow, seg (any subset; absent kinds are fed as absent, which the
-model was trained on). A control's `scale` multiplies its image channels (0 = absent) and its
+Controls: depth, normal, edges, flow, seg, albedo (any subset; absent kinds are fed as absent, which
+the model was trained on; by default all of them). A control's `scale` multiplies its image channels (0 = absent) and its
 start/end limit it to that fraction of the denoising steps. guidance_scale > 1 applies
 classifier-free guidance on the caption against the negative prompt. Captions are read through a
 fixed vocabulary (engine/builtin/text.py); unknown words are ignored and listed in meta.
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from physreel.sim.spec.model import GenerateSpec
+from physreel.sim.timing import timed
 
 from ..builtin.kinds import CONTROL_KINDS
 from ..errors import BackendError, ModelNotFoundError
@@ -35,6 +36,9 @@ from .runtime import WeightHasher, resolve_device, resolve_dtype
 class BuiltinBackend(Backend):
     name = "builtin"
     controls = CONTROL_KINDS
+    default_controls = CONTROL_KINDS
+    """Every kind it reads: together they do best on the held-out scenes (model card, "Which control
+    kinds"), and albedo is what paints each object in the colour the spec gives it."""
     default_guidance_scale = 1.0
     """No classifier-free guidance: at 7.5 the small caption encoder over-drives the colours
     (frame MSE against the preview 0.39 vs 0.09 at 1.0 on a held-out shot; model card)."""
@@ -82,6 +86,13 @@ class BuiltinBackend(Backend):
             raise ModelNotFoundError(f"builtin weights not found in {self._directory()}; train them with "
                                      f"`physreel train -o {self._directory()} --data DATA`, or leave the model unset (no --model, no "
                                      "generate.model) for the shipped weights")
+        from ..builtin.model import CONFIG_NAME, BuiltinConfig
+
+        kinds = BuiltinConfig.from_json(self._directory() / CONFIG_NAME).control_kinds
+        if kinds != CONTROL_KINDS:
+            raise BackendError(f"the builtin model in {self._directory()} reads the controls {', '.join(kinds)}; this "
+                               f"version feeds {', '.join(CONTROL_KINDS)}: fine-tune it with `physreel train --init "
+                               f"{self._directory()}` or use the shipped weights", "model")
 
     def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
         """The native 64 pixels on the shorter side, the shot's aspect ratio kept (even sizes)."""
@@ -103,9 +114,12 @@ class BuiltinBackend(Backend):
             from ..builtin.model import load_model
 
             try:
-                self._model = load_model(self._directory())
+                with timed("model load"):
+                    self._model = load_model(self._directory())
             except FileNotFoundError as exc:
                 raise ModelNotFoundError(str(exc)) from None
+            except ValueError as exc:  # weights for other control kinds
+                raise BackendError(str(exc), "model") from None
         return self._model
 
     # ------------------------------------------------------------------ generation

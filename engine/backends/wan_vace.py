@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from physreel.sim.timing import timed
+
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
 from .base import Backend, BackendInfo, ModelRequirement, native_size
@@ -137,7 +139,7 @@ class WanVaceBackend(Backend):
 
             directory = self._locate()
             # Wan's VAE is run in float32 (its model card): half precision there costs visible quality.
-            with quiet_loading(), hub_offline():
+            with quiet_loading(), hub_offline(), timed("model load"):
                 vae = AutoencoderKLWan.from_pretrained(directory, subfolder="vae", local_files_only=True, **dtype_kwargs(torch.float32))
                 pipe = WanVACEPipeline.from_pretrained(directory, vae=vae, local_files_only=True, **dtype_kwargs(dtype))
             pipe.to(device)

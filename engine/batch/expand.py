@@ -164,10 +164,10 @@ def _stage_issues(sweep: Sweep, base: _Base, scene: Scene) -> list[SpecIssue]:
     """Step 4: guided video needs controls; best_of's seeds stay in the seed range."""
     issues = []
     guided = [stage for stage in sweep.spec.stages if stage in GUIDED_STAGES]
-    if guided and not scene.spec.generate.controls:
+    if guided and scene.spec.generate.controls == ():  # None: the backend's own controls
         issues.append(sweep.issue(("stages",), f"{guided[0]} makes guided video, which needs generate.controls; "
-                                  f"{base.shown} has none",
-                                  "add generate: {controls: [{kind: depth}]} to the scene, or set: "
+                                  f"{base.shown} sets an empty list",
+                                  "leave generate.controls unset for the backend's own, or set: "
                                   "{generate.controls: [{kind: depth}]} here"))
     seed = scene.spec.generate.seed if scene.spec.generate.seed is not None else scene.spec.shot.seed
     if seed + sweep.spec.best_of - 1 > MAX_SEED:

@@ -5,7 +5,7 @@ The model sees, per frame at S x S pixels, for each kind of CONTROL_KINDS its co
 normalbae colours; edges = white on black; flow = Middlebury colour wheel; seg = ADE20K palette)
 mapped to [-1, 1] and multiplied by the control's scale, followed by one presence flag per kind
 (+1 given, -1 absent; an absent kind's image channels are 0). Grey images (depth, edges) give one
-channel. Layout: depth(1) normal(3) edges(1) flow(3) seg(3) flags(5) = 16 channels.
+channel. Layout: depth(1) normal(3) edges(1) flow(3) seg(3) albedo(3) flags(6) = 20 channels.
 Unguided = every kind absent.
 """
 
@@ -14,24 +14,24 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .kinds import CONTROL_KINDS, KIND_CHANNELS
+from .kinds import CONTROL_KINDS, KIND_CHANNELS, num_control_channels
 
 IMAGE_CHANNELS = sum(KIND_CHANNELS.values())
-NUM_CONTROL_CHANNELS = IMAGE_CHANNELS + len(CONTROL_KINDS)
+NUM_CONTROL_CHANNELS = num_control_channels(CONTROL_KINDS)
 _CHANNEL_KIND = np.concatenate([[i] * KIND_CHANNELS[k] for i, k in enumerate(CONTROL_KINDS)])
 """int [IMAGE_CHANNELS]: the kind index of each image channel."""
 
 
 def pack_images(images: dict[str, np.ndarray]) -> np.ndarray:
-    """{kind: uint8 [T, S, S, 3]} (every kind of CONTROL_KINDS) -> uint8 [T, S, S, 11] packed channels."""
+    """{kind: uint8 [T, S, S, 3]} (every kind of CONTROL_KINDS) -> uint8 [T, S, S, IMAGE_CHANNELS] packed channels."""
     return np.concatenate([images[k][..., : KIND_CHANNELS[k]] for k in CONTROL_KINDS], axis=-1)
 
 
 def control_from_packed(packed: torch.Tensor, kind_weight: torch.Tensor) -> torch.Tensor:
     """The model's control input from packed control images and a weight per kind.
 
-    packed: uint8 [B, S, S, 11]; kind_weight: float [B, 5], 0 = kind absent, w > 0 = given with
-    scale w. Returns float32 [B, 16, S, S] (layout in the module doc).
+    packed: uint8 [B, S, S, IMAGE_CHANNELS]; kind_weight: float [B, len(CONTROL_KINDS)], 0 = kind absent, w > 0 = given with
+    scale w. Returns float32 [B, NUM_CONTROL_CHANNELS, S, S] (layout in the module doc).
     """
     images = packed.permute(0, 3, 1, 2).float() / 127.5 - 1.0
     weight = kind_weight.float()
@@ -42,13 +42,13 @@ def control_from_packed(packed: torch.Tensor, kind_weight: torch.Tensor) -> torc
 
 
 def unguided_control(batch: int, size: int) -> torch.Tensor:
-    """float32 [B, 16, size, size]: every kind absent (what the unguided run feeds)."""
+    """float32 [B, NUM_CONTROL_CHANNELS, size, size]: every kind absent (what the unguided run feeds)."""
     return control_from_packed(torch.zeros(batch, size, size, IMAGE_CHANNELS, dtype=torch.uint8),
                                torch.zeros(batch, len(CONTROL_KINDS)))
 
 
 def unpack_images(packed: np.ndarray) -> dict[str, np.ndarray]:
-    """uint8 [T, S, S, 11] packed channels -> {kind: uint8 [T, S, S, 3]} (grey kinds repeated to RGB)."""
+    """uint8 [T, S, S, IMAGE_CHANNELS] packed channels -> {kind: uint8 [T, S, S, 3]} (grey kinds repeated to RGB)."""
     images, first = {}, 0
     for kind in CONTROL_KINDS:
         part = packed[..., first : first + KIND_CHANNELS[kind]]

@@ -1,7 +1,8 @@
 """Training data for the builtin model: random scenes, simulated and rendered, written in shards.
 
 Each shot is a random scene (a textured floor, 1 to 3 primitives with random named colours,
-optional solid textures, random initial motion; a fixed, orbiting, dolly or following camera),
+optional solid textures, random initial motion; half of the time 1 or 2 static tilted blocks; a
+fixed, orbiting, dolly or following camera),
 simulated by `sim.simulate` and rendered by `conditioning.render_passes` at the model's
 resolution. The RGB preview is the target; the control images of CONTROL_KINDS (exactly as
 `conditioning.control.control_image` draws them for every backend) are the condition; the
@@ -10,7 +11,7 @@ same whatever the shard size, and `write_dataset` skips shards already on disk (
 
 Shard `shard_%05d.npz` (n shots, T frames, S x S pixels; uncompressed, no pickle):
   rgb        uint8   [n, T, S, S, 3]   target frames (sRGB)
-  control    uint8   [n, T, S, S, 11]  depth(1) normal(3) edges(1) flow(3) seg(3) control images
+  control    uint8   [n, T, S, S, 14]  depth(1) normal(3) edges(1) flow(3) seg(3) albedo(3) control images
   flow_fwd   float16 [n, T, S, S, 2]   simulated forward flow, pixels
   flow_valid bool    [n, T, S, S]
   seg        int16   [n, T, S, S]      instance ids (0 = nothing)
@@ -87,6 +88,14 @@ def random_scene_data(rng: np.random.Generator, resolution: int, num_frames: int
         placed.append((np.array(obj["position"]), bound))
         objects.append(obj)
         phrases.append(phrase)
+    # Static blocks (ramps, steps, walls) half of the time: the example scenes stand on more than a floor.
+    for index in range(int(rng.choice([0, 1, 2], p=[0.5, 0.3, 0.2]))):
+        block, phrase, bound = _random_block(rng, index)
+        centre = np.array(block["position"])
+        if all(np.linalg.norm(centre - c) > bound + b + 0.05 for c, b in placed):
+            placed.append((centre, bound))
+            objects.append(block)
+            phrases.append(phrase)
     camera, camera_words = _random_camera(rng, resolution, objects[1]["name"])
     floor_words = f"{TEXTURE_WORDS.get(str(floor_texture), 'plain')} {floor_color} floor"
     caption = f"{' and '.join(phrases)} on a {floor_words}" + (f", {camera_words}" if camera_words else "")
@@ -138,6 +147,21 @@ def _random_object(rng: np.random.Generator, index: int) -> tuple[dict, str, flo
     return obj, f"a {color} {texture_word}{shape} {motion}", bound
 
 
+def _random_block(rng: np.random.Generator, index: int) -> tuple[dict, str, float]:
+    """A static box standing on the floor, tilted up to 25 degrees: a ramp, a step or a wall."""
+    color = str(rng.choice(COLOR_NAMES))
+    extents = [float(rng.uniform(0.2, 1.0)), float(rng.uniform(0.2, 1.0)), float(rng.uniform(0.1, 0.8))]
+    tilt = [float(v) for v in rng.uniform(-25, 25, 2)]
+    block: dict = {"name": f"block{index}", "shape": "box", "static": True, "size": extents, "color": color,
+                   "position": [float(v) for v in rng.uniform(-1.2, 1.2, 2)] + [extents[2] / 2],
+                   "euler_deg": tilt + [float(rng.uniform(-180, 180))]}
+    if rng.random() < 0.3:
+        kind = str(rng.choice(["checker", "stripes", "noise"]))
+        block["texture"] = {"kind": kind, "scale": float(rng.uniform(0.1, 0.3)),
+                            "color2": str(rng.choice([c for c in COLOR_NAMES if c != color]))}
+    return block, f"a {color} box", 0.5 * math.sqrt(sum(e * e for e in extents))
+
+
 def _random_camera(rng: np.random.Generator, resolution: int, subject: str) -> tuple[dict, str]:
     distance = float(rng.uniform(2.5, 3.5))
     azimuth = float(rng.uniform(0, 360))
@@ -171,7 +195,7 @@ def render_shot(data: dict, resolution: int) -> dict[str, np.ndarray]:
     """Simulate and render one scene; the arrays of one shard row (see the module doc)."""
     scene = scene_from_data(data, Path("<dataset>/shot.yaml"))
     shot = simulate(scene)
-    passes = render_passes(shot, passes=("depth", "flow_fwd", "flow_valid", "seg", "normal", "rgb"),
+    passes = render_passes(shot, passes=("depth", "flow_fwd", "flow_valid", "seg", "normal", "albedo", "rgb"),
                            resolution=(resolution, resolution))
     control = pack_images({kind: control_image(passes, kind) for kind in CONTROL_KINDS})
     static = [p.seg_id for p in shot.parts if p.static][:MAX_STATIC]

@@ -1,9 +1,9 @@
 """The builtin network: a diffusers UNet2DConditionModel on RGB pixels with the control channels
 concatenated to its input, cross-attending to a small caption encoder.
 
-Input per frame: noisy RGB (3 channels, [-1, 1]) + 8 control channels (see controls.py) at
+Input per frame: noisy RGB (3 channels, [-1, 1]) + 20 control channels (see controls.py) at
 S x S pixels; output: the v-prediction (3 channels). Pixels are folded into channels first
-(pixel-unshuffle by `patch`: 64x64x11 -> 32x32x44), a lossless "latent" that makes the UNet
+(pixel-unshuffle by `patch`: 64x64x23 -> 32x32x92), a lossless "latent" that makes the UNet
 four times cheaper on two CPU cores, and unfolded after. Frames are independent samples of one
 batch; temporal consistency comes from warping each frame's noise along the simulated flow.
 Weights are stored as safetensors with a JSON config beside them; no pickle anywhere.
@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from physreel.sim.files import atomic_path, write_json
 
-from .controls import NUM_CONTROL_CHANNELS
+from .kinds import CONTROL_KINDS, V1_CONTROL_KINDS, num_control_channels
 from .text import MAX_TOKENS, PAD, CaptionEncoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -47,6 +47,9 @@ class BuiltinConfig:
     num_train_timesteps: int = 1000
     beta_schedule: str = "squaredcos_cap_v2"
     prediction_type: str = "v_prediction"
+    control_kinds: tuple[str, ...] = CONTROL_KINDS
+    """The control kinds the input channels read, in order (kinds.py); builtin.json files written
+    before this field existed are v1's five."""
     caption_time_embedding: bool = True
     """Also add the pooled caption to the UNet's time embedding (diffusers class_embed_type
     "projection"), so every ResNet block is modulated by it. Cross-attention alone, at the coarsest
@@ -62,6 +65,7 @@ class BuiltinConfig:
         data["block_out_channels"] = tuple(data["block_out_channels"])
         data["attention_levels"] = tuple(data["attention_levels"])
         data.setdefault("caption_time_embedding", False)
+        data["control_kinds"] = tuple(data.get("control_kinds", V1_CONTROL_KINDS))
         return cls(**data)
 
 
@@ -82,7 +86,7 @@ class BuiltinModel(nn.Module):
         up = tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(config.attention_levels))
         self.unet = UNet2DConditionModel(
             sample_size=config.resolution // config.patch,
-            in_channels=(3 + NUM_CONTROL_CHANNELS) * fold,
+            in_channels=(3 + num_control_channels(config.control_kinds)) * fold,
             out_channels=3 * fold,
             block_out_channels=config.block_out_channels,
             layers_per_block=config.layers_per_block,
@@ -107,7 +111,7 @@ class BuiltinModel(nn.Module):
 
     def forward(self, noisy: torch.Tensor, timesteps: torch.Tensor, control: torch.Tensor,
                 text_states: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        """noisy [B,3,S,S], timesteps int [B], control [B,8,S,S], text states [B,L,D] -> [B,3,S,S]."""
+        """noisy [B,3,S,S], timesteps int [B], control [B,C,S,S] (controls.py), text states [B,L,D] -> [B,3,S,S]."""
         patch = self.config.patch
         x = F.pixel_unshuffle(torch.cat([noisy, control], dim=1), patch)
         pooled = None
@@ -138,10 +142,12 @@ def save_model(model: BuiltinModel, directory: Path, extra: dict | None = None) 
     write_json(directory / CONFIG_NAME, config)
 
 
-def load_model(directory: Path | None = None) -> BuiltinModel:
+def load_model(directory: Path | None = None, any_kinds: bool = False) -> BuiltinModel:
     """Load builtin.json + builtin.safetensors from `directory` (default: the shipped weights).
 
-    Raises FileNotFoundError naming the missing file; strict key matching (no silent partial load).
+    Raises FileNotFoundError naming the missing file; strict key matching (no silent partial load);
+    ValueError for a model that reads other control kinds than this version packs (unless
+    `any_kinds`: a model to fine-tune from, whose input train widens).
     """
     from safetensors.torch import load_file
 
@@ -150,6 +156,11 @@ def load_model(directory: Path | None = None) -> BuiltinModel:
         if not (directory / name).is_file():
             raise FileNotFoundError(f"builtin model: {directory / name} is missing; train one with "
                                     f"`physreel train -o DIR` or omit --model to use the shipped weights")
-    model = BuiltinModel(BuiltinConfig.from_json(directory / CONFIG_NAME))
+    config = BuiltinConfig.from_json(directory / CONFIG_NAME)
+    if config.control_kinds != CONTROL_KINDS and not any_kinds:
+        raise ValueError(f"builtin model in {directory} reads the controls {', '.join(config.control_kinds)}; this version "
+                         f"feeds {', '.join(CONTROL_KINDS)}: fine-tune it with `physreel train --init {directory}` "
+                         "or use the shipped weights")
+    model = BuiltinModel(config)
     model.load_state_dict(load_file(str(directory / WEIGHTS_NAME)), strict=True)
     return model.eval()

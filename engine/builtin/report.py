@@ -19,6 +19,8 @@ import numpy as np
 
 from physreel.sim.files import atomic_path, write_json
 
+from .kinds import CONTROL_KINDS
+
 
 def sample_grid(targets: list[np.ndarray], guided: list[np.ndarray], unguided: list[np.ndarray],
                 path: Path, every: int = 3) -> None:
@@ -48,7 +50,7 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=12)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--guidance", type=float, default=1.0)
-    parser.add_argument("--kinds", default="depth,normal,edges,flow,seg")
+    parser.add_argument("--kinds", default=",".join(CONTROL_KINDS))
     parser.add_argument("--grid-shots", type=int, default=3)
     parser.add_argument("--ablation-shots", type=int, default=4,
                         help="shots for the ablation (controls and warped noise removed in turn); 0 skips it")
@@ -66,7 +68,7 @@ def main() -> None:
     out = Path(args.output)
     write_json(out / f"eval_{'-'.join(args.kinds.split(','))}.json", {"summary": summary, "shots": [asdict(s) for s in scores]})
     picked = sorted(frames)[: args.grid_shots]
-    if args.kinds == "depth,normal,edges,flow,seg":
+    if args.kinds == ",".join(CONTROL_KINDS):
         sample_grid([arrays["rgb"][row] for row, _ in picked], [frames[k][0] for k in picked],
                     [frames[k][1] for k in picked], out / "sample_grid.png")
     print(json.dumps(summary, indent=2))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .controls import CONTROL_KINDS, control_from_packed
+from .controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed
 from .model import BuiltinModel
 from .text import tokenize
 
@@ -49,7 +49,7 @@ def make_scheduler(model: BuiltinModel, steps: int):
 
 
 def kind_weights(schedules: dict[str, KindSchedule], fraction: float) -> torch.Tensor:
-    """float [5]: each kind's scale while `fraction` of the steps lies in its [start, end), else 0."""
+    """float [len(CONTROL_KINDS)]: each kind's scale while `fraction` of the steps lies in its [start, end), else 0."""
     weights = [
         schedules[k].scale if k in schedules and schedules[k].start <= fraction < schedules[k].end else 0.0
         for k in CONTROL_KINDS
@@ -70,14 +70,14 @@ def sample_frames(
 ) -> np.ndarray:
     """Denoise T frames.
 
-    packed_control: uint8 [T, S, S, 11] control images (controls.pack_images; kinds missing from
+    packed_control: uint8 [T, S, S, IMAGE_CHANNELS] control images (controls.pack_images; kinds missing from
     `schedules` are fed as absent), or None for unguided. noise: float32 [T, 3, S, S] initial noise.
     guidance_scale > 1: classifier-free guidance on the caption against `negative_prompt`.
     Returns uint8 [T, S, S, 3] sRGB frames.
     """
     num_frames, _, size, _ = noise.shape
     if packed_control is None:
-        packed = torch.zeros(num_frames, size, size, 11, dtype=torch.uint8)
+        packed = torch.zeros(num_frames, size, size, IMAGE_CHANNELS, dtype=torch.uint8)
         schedules = {}
     else:
         packed = torch.from_numpy(np.ascontiguousarray(packed_control))

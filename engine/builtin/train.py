@@ -28,8 +28,9 @@ import torch
 
 from physreel.sim.files import atomic_path, write_json
 
-from .controls import CONTROL_KINDS, control_from_packed
+from .controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed
 from .dataset import load_shards
+from .kinds import input_channel_names
 from .model import CONFIG_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
 from .text import EMPTY, PAD, tokenize
 
@@ -71,7 +72,7 @@ class TrainData:
     rgb: torch.Tensor
     """uint8 [F, S, S, 3]."""
     control: torch.Tensor
-    """uint8 [F, S, S, 11] packed control images."""
+    """uint8 [F, S, S, IMAGE_CHANNELS] packed control images."""
     caption_ids: torch.Tensor
     """int64 [N, L], one row per shot."""
     frames_per_shot: int
@@ -83,6 +84,10 @@ class TrainData:
 
 def load_data(directory: Path, max_tokens: int) -> TrainData:
     arrays = load_shards(directory)
+    if arrays["control"].shape[-1] != IMAGE_CHANNELS:
+        raise ValueError(f"{directory} holds {arrays['control'].shape[-1]} control channels, made for other control kinds; "
+                         f"this version trains on {', '.join(CONTROL_KINDS)} ({IMAGE_CHANNELS} channels): make the "
+                         f"dataset again with `physreel dataset -o NEW --shots N`")
     n, t = arrays["rgb"].shape[:2]
     size = arrays["rgb"].shape[2]
     return TrainData(
@@ -167,6 +172,8 @@ def _train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resum
     out_dir = Path(out_dir)
     init_model = _init_model(config, model_config)
     model_config = _model_config(out_dir, resume, model_config, init_model)
+    if model_config.control_kinds != CONTROL_KINDS:
+        raise ValueError(f"this version trains models that read {', '.join(CONTROL_KINDS)}, not {', '.join(model_config.control_kinds)}")
     # 1. data
     data = load_data(Path(data_dir), model_config.max_tokens)
     if data.rgb.shape[1] != model_config.resolution:
@@ -235,13 +242,17 @@ def _init_model(config: TrainConfig, model_config: BuiltinConfig | None) -> Buil
     """The model named by config.init (None without one).
 
     The requested architecture (model_config, if given) must be the init model's, except that it may
-    add the caption time embedding to a model without it (the new layers start at zero)."""
+    add the caption time embedding to a model without it, and control kinds to a model reading fewer
+    (the new layers and input channels start at zero)."""
     if config.init is None:
         return None
-    init_model = load_model(Path(config.init))
+    init_model = load_model(Path(config.init), any_kinds=True)
+    missing = [k for k in init_model.config.control_kinds if k not in CONTROL_KINDS]
+    if missing:
+        raise ValueError(f"--init {config.init} reads the control kinds {', '.join(missing)}, which this version does not feed")
     if model_config is not None:
-        same = replace(model_config, extra={}, caption_time_embedding=False) == \
-            replace(init_model.config, extra={}, caption_time_embedding=False)
+        same = replace(model_config, extra={}, caption_time_embedding=False, control_kinds=()) == \
+            replace(init_model.config, extra={}, caption_time_embedding=False, control_kinds=())
         if not same:
             raise ValueError(f"--init {config.init}: its architecture differs from the requested model's")
         if init_model.config.caption_time_embedding and not model_config.caption_time_embedding:
@@ -260,16 +271,40 @@ def _model_config(out_dir: Path, resume: bool, requested: BuiltinConfig | None,
         return saved
     if requested is not None:
         return requested
-    return replace(init_model.config, extra={}) if init_model is not None else BuiltinConfig()
+    if init_model is not None:
+        return replace(init_model.config, extra={}, control_kinds=CONTROL_KINDS)
+    return BuiltinConfig()
 
 
 def _init_weights(model: BuiltinModel, init_model: BuiltinModel) -> None:
     """Copy init_model's weights into model; the caption time embedding, if only model has it, stays at
-    its zero start (so the fine-tuned model starts as the init model)."""
-    missing, unexpected = model.load_state_dict(init_model.state_dict(), strict=False)
+    its zero start, and so do the input weights of control kinds only model reads (so the fine-tuned
+    model starts as the init model: a zero weight on a new channel adds nothing)."""
+    state = init_model.state_dict()
+    state[INPUT_WEIGHT] = widened_input_weight(state[INPUT_WEIGHT], init_model.config.control_kinds,
+                                               model.config.control_kinds, model.config.patch)
+    missing, unexpected = model.load_state_dict(state, strict=False)
     added = [k for k in missing if not k.startswith("unet.class_embedding.")]
     if added or unexpected:
         raise ValueError(f"--init: the weights do not fit the model (missing {added[:3]}, unexpected {unexpected[:3]})")
+
+
+INPUT_WEIGHT = "unet.conv_in.weight"
+"""The UNet's first convolution: the only weight whose shape depends on the control kinds."""
+
+
+def widened_input_weight(weight: torch.Tensor, old_kinds: tuple[str, ...], new_kinds: tuple[str, ...],
+                         patch: int) -> torch.Tensor:
+    """conv_in's weight [O, C_old * patch^2, k, k] for a model reading `old_kinds`, laid out for
+    `new_kinds` (a superset): each old input channel's columns moved to where that channel now sits,
+    zeros for the new ones. pixel_unshuffle puts input channel c's patch^2 pixels at c*patch^2 + i."""
+    old_names, new_names = input_channel_names(old_kinds), input_channel_names(new_kinds)
+    fold = patch * patch
+    widened = weight.new_zeros((weight.shape[0], len(new_names) * fold, *weight.shape[2:]))
+    for old_index, name in enumerate(old_names):
+        new_index = new_names.index(name)
+        widened[:, new_index * fold:(new_index + 1) * fold] = weight[:, old_index * fold:(old_index + 1) * fold]
+    return widened
 
 
 def _update_ema(ema: BuiltinModel, model: BuiltinModel, step: int) -> None:

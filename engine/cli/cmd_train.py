@@ -7,6 +7,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from ..builtin.kinds import CONTROL_KINDS
 from . import UsageError
 from .args import out_folder
 
@@ -61,7 +62,8 @@ def _model_config(args):
     if args.caption_time_embedding is None:
         return None
     base = BuiltinConfig.from_json(Path(args.init) / CONFIG_NAME) if args.init else BuiltinConfig()
-    return replace(base, extra={}, caption_time_embedding=args.caption_time_embedding)
+    # The model trained reads this version's control kinds; an init model reading fewer is widened.
+    return replace(base, extra={}, caption_time_embedding=args.caption_time_embedding, control_kinds=CONTROL_KINDS)
 
 
 def run(args) -> int:

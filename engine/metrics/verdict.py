@@ -51,6 +51,8 @@ def verdict(runs: list[Run], table: dict[str, dict[str, Any]], camera_moves: boo
     depiction, depiction_text = _depiction(runs, table, subject)
     good_motion, good_depiction = motion == FOLLOWS, depiction == WELL
     joint = "but" if (good_motion != good_depiction and UNMEASURED not in (motion, depiction)) else "and"
+    if motion == CLOSER:  # its clause already turns on "but": a second one would not read
+        joint = "and"
     name = "Guided" if subject == "guided" else "The video"
     text = f"{name} {motion_text} {joint} {depiction_text}."
     if len(seeds) > 1:

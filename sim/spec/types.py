@@ -135,7 +135,7 @@ def nearest_color_name(rgb: tuple[float, float, float]) -> str:
 # Each list is written once, here at the bottom of the package, as the spec's Literal type;
 # the spec's fields, the CLI's choices, the control images and the backends' tables derive
 # from it (engine/backends/__init__.py checks its registry against BackendName).
-ControlKind = Literal["depth", "flow", "seg", "normal", "edges", "pose"]
+ControlKind = Literal["depth", "flow", "seg", "normal", "edges", "pose", "albedo"]
 """A control image made from the passes (docs/passes.md, "Control images")."""
 CONTROL_KINDS: tuple[str, ...] = get_args(ControlKind)
 

@@ -6,6 +6,10 @@ The digests of JSON and HTML files are taken after `normalise` (the output folde
 checkout's paths and the measured seconds are all that legitimately differ between two runs); every other file
 is hashed byte for byte. tests/test_golden.py compares a fresh run against golden.json, recorded
 before the engine/ refactor of issue 11, to prove that refactor changed no output byte.
+Re-recorded since by changes that were meant to change outputs, each checked file by file: the
+compare digests by the verdict work (issue 12); the passes, render and compare digests by the albedo
+pass and builtin v2 (issue 13), where simulate and every pass and control image other than albedo's
+kept their bytes (only passes.npz and meta.json, which now hold albedo, changed among the passes' files).
 """
 
 from __future__ import annotations
