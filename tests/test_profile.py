@@ -130,7 +130,9 @@ def test_compare_profile_covers_metrics_report_and_encoding(tmp_path, capsys):
 
     model = write_tiny_animatediff(tmp_path / "model")
     scene = tmp_path / "ball.yaml"
-    scene.write_text(SCENE)
+    # compare has no --resolution flag: the spec keeps the tiny model's videos at 32 px (its native
+    # 512 px would make this a ten-minute test of the tiny model rather than of the profile).
+    scene.write_text(SCENE + "generate: {resolution: [32, 32]}\n")
     assert main(["--quiet", "compare", str(scene), "-o", str(tmp_path / "out"), "--backend", "animatediff",
                  "--model", str(model), "--steps", "2", "--seeds", "0,1", "--profile"]) == 0
     _check_profile(tmp_path / "out", capsys.readouterr().out,
