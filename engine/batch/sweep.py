@@ -31,7 +31,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from physreel.sim.spec import SpecError, SpecIssue
 from physreel.sim.spec.errors import FieldProblem, FieldProblems, raise_problems
 from physreel.sim.spec.messages import data_path, nearest_mark
-from physreel.sim.spec.yaml_marks import Marks, YamlSyntaxError, load_yaml_with_marks
+from physreel.sim.spec.load import read_yaml_file
+from physreel.sim.spec.yaml_marks import Marks
 
 STAGES = ("simulate", "passes", "render", "compare")
 """The stages a sweep can run, each the command of that name (docs/batch.md)."""
@@ -176,11 +177,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and validate the sweep file at `path`; SpecError (file:line:col per problem) otherwise."""
     path = Path(path)
     shown = str(path)
-    text = _read_text(path, shown)
-    try:
-        data, marks, key_marks = load_yaml_with_marks(text)
-    except YamlSyntaxError as exc:
-        raise SpecError.single(shown, exc.problem, line=exc.line, column=exc.column) from None
+    data, marks, key_marks = read_yaml_file(path, shown, "sweep", MAX_SWEEP_BYTES, "a sweep is a short YAML file")
     if not isinstance(data, dict):
         line, column = marks.get((), (0, 0))
         raise SpecError.single(shown, "the sweep file is empty" if data is None else "the sweep must be a YAML mapping",
@@ -241,17 +238,6 @@ def _scene_issues(sweep: Sweep) -> list[SpecIssue]:
             issues.append(sweep.issue(("scenes", index), f"no such scene file {path}",
                                       "give the path relative to the sweep file's folder"))
     return issues
-
-
-def _read_text(path: Path, shown: str) -> str:
-    if not path.is_file():
-        raise SpecError.single(shown, "no such sweep file" if not path.exists() else "not a file", hint="check the path")
-    if path.stat().st_size > MAX_SWEEP_BYTES:
-        raise SpecError.single(shown, f"sweep file is over {MAX_SWEEP_BYTES // 1_000_000} MB", hint="a sweep is a short YAML file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError.single(shown, f"not UTF-8 text (byte {exc.start})", hint="save the sweep as UTF-8") from None
 
 
 # ------------------------------------------------------------------- pydantic -> issues

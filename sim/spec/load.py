@@ -73,11 +73,7 @@ def load_scene(path: str | Path) -> Scene:
 
 def _load(path: Path) -> Scene:
     shown = str(path)
-    text = _read_text(path, shown)
-    try:
-        data, marks, key_marks = load_yaml_with_marks(text)
-    except YamlSyntaxError as exc:
-        raise SpecError.single(shown, exc.problem, line=exc.line, column=exc.column) from None
+    data, marks, key_marks = read_yaml_file(path, shown)
     if data is None:
         raise SpecError.single(shown, "the scene file is empty", hint="write at least an objects: list; see scenes/bouncing_ball.yaml")
     if not isinstance(data, dict):
@@ -128,24 +124,37 @@ def _lists_to_tuples(value: Any) -> Any:
     return value
 
 
-def _read_text(path: Path, shown: str) -> str:
+def read_yaml_file(path: Path, shown: str, kind: str = "scene", max_bytes: int = MAX_SPEC_BYTES,
+                   hint: str = "a spec is a short YAML file") -> tuple[Any, Marks, Marks]:
+    """(data, marks, key marks) of the YAML file at `path`, shown in messages as `shown`; every way the
+    file can fail to be read or parsed (missing, not a file, too large, unreadable, not UTF-8, bad
+    YAML) is a SpecError at its line and column where it has one. `kind` names the file ("scene",
+    "sweep"); `max_bytes` and `hint` are its size limit and what to write instead."""
+    text = _read_text(path, shown, kind, max_bytes, hint)
+    try:
+        return load_yaml_with_marks(text)
+    except YamlSyntaxError as exc:
+        raise SpecError.single(shown, exc.problem, line=exc.line, column=exc.column) from None
+
+
+def _read_text(path: Path, shown: str, kind: str, max_bytes: int, hint: str) -> str:
     try:
         if "\x00" in str(path) or not path.exists():
-            raise SpecError.single(shown, "no such scene file", hint="check the path")
+            raise SpecError.single(shown, f"no such {kind} file", hint="check the path")
         if not path.is_file():
-            raise SpecError.single(shown, "not a file", hint="give the path of a .yaml scene")
-        if path.stat().st_size > MAX_SPEC_BYTES:
-            raise SpecError.single(shown, f"scene file is over {MAX_SPEC_BYTES // 1_000_000} MB", hint="a spec is a short YAML file")
+            raise SpecError.single(shown, "not a file", hint=f"give the path of a .yaml {kind}")
+        if path.stat().st_size > max_bytes:
+            raise SpecError.single(shown, f"{kind} file is over {max_bytes // 1_000_000} MB", hint=hint)
         raw = path.read_bytes()
     except OSError as exc:  # a name too long, a folder the user may not enter, a file they may not read
-        raise SpecError.single(shown, f"cannot read the scene file ({exc.strerror or exc})", hint="check the path and its permissions") from None
+        raise SpecError.single(shown, f"cannot read the {kind} file ({exc.strerror or exc})", hint="check the path and its permissions") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError.single(
-            shown, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line, column=column, hint="save the scene as UTF-8"
+            shown, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line, column=column, hint=f"save the {kind} as UTF-8"
         ) from None
 
 
