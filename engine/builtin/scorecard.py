@@ -98,16 +98,16 @@ def _number(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _object_lab(frames: np.ndarray, passes: Passes, obj, min_area_px: float) -> np.ndarray | None:
-    """float64 [3] L*a*b* of the mean linear colour inside the object over the frames it is judged in."""
+def _judged_inside(passes: Passes, obj, min_area_px: float) -> np.ndarray:
+    """bool [T, H, W]: the object's inside (mask eroded by 1 px) in the frames it is judged in."""
     mask, large = object_masks(passes.seg, obj, min_area_px)
     inside, _ = inside_and_ring(mask)
-    inside &= large[:, None, None]
-    if not inside.any():
-        return None
-    linear = srgb_to_linear(frames)
-    mean = linear[inside].mean(axis=0)
-    return linear_to_lab(mean[None, :])[0]
+    return inside & large[:, None, None]
+
+
+def _mean_lab(linear: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """float64 [3] L*a*b* of the mean of linear [T, H, W, 3] over `inside`."""
+    return linear_to_lab(linear[inside].mean(axis=0)[None, :])[0]
 
 
 def hue_match(frames: np.ndarray, passes: Passes, objects: ObjectTable) -> dict[str, Any]:
@@ -115,13 +115,14 @@ def hue_match(frames: np.ndarray, passes: Passes, objects: ObjectTable) -> dict[
     none has a hue), 'objects': {name: {'hue_error_deg': float | None, 'chroma': preview C*ab}}}."""
     found: dict[str, dict[str, float | None]] = {}
     matches = []
+    linear, preview = srgb_to_linear(frames), srgb_to_linear(passes.rgb)
     for obj in objects.objects:
         if obj.color2 is not None:
             continue  # two colours: the mean's hue is neither's (texture_visibility judges these)
-        reference = _object_lab(passes.rgb, passes, obj, objects.min_area_px)
-        video = _object_lab(frames, passes, obj, objects.min_area_px)
-        if reference is None or video is None:
+        inside = _judged_inside(passes, obj, objects.min_area_px)
+        if not inside.any():
             continue
+        reference, video = _mean_lab(preview, inside), _mean_lab(linear, inside)
         chroma = float(np.hypot(reference[1], reference[2]))
         if chroma < MIN_CHROMA:
             found[obj.name] = {"hue_error_deg": None, "chroma": round(chroma, 1)}
