@@ -33,9 +33,10 @@ import torch
 
 TemporalReduction = Literal["nearest", "blend", "blend_norm"]
 TEMPORAL_REDUCTIONS: tuple[str, ...] = get_args(TemporalReduction)
-FRESH_NOISE_SEED_OFFSET = 1 << 32
-"""The degradation's fresh noise is drawn from seed + 2^32: a stream apart from the warp's own
-(seeds are below 2^31), so the fresh noise never repeats the warped noise's first draws."""
+FRESH_NOISE_SEED_OFFSET = 1 << 31
+"""The degradation's fresh noise is drawn from seed + 2^31: a generator seed no run uses (run seeds
+are below 2^31, and torch's CPU generator reads only a seed's low 32 bits), so the fresh noise never
+repeats the warped noise's own draws."""
 
 
 def reduction_for_lora(file_name: str) -> TemporalReduction:
