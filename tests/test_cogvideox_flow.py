@@ -271,16 +271,66 @@ def test_two_lora_files_are_refused_rather_than_guessed(tmp_path, model_dir):
         get_backend("cogvideox-flow", folder).preflight(("flow",))
 
 
-def test_an_image_to_video_folder_is_refused_by_name(tmp_path, model_dir):
+def test_a_folder_of_another_pipeline_is_refused_by_name(tmp_path, model_dir):
     import shutil
 
-    folder = tmp_path / "i2v"
+    folder = tmp_path / "other"
     shutil.copytree(model_dir / "base", folder / "base")
     shutil.copytree(model_dir / "lora", folder / "lora")
     index = json.loads((folder / "base" / "model_index.json").read_text())
-    (folder / "base" / "model_index.json").write_text(json.dumps({**index, "_class_name": "CogVideoXImageToVideoPipeline"}))
-    with pytest.raises(BackendError, match="holds a CogVideoXImageToVideoPipeline"):
+    (folder / "base" / "model_index.json").write_text(json.dumps({**index, "_class_name": "CogVideoXVideoToVideoPipeline"}))
+    with pytest.raises(BackendError, match="holds a CogVideoXVideoToVideoPipeline"):
         get_backend("cogvideox-flow", folder).preflight(("flow",))
+
+
+# -------------------------------------------------------------------------- image-to-video
+@pytest.fixture(scope="module")
+def i2v_backend(tmp_path_factory):
+    from physreel.engine.testing.tiny_models import write_tiny_cogvideox_flow
+
+    folder = write_tiny_cogvideox_flow(tmp_path_factory.mktemp("cogvideox-i2v"), "I2Vtiny_nearest_lora_weights.safetensors",
+                                       image_to_video=True)
+    return get_backend("cogvideox-flow", folder)
+
+
+def _start_frame(value: int) -> np.ndarray:
+    frame = np.full((32, 32, 3), value, np.uint8)
+    frame[8:24, 8:24] = (200, 30, 30)  # a red square, as the ball's first frame might show
+    return frame
+
+
+def test_image_to_video_starts_from_the_frame_with_the_warped_noise(scene, passes, i2v_backend):
+    request = _request(scene, passes, i2v_backend)
+    pipe = i2v_backend.load_pipeline("cpu", torch.float32).loaded.pipe
+    seen = []
+    handle = pipe.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["hidden_states"].clone()) if not seen else None, with_kwargs=True)
+    try:
+        video = i2v_backend.generate_from(request, _start_frame(40))
+    finally:
+        handle.remove()
+    assert video.frames.shape == (NUM_FRAMES, 32, 32, 3) and video.meta["resolved"]["mode"] == "image-to-video"
+    # the transformer reads [noise (16 channels) | start frame latents (16)]: the noise half is the warped noise
+    assert seen[0].shape == (2, 3, 32, 4, 4)
+    expected = warped_noise(16, 4, 4, request.noise_flow, request.seed)[[0, 4, 8]]
+    torch.testing.assert_close(seen[0][0, :, :16], expected, rtol=0, atol=0)
+    # the start frame is read: another frame, another video (same seed and noise)
+    other = i2v_backend.generate_from(request, _start_frame(220))
+    assert _mean_abs_diff(video.frames, other.frames) > 1.0
+    np.testing.assert_array_equal(video.frames, i2v_backend.generate_from(request, _start_frame(40)).frames)
+
+
+def test_image_to_video_needs_its_frame_and_text_to_video_takes_none(scene, passes, backend, i2v_backend):
+    with pytest.raises(BackendError, match="image-to-video .* needs a start frame"):
+        i2v_backend.generate(_request(scene, passes, i2v_backend))
+    with pytest.raises(BackendError, match="expected uint8 \\(32, 32, 3\\)"):
+        i2v_backend.generate_from(_request(scene, passes, i2v_backend), np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(BackendError, match="text-to-video and takes no start frame"):
+        backend.generate_from(_request(scene, passes, backend), _start_frame(40))
+    # a scene cannot give a start frame: the CLI path refuses the folder before any simulation
+    with pytest.raises(BackendError, match="image-to-video model, which needs a start frame") as caught:
+        i2v_backend.preflight(("flow",))
+    assert caught.value.field == "model"
 
 
 def test_settings_it_cannot_honour_are_refused_before_simulation(scene, backend):

@@ -72,6 +72,17 @@ TRAINED_FRAMES, TRAINED_SIZE = 49, (720, 480)
 """CogVideoX 1.0's (and GWTF's) shape, used when the transformer's config cannot be read."""
 MAX_SEQUENCE_LENGTH = 226
 """T5 tokens of the prompt (CogVideoX's max_text_seq_length)."""
+PIPELINES = {"CogVideoXPipeline": "text-to-video", "CogVideoXImageToVideoPipeline": "image-to-video"}
+"""The diffusers pipelines a base folder may hold (its model_index.json's _class_name)."""
+
+
+def pipeline_class(base: Path) -> str:
+    """The diffusers pipeline class a base folder holds; BackendError for any other."""
+    name = json.loads((base / "model_index.json").read_text()).get("_class_name")
+    if name not in PIPELINES:
+        raise BackendError(f"cogvideox-flow: {base} holds a {name}; this backend runs {' or '.join(PIPELINES)} "
+                           f"folders (THUDM/CogVideoX-5b, -2b or -5b-I2V)")
+    return name
 
 
 class CogVideoXFlowBackend(Backend):
@@ -140,10 +151,7 @@ class CogVideoXFlowBackend(Backend):
                 f"{self.name}: no Go-with-the-Flow LoRA (*.safetensors) in {where} (physreel never downloads); "
                 f"fetch it where a network exists with `{self._lora_fetch_command()}`"
             )
-        pipeline_class = json.loads((base / "model_index.json").read_text()).get("_class_name")
-        if pipeline_class != "CogVideoXPipeline":
-            raise BackendError(f"{self.name}: {base} holds a {pipeline_class}; this backend runs text-to-video "
-                               f"CogVideoXPipeline folders (THUDM/CogVideoX-5b or -2b)")
+        pipeline_class(base)  # refuses a folder of another pipeline before anything loads
         return base, lora
 
     def check_settings(self, generate: GenerateSpec) -> None:
@@ -167,7 +175,12 @@ class CogVideoXFlowBackend(Backend):
         for kind in control_kinds:
             if kind not in self.controls:
                 raise BackendError(f"{self.name} has no {kind!r} control; it takes flow (as warped noise)", "controls")
-        self._locate()
+        base, _ = self._locate()
+        if pipeline_class(base) == "CogVideoXImageToVideoPipeline":
+            # a scene cannot name a start image yet; from Python, `generate_from` takes one
+            raise BackendError(f"{self.name}: {base} is an image-to-video model, which needs a start frame that a "
+                               f"scene cannot give; use a text-to-video base (THUDM/CogVideoX-5b or -2b), or call "
+                               f"CogVideoXFlowBackend.generate_from with the frame", "model")
 
     # ------------------------------------------------------------------ shape
     def _transformer_config(self) -> dict:
@@ -214,11 +227,12 @@ class CogVideoXFlowBackend(Backend):
         """The pipeline with the LoRA loaded (as adapter 'gwtf'), from local files only; cached."""
         key = (device, str(dtype))
         if key not in self._pipelines:
-            from diffusers import CogVideoXPipeline
+            import diffusers
 
             base, lora = self._locate()
+            loader = getattr(diffusers, pipeline_class(base))
             with quiet_loading(), hub_offline(), timed("model load"):
-                pipe = CogVideoXPipeline.from_pretrained(base, local_files_only=True, **dtype_kwargs(dtype))
+                pipe = loader.from_pretrained(base, local_files_only=True, **dtype_kwargs(dtype))
                 if pipe.transformer.config.patch_size_t is not None:
                     raise BackendError(f"{self.name}: {base} is CogVideoX 1.5 (temporal patches); the Go-with-the-Flow "
                                        f"LoRAs are for CogVideoX 1.0 (THUDM/CogVideoX-5b or -2b)")
@@ -231,7 +245,14 @@ class CogVideoXFlowBackend(Backend):
 
     # ------------------------------------------------------------------ generation
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
+        """Text-to-video; an image-to-video base folder needs `generate_from` with its start frame."""
+        return self.generate_from(request, None, progress)
+
+    def generate_from(self, request: GenerationRequest, start_frame, progress: bool = False) -> GeneratedVideo:
+        """The video, starting from `start_frame` (uint8 [H, W, 3] at the generation size: the first
+        frame an image-to-video model keeps) or, for a text-to-video model, from None."""
         import torch
+        from PIL import Image
 
         # 1. check and resolve
         self.check_request(request)
@@ -240,18 +261,24 @@ class CogVideoXFlowBackend(Backend):
         # 2. load, set the memory flags and the LoRA (on for guided runs, off for unguided)
         entry = self.load_pipeline(device, dtype)
         pipe = entry.loaded.pipe
+        image_to_video = type(pipe).__name__ == "CogVideoXImageToVideoPipeline"
+        _check_start_frame(start_frame, image_to_video, request)
         entry.offloaded = apply_memory_flags(pipe, request, device, entry.offloaded)
         pipe.set_progress_bar_config(disable=not progress)
         if request.guided:
             pipe.enable_lora()
         else:
             pipe.disable_lora()
-        # 3. initial latents [1, F, C, h, w] in GWTF's layout
+        # 3. initial latents [1, F, C, h, w] in GWTF's layout (image-to-video: half the transformer's
+        # input channels are noise, the other half the start frame's latents)
         lora = self._lora_files[(device, str(dtype))]
-        latents, noise_meta = initial_latents(request, pipe.transformer.config.in_channels, lora.name)
+        channels = pipe.transformer.config.in_channels // (2 if image_to_video else 1)
+        latents, noise_meta = initial_latents(request, channels, lora.name)
         # 4. run
+        start = {"image": Image.fromarray(start_frame)} if image_to_video else {}
         with torch.inference_mode():
             output = pipe(
+                **start,
                 prompt=request.prompt,
                 negative_prompt=request.negative_prompt or None,
                 height=request.height,
@@ -268,11 +295,28 @@ class CogVideoXFlowBackend(Backend):
         # 5. record
         meta = pipeline_meta(
             self.name, entry.loaded, request,
-            resolved={"device": device, "dtype": str(dtype).replace("torch.", ""), "lora_enabled": request.guided},
+            resolved={"device": device, "dtype": str(dtype).replace("torch.", ""), "lora_enabled": request.guided,
+                      "mode": PIPELINES[type(pipe).__name__]},
             noise=noise_meta, hasher=self._hasher,
         )
         meta["models"]["lora"] = {"id": LORA_REPO_ID, "path": str(lora), "sha256": self._hasher.file_sha256(lora)}
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
+
+
+def _check_start_frame(start_frame, image_to_video: bool, request: GenerationRequest) -> None:
+    """A start frame exactly when the model is image-to-video, uint8 at the generation size."""
+    import numpy as np
+
+    if image_to_video and start_frame is None:
+        raise BackendError("cogvideox-flow: the base model is image-to-video (CogVideoXImageToVideoPipeline) and needs "
+                           "a start frame; give one, or use a text-to-video base (THUDM/CogVideoX-5b or -2b)")
+    if not image_to_video and start_frame is not None:
+        raise BackendError("cogvideox-flow: the base model is text-to-video and takes no start frame; use an "
+                           "image-to-video base (THUDM/CogVideoX-5b-I2V) with its LoRA to start from an image")
+    if start_frame is not None and (np.asarray(start_frame).dtype != np.uint8
+                                    or np.shape(start_frame) != (request.height, request.width, 3)):
+        raise BackendError(f"cogvideox-flow: the start frame is {np.asarray(start_frame).dtype} {np.shape(start_frame)}; "
+                           f"expected uint8 {(request.height, request.width, 3)}")
 
 
 def initial_latents(request: GenerationRequest, channels: int, lora_file: str):
