@@ -1,14 +1,16 @@
-"""The `cogvideox-flow` backend: CogVideoX (diffusers' `CogVideoXPipeline`) with a Go-with-the-Flow
-LoRA, guided by the simulated flow through its initial noise alone.
+"""The `cogvideox-flow` backend: CogVideoX (diffusers' `CogVideoXPipeline`, or
+`CogVideoXImageToVideoPipeline`) with a Go-with-the-Flow LoRA, guided by the simulated flow through
+its initial noise alone.
 
 Go-with-the-Flow (GWTF) fine-tunes CogVideoX to follow the motion of its initial noise: noise
 warped along a video's optical flow. physreel warps the noise along the simulation's exact flow
 (engine/noise_warp.py) and lays it out as GWTF's code does (engine/backends/gwtf_noise.py: one
 latent frame per 4 video frames, the LoRA's temporal reduction, GWTF's degradation blend), then
-hands it to the pipeline as `latents` [1, F, 16, h, w] (the CogVideoX schedulers' init_noise_sigma
-is 1, so the pipeline uses it as given). There is no control image: the `flow` control stands for
-the warped noise, its `scale` is 1 - GWTF's degradation (1: the warped noise as is; 0.5: the
-cut-and-drag script's default; 0: fresh noise), and its images are not read.
+hands it to the pipeline as `latents` [1, F, 16, h, w], as GWTF's inference script does
+(cut_and_drag_inference.py line 340; the CogVideoX schedulers' init_noise_sigma is 1, so the
+pipeline uses it as given). There is no control image: the `flow` control stands for the warped
+noise, its `scale` is 1 - GWTF's degradation (1: the warped noise as is; 0.5: the cut-and-drag
+script's default, line 391; 0: fresh noise), and its images are not read.
 
 Unguided runs use the same pipeline with the LoRA switched off (`disable_lora`) and independent
 noise: the base CogVideoX, as a user without physreel would run it.
@@ -17,10 +19,14 @@ CogVideoX 1.0 makes 4k+1 frames at multiples of 16 pixels (VAE: 4 frames and 8x8
 cell; transformer: 2x2 patches), at most the frames and, by default, the size its transformer was
 trained on (its config's sample_frames, sample_height and sample_width: 49 frames at 720x480).
 
+An image-to-video base (THUDM/CogVideoX-5b-I2V, with GWTF's I2V LoRA) keeps a start frame as the
+video's first: `generate_from(request, start_frame)` takes it. A scene cannot name a start image
+yet, so `physreel render` refuses such a folder before simulating (`preflight`).
+
 Model directory (`--model DIR` or `generate.model`):
 
-    DIR/base/   a CogVideoX text-to-video pipeline as save_pretrained writes it (model_index.json,
-                transformer/, vae/, text_encoder/, tokenizer/, scheduler/): THUDM/CogVideoX-5b or -2b
+    DIR/base/   a CogVideoX pipeline as save_pretrained writes it (model_index.json, transformer/,
+                vae/, text_encoder/, tokenizer/, scheduler/): THUDM/CogVideoX-5b, -2b or -5b-I2V
     DIR/lora/   one GWTF LoRA file (*.safetensors) for that base, from Eyeline-Research/Go-with-the-Flow,
                 e.g. T2V5B_blendnorm_i18000_DATASET_lora_weights.safetensors
 
