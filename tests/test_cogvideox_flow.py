@@ -141,7 +141,8 @@ def test_the_fresh_noise_does_not_repeat_the_warped_noise_of_the_same_seed():
 def test_the_temporal_reduction_is_read_from_gwtf_lora_names():
     assert reduction_for_lora("T2V5B_blendnorm_i18000_DATASET_lora_weights.safetensors") == "blend_norm"
     assert reduction_for_lora("I2V5B_resum_blendnorm_0degrad_i13600_DATASET_lora_weights.safetensors") == "blend_norm"
-    assert reduction_for_lora("T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors") == "blend_norm"
+    # a later stage's mode is appended to the checkpoint it continued: '_nearest' wins
+    assert reduction_for_lora("T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors") == "nearest"
     assert reduction_for_lora("I2V5B_final_i38800_nearest_lora_weights.safetensors") == "nearest"
     assert reduction_for_lora("T2V2B_RDeg_i30000_lora_weights.safetensors") == "nearest"  # the script's default
     assert reduction_for_lora("my_blend_lora.safetensors") == "blend"
@@ -257,7 +258,7 @@ def test_missing_base_or_lora_names_what_to_fetch(tmp_path, model_dir):
     only_base.mkdir()
     (only_base / "base").symlink_to(model_dir / "base")
     with pytest.raises(ModelNotFoundError, match=r"no Go-with-the-Flow LoRA .*huggingface-cli download "
-                                                 r"Eyeline-Research/Go-with-the-Flow T2V5B_blendnorm"):
+                                                 r"Eyeline-Research/Go-with-the-Flow T2V5B_blendnorm_i25000_DATASET_nearest"):
         get_backend("cogvideox-flow", only_base).preflight(("flow",))
 
 
@@ -346,10 +347,16 @@ def test_settings_it_cannot_honour_are_refused_before_simulation(scene, backend)
         return caught.value
 
     assert refused(noise_warp=False, controls=[{"kind": "flow"}]).field == "noise_warp"
-    assert "has no 'depth' control" in str(refused(controls=[{"kind": "depth"}]))
+    assert "one flow control, got 2" in str(refused(controls=[{"kind": "flow"}, {"kind": "flow", "scale": 0.5}]))
     assert "0..1; got 1.5" in str(refused(controls=[{"kind": "flow", "scale": 1.5}]))
     assert "start=0.2" in str(refused(controls=[{"kind": "flow", "start": 0.2}]))
     backend.check_settings(settings(controls=[{"kind": "flow", "scale": 0.5}]))  # GWTF's script's degradation 0.5
+
+
+def test_a_control_of_another_kind_is_refused_before_a_guided_run(backend):
+    with pytest.raises(BackendError, match="has no 'depth' control; it takes flow") as caught:
+        backend.preflight(("depth",))
+    assert caught.value.field == "controls"
 
 
 def test_a_guided_request_without_warped_noise_is_refused(scene, passes, backend):

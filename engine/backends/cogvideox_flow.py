@@ -28,7 +28,7 @@ Model directory (`--model DIR` or `generate.model`):
     DIR/base/   a CogVideoX pipeline as save_pretrained writes it (model_index.json, transformer/,
                 vae/, text_encoder/, tokenizer/, scheduler/): THUDM/CogVideoX-5b, -2b or -5b-I2V
     DIR/lora/   one GWTF LoRA file (*.safetensors) for that base, from Eyeline-Research/Go-with-the-Flow,
-                e.g. T2V5B_blendnorm_i18000_DATASET_lora_weights.safetensors
+                e.g. T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors
 
 A folder that is absent is looked up in the local Hugging Face cache (THUDM/CogVideoX-5b, and
 that LoRA file in Eyeline-Research/Go-with-the-Flow).
@@ -67,8 +67,9 @@ from .runtime import (
 
 BASE_ID = "THUDM/CogVideoX-5b"
 LORA_REPO_ID = "Eyeline-Research/Go-with-the-Flow"
-DEFAULT_LORA_FILE = "T2V5B_blendnorm_i18000_DATASET_lora_weights.safetensors"
-"""GWTF's text-to-video LoRA for CogVideoX-5b (cut_and_drag_inference.py line 29)."""
+DEFAULT_LORA_FILE = "T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors"
+"""GWTF's latest text-to-video LoRA for CogVideoX-5b (cut_and_drag_inference.py line 30), trained
+last with the 'nearest' reduction its inference script defaults to (line 398)."""
 TEMPORAL_FACTOR = 4
 """Video frames per latent frame (after the first)."""
 SPATIAL_FACTOR = 8
@@ -161,12 +162,15 @@ class CogVideoXFlowBackend(Backend):
         return base, lora
 
     def check_settings(self, generate: GenerateSpec) -> None:
+        """The flow control's window and scale, and noise warping, which is this backend's only guidance.
+        (A control of another kind is refused by `preflight` for guided runs, as other backends do.)"""
         if not generate.noise_warp:
-            raise BackendError(f"{self.name} is guided by the warped noise alone; noise_warp: false leaves a guided run "
-                               f"nothing to follow (keep it on, or make an unguided run)", "noise_warp")
-        for control in generate.controls or ():
-            if control.kind != "flow":
-                raise BackendError(f"{self.name} has no {control.kind!r} control; it takes flow (as warped noise)", "controls")
+            raise BackendError(f"{self.name} is guided by the warped noise alone: noise_warp: false is not a setting it "
+                               f"can honour (remove it; an unguided run already uses independent noise)", "noise_warp")
+        flows = [control for control in generate.controls or () if control.kind == "flow"]
+        if len(generate.controls or ()) > 1:
+            raise BackendError(f"{self.name} takes one flow control, got {len(generate.controls)}", "controls")
+        for control in flows:
             if control.scale > 1.0:
                 raise BackendError(f"{self.name}: the flow control's scale is 1 - Go-with-the-Flow's degradation, "
                                    f"0..1; got {control.scale}", "controls")
@@ -174,8 +178,6 @@ class CogVideoXFlowBackend(Backend):
                 raise BackendError(f"{self.name}: the flow acts through the initial noise, before every step; control "
                                    f"'flow' asks for start={control.start}, end={control.end} (set start: 0, end: 1)",
                                    "controls")
-        if generate.controls is not None and len(generate.controls) > 1:
-            raise BackendError(f"{self.name} takes one flow control, got {len(generate.controls)}", "controls")
 
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         for kind in control_kinds:

@@ -41,10 +41,14 @@ repeats the warped noise's own draws."""
 
 def reduction_for_lora(file_name: str) -> TemporalReduction:
     """The temporal reduction a GWTF LoRA file was trained with, read from its name as GWTF names
-    them: '..._blendnorm_...' -> 'blend_norm' (T2V5B_blendnorm_i18000_DATASET_lora_weights,
-    I2V5B_resum_blendnorm_0degrad_i13600_DATASET_lora_weights), '..._blend_...' -> 'blend', any other
-    -> 'nearest' (named so: ..._nearest_...; unnamed: the inference script's default, line 398)."""
-    tokens = file_name.lower().replace("-", "_").split("_")
+    them (cut_and_drag_inference.py lines 24-31). A later training stage appends its mode to the
+    name of the checkpoint it continued (I2V5B_final_i30000 -> I2V5B_final_i38800_nearest,
+    T2V5B_blendnorm_i18000_DATASET -> T2V5B_blendnorm_i25000_DATASET_nearest), so a 'nearest' token
+    wins; then 'blendnorm' -> 'blend_norm', 'blend' -> 'blend', and a name with none -> 'nearest'
+    (T2V2B_RDeg_i30000, I2V5B_final_i30000: the inference script's default, line 398)."""
+    tokens = file_name.lower().replace("-", "_").removesuffix(".safetensors").split("_")
+    if "nearest" in tokens:
+        return "nearest"
     if "blendnorm" in tokens or "blend_norm" in file_name.lower():
         return "blend_norm"
     if "blend" in tokens:
