@@ -272,7 +272,7 @@ def test_two_lora_files_are_refused_rather_than_guessed(tmp_path, model_dir):
         get_backend("cogvideox-flow", folder).preflight(("flow",))
 
 
-def test_a_folder_of_another_pipeline_is_refused_by_name(tmp_path, model_dir):
+def test_a_folder_of_another_pipeline_or_cogvideox_1_5_is_refused(tmp_path, model_dir):
     import shutil
 
     folder = tmp_path / "other"
@@ -281,6 +281,12 @@ def test_a_folder_of_another_pipeline_is_refused_by_name(tmp_path, model_dir):
     index = json.loads((folder / "base" / "model_index.json").read_text())
     (folder / "base" / "model_index.json").write_text(json.dumps({**index, "_class_name": "CogVideoXVideoToVideoPipeline"}))
     with pytest.raises(BackendError, match="holds a CogVideoXVideoToVideoPipeline"):
+        get_backend("cogvideox-flow", folder).preflight(("flow",))
+    # CogVideoX 1.5 (temporal patches) is refused from its config, before its weights load
+    (folder / "base" / "model_index.json").write_text(json.dumps(index))
+    config = json.loads((folder / "base" / "transformer" / "config.json").read_text())
+    (folder / "base" / "transformer" / "config.json").write_text(json.dumps({**config, "patch_size_t": 2}))
+    with pytest.raises(BackendError, match="is CogVideoX 1.5"):
         get_backend("cogvideox-flow", folder).preflight(("flow",))
 
 

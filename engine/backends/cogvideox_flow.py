@@ -133,8 +133,9 @@ class CogVideoXFlowBackend(Backend):
         base, lora = self._base(), self._lora()
         return BackendInfo(
             name=self.name,
-            description="CogVideoX text-to-video with a Go-with-the-Flow LoRA, guided by noise warped along the "
-            "simulated flow (diffusers CogVideoXPipeline); 4k+1 frames, sizes in multiples of 16",
+            description="CogVideoX 1.0 with a Go-with-the-Flow LoRA, guided by noise warped along the simulated flow "
+            "(diffusers CogVideoXPipeline; CogVideoXImageToVideoPipeline from Python with a start frame); 4k+1 "
+            "frames, sizes in multiples of 16",
             requirements=(
                 ModelRequirement("base", BASE_ID, base is not None, None if base is None else str(base),
                                  fetch_command(BASE_ID, self.model_path, "base")),
@@ -142,8 +143,8 @@ class CogVideoXFlowBackend(Backend):
                                  None if lora is None else str(lora), self._lora_fetch_command()),
             ),
             controls=self.controls,
-            model_dir_layout="DIR/base = a CogVideoXPipeline.save_pretrained folder; DIR/lora = one Go-with-the-Flow "
-            "LoRA *.safetensors for that base",
+            model_dir_layout="DIR/base = a CogVideoX pipeline's save_pretrained folder; DIR/lora = one "
+            "Go-with-the-Flow LoRA *.safetensors for that base",
         )
 
     def _locate(self) -> tuple[Path, Path]:
@@ -159,6 +160,9 @@ class CogVideoXFlowBackend(Backend):
                 f"fetch it where a network exists with `{self._lora_fetch_command()}`"
             )
         pipeline_class(base)  # refuses a folder of another pipeline before anything loads
+        if self._transformer_config().get("patch_size_t") is not None:
+            raise BackendError(f"{self.name}: {base} is CogVideoX 1.5 (temporal patches); the Go-with-the-Flow LoRAs "
+                               f"are for CogVideoX 1.0 (THUDM/CogVideoX-5b, -2b or -5b-I2V)")
         return base, lora
 
     def check_settings(self, generate: GenerateSpec) -> None:
@@ -241,9 +245,6 @@ class CogVideoXFlowBackend(Backend):
             loader = getattr(diffusers, pipeline_class(base))
             with quiet_loading(), hub_offline(), timed("model load"):
                 pipe = loader.from_pretrained(base, local_files_only=True, **dtype_kwargs(dtype))
-                if pipe.transformer.config.patch_size_t is not None:
-                    raise BackendError(f"{self.name}: {base} is CogVideoX 1.5 (temporal patches); the Go-with-the-Flow "
-                                       f"LoRAs are for CogVideoX 1.0 (THUDM/CogVideoX-5b or -2b)")
                 pipe.load_lora_weights(str(lora.parent), weight_name=lora.name, adapter_name="gwtf", local_files_only=True)
             pipe.to(device)
             sources = {"base": (BASE_ID, base)}
