@@ -412,6 +412,17 @@ def test_render_cli_missing_lora_exits_2_with_one_line_and_writes_nothing(tmp_pa
     assert not out.exists()
 
 
+def test_a_scene_turning_warping_off_is_refused_at_its_line_before_simulating(tmp_path, model_dir, capsys):
+    from physreel.engine.cli import main
+
+    scene_path = _write_scene(tmp_path, noise_warp=False)
+    out = tmp_path / "out"
+    assert main(["render", str(scene_path), "-o", str(out), "--backend", "cogvideox-flow", "--model", str(model_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{scene_path}:" in err and "noise_warp" in err and "warped noise alone" in err
+    assert not out.exists()
+
+
 def test_models_cli_finds_base_and_lora(model_dir, capsys):
     from physreel.engine.cli import main
 

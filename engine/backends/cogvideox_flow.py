@@ -139,7 +139,7 @@ class CogVideoXFlowBackend(Backend):
             requirements=(
                 ModelRequirement("base", BASE_ID, base is not None, None if base is None else str(base),
                                  fetch_command(BASE_ID, self.model_path, "base")),
-                ModelRequirement("lora", f"{LORA_REPO_ID} ({DEFAULT_LORA_FILE})", lora is not None,
+                ModelRequirement("lora", LORA_REPO_ID, lora is not None,
                                  None if lora is None else str(lora), self._lora_fetch_command()),
             ),
             controls=self.controls,
