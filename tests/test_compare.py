@@ -212,7 +212,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
         (("--video", "v.mp4", "--seeds", "1"), "apply only when generating"),
         (("--resample-frames",), "--video only"),
         (("--steps", "0"), "--steps 0: input should be greater than or equal to 1"),
-        (("--backend", "nosuch"), "--backend nosuch: input should be 'builtin', 'animatediff' or 'wan-vace'"),
+        (("--backend", "nosuch"), "--backend nosuch: input should be 'builtin', 'animatediff', 'wan-vace' or 'cogvideox-flow'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):

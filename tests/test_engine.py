@@ -234,7 +234,7 @@ def test_a_guided_run_without_controls_is_a_clear_error(scene, passes, animatedi
 
 
 def test_unknown_backend_is_a_loud_error():
-    with pytest.raises(BackendError, match="choose one of builtin, animatediff, wan-vace"):
+    with pytest.raises(BackendError, match="choose one of builtin, animatediff, wan-vace, cogvideox-flow"):
         get_backend("sora")
 
 
@@ -512,7 +512,7 @@ def test_models_cli_lists_each_backend_with_found_and_missing_models(tmp_path, m
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     assert main(["models", "--model", str(animatediff_dir), "--json"]) == 0
     report = {entry["name"]: entry for entry in json.loads(capsys.readouterr().out)}
-    assert set(report) == {"builtin", "animatediff", "wan-vace"}
+    assert set(report) == {"builtin", "animatediff", "wan-vace", "cogvideox-flow"}
     assert report["animatediff"]["available"] is True
     found = {r["role"]: r["found"] for r in report["animatediff"]["requirements"]}
     assert found["base"] and found["controlnet-depth"] and not found["controlnet-seg"]
@@ -573,5 +573,5 @@ def test_an_unknown_backend_override_is_a_settings_error_before_the_defaults():
     from physreel.sim.spec import scene_from_data
 
     scene = scene_from_data({**SCENE, "generate": {"backend": "builtin"}}, Path("/virtual/ball.yaml"))
-    with pytest.raises(OverrideError, match="generate.backend: input should be 'builtin', 'animatediff' or 'wan-vace'"):
+    with pytest.raises(OverrideError, match="generate.backend: input should be 'builtin', 'animatediff', 'wan-vace' or 'cogvideox-flow'"):
         resolve_generate(scene, {"backend": "sora"})

@@ -190,7 +190,7 @@ def test_every_control_table_covers_exactly_the_control_kinds():
     from physreel.sim.spec.types import CONTROL_KINDS
 
     assert set(CONTROL_NEEDS) == set(CONTROL_KINDS)
-    for name in ("builtin", "animatediff", "wan-vace"):
+    for name in ("builtin", "animatediff", "wan-vace", "cogvideox-flow"):
         assert set(backend_class(name).controls) <= set(CONTROL_KINDS), name
 
 

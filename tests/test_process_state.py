@@ -46,6 +46,13 @@ def wan_dir(tmp_path_factory) -> Path:
     return write_tiny_wan_vace(tmp_path_factory.mktemp("wan"))
 
 
+@pytest.fixture(scope="module")
+def cogvideox_dir(tmp_path_factory) -> Path:
+    from physreel.engine.testing.tiny_models import write_tiny_cogvideox_flow
+
+    return write_tiny_cogvideox_flow(tmp_path_factory.mktemp("cogvideox"))
+
+
 @pytest.fixture
 def one_torch_thread():
     """Tiny models run faster on one thread than on contended cores."""
@@ -94,9 +101,9 @@ def _spy_on_from_pretrained(monkeypatch) -> list[tuple[str, object, bool]]:
     return calls
 
 
-@pytest.mark.parametrize("name", ["animatediff", "wan-vace"])
-def test_loading_a_pipeline_is_offline_and_leaves_the_environment_as_it_was(name, animatediff_dir, wan_dir, monkeypatch,
-                                                                            one_torch_thread):
+@pytest.mark.parametrize("name", ["animatediff", "wan-vace", "cogvideox-flow"])
+def test_loading_a_pipeline_is_offline_and_leaves_the_environment_as_it_was(name, animatediff_dir, wan_dir, cogvideox_dir,
+                                                                            monkeypatch, one_torch_thread):
     from huggingface_hub import constants
 
     monkeypatch.delenv(OFFLINE_VARIABLE, raising=False)
@@ -105,9 +112,12 @@ def test_loading_a_pipeline_is_offline_and_leaves_the_environment_as_it_was(name
     if name == "animatediff":
         entry = get_backend(name, animatediff_dir).load_pipeline(("depth",), "cpu", torch.float32)
         direct = {"MotionAdapter", "ControlNetModel", "AnimateDiffControlNetPipeline"}
-    else:
+    elif name == "wan-vace":
         entry = get_backend(name, wan_dir).load_pipeline("cpu", torch.float32)
         direct = {"AutoencoderKLWan", "WanVACEPipeline"}
+    else:
+        entry = get_backend(name, cogvideox_dir).load_pipeline("cpu", torch.float32)
+        direct = {"CogVideoXPipeline"}
     assert entry.loaded.pipe is not None
     assert dict(os.environ) == environment and constants.HF_HUB_OFFLINE is switch
     assert calls and all(offline for _, _, offline in calls), calls

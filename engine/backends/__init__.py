@@ -19,6 +19,7 @@ BACKENDS: Mapping[str, str] = MappingProxyType({
     "builtin": "physreel.engine.backends.builtin:BuiltinBackend",
     "animatediff": "physreel.engine.backends.animatediff:AnimateDiffBackend",
     "wan-vace": "physreel.engine.backends.wan_vace:WanVaceBackend",
+    "cogvideox-flow": "physreel.engine.backends.cogvideox_flow:CogVideoXFlowBackend",
 })
 """Backend name -> 'module:ClassName', read-only: exactly the spec's `generate.backend` names
 (sim.spec.types.BackendName; tests/test_package.py checks they agree). Another backend, e.g. a

@@ -193,3 +193,81 @@ def write_tiny_wan_vace(directory: str | Path) -> Path:
     )
     pipe.save_pretrained(directory)
     return directory
+
+
+TINY_COGVIDEOX_LORA = "T2Vtiny_nearest_lora_weights.safetensors"
+"""Named as Go-with-the-Flow names its LoRAs: '_nearest_' says the temporal reduction it expects."""
+
+
+def write_tiny_cogvideox_flow(directory: str | Path, lora_file: str = TINY_COGVIDEOX_LORA,
+                              image_to_video: bool = False) -> Path:
+    """DIR/base (a CogVideoX pipeline's save_pretrained folder, tiny components after diffusers' own
+    fast tests: 8x spatial and 4x temporal VAE, 16 latent channels, a 32x32, 9-frame transformer;
+    `image_to_video`: CogVideoXImageToVideoPipeline, whose transformer also reads the start frame's
+    16 latent channels, with learned positional embeddings as CogVideoX-5b-I2V has) and
+    DIR/lora/<lora_file> (a random rank-4 LoRA on every attention projection, in the format
+    `load_lora_weights` reads, as Go-with-the-Flow's files are)."""
+    import torch
+    from diffusers import (
+        AutoencoderKLCogVideoX,
+        CogVideoXDDIMScheduler,
+        CogVideoXImageToVideoPipeline,
+        CogVideoXPipeline,
+        CogVideoXTransformer3DModel,
+    )
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+    from transformers import AutoTokenizer, T5Config, T5EncoderModel
+
+    directory = Path(directory)
+    torch.manual_seed(0)
+    # inner dim 32 = the tiny T5's; RoPE (image-to-video) needs a head dim divisible by 16
+    heads = dict(num_attention_heads=2, attention_head_dim=16) if image_to_video else \
+        dict(num_attention_heads=4, attention_head_dim=8)
+    transformer = CogVideoXTransformer3DModel(
+        **heads,
+        in_channels=32 if image_to_video else 16,
+        out_channels=16,
+        time_embed_dim=2,
+        text_embed_dim=32,
+        num_layers=2,
+        sample_width=4,  # latent cells: 32 px
+        sample_height=4,
+        sample_frames=9,  # 3 latent frames
+        patch_size=2,
+        temporal_compression_ratio=4,
+        max_text_seq_length=16,
+        use_rotary_positional_embeddings=image_to_video,
+        use_learned_positional_embeddings=image_to_video,
+    )
+    torch.manual_seed(1)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        latent_channels=16,
+        layers_per_block=1,
+        norm_num_groups=2,
+        temporal_compression_ratio=4,
+    )
+    torch.manual_seed(2)
+    text_encoder = T5EncoderModel(
+        T5Config(vocab_size=48, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
+                 pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    )
+    _write_t5_tokenizer(directory / "_tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(directory / "_tokenizer")
+    pipeline = CogVideoXImageToVideoPipeline if image_to_video else CogVideoXPipeline
+    pipe = pipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+                    scheduler=CogVideoXDDIMScheduler())
+    pipe.save_pretrained(directory / "base")
+    # The LoRA: peft's random init for both factors (init_lora_weights=False; a fresh LoRA's B is
+    # zero and would change nothing), saved as diffusers saves a trained one.
+    torch.manual_seed(3)
+    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
+                                       target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    pipeline.save_lora_weights(directory / "lora", transformer_lora_layers=get_peft_model_state_dict(transformer),
+                               weight_name=lora_file)
+    return directory

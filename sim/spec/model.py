@@ -565,10 +565,11 @@ class GenerateSpec(Strict):
     steps: Annotated[int, Field(ge=1, le=1000)] = 20
     guidance_scale: Annotated[float, Field(ge=0, le=50)] | None = None
     """Classifier-free guidance on the prompt; default the backend's own (builtin 1.0, i.e. none:
-    its small caption encoder is over-driven by larger scales; animatediff and wan-vace 7.5)."""
+    its small caption encoder is over-driven by larger scales; animatediff and wan-vace 7.5;
+    cogvideox-flow 6)."""
     controls: Annotated[tuple[ControlSpec, ...], Field(max_length=MAX_CONTROLS)] | None = None
     """The control images of a guided run; default the backend's own (builtin: every kind it reads,
-    albedo included; animatediff and wan-vace: depth)."""
+    albedo included; animatediff and wan-vace: depth; cogvideox-flow: flow, as warped noise)."""
     seed: Annotated[int, Field(ge=0, lt=2**31)] | None = None
     """Seed of the generation; default the shot's seed."""
     noise_warp: bool = True

@@ -139,7 +139,7 @@ ControlKind = Literal["depth", "flow", "seg", "normal", "edges", "pose", "albedo
 """A control image made from the passes (docs/passes.md, "Control images")."""
 CONTROL_KINDS: tuple[str, ...] = get_args(ControlKind)
 
-BackendName = Literal["builtin", "animatediff", "wan-vace"]
+BackendName = Literal["builtin", "animatediff", "wan-vace", "cogvideox-flow"]
 BACKEND_NAMES: tuple[str, ...] = get_args(BackendName)
 
 Dtype = Literal["auto", "float32", "float16", "bfloat16"]
