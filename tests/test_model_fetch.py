@@ -222,7 +222,30 @@ def test_fetch_downloads_into_the_layout_and_the_folders_say_where_they_came_fro
     statement = json.loads((model_dir / "base" / SOURCE_FILE).read_text())
     assert "unet/diffusion_pytorch_model.fp16.safetensors" in {f["name"] for f in statement["files"]}
     assert main(["models", "--backend", "animatediff", "--model", str(model_dir), "--fetch"]) == 0
-    assert "nothing to fetch" in capsys.readouterr().out
+    assert "nothing to fetch from the hub" in capsys.readouterr().out
+
+
+def test_fetch_names_a_missing_model_that_is_not_on_the_hub_instead_of_passing_over_it(hub, tmp_path, capsys):
+    from physreel.engine.cli import main
+
+    assert main(["models", "--backend", "builtin", "--model", str(tmp_path / "m"), "--fetch"]) == 0
+    out = capsys.readouterr().out
+    assert "builtin weights: not on the hub; physreel train -o DIR" in out and "nothing to fetch from the hub" in out
+    assert hub.calls == []
+
+
+def test_a_pipeline_folders_variant_is_read_from_its_components_only(tmp_path):
+    from physreel.engine.backends.model_files import weights_variant
+
+    (tmp_path / "transformer").mkdir()
+    (tmp_path / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"")
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "WanVACEPipeline", "transformer": ["diffusers", "X"]}))
+    (tmp_path / "base" / "unet").mkdir(parents=True)  # another backend's folder kept inside it
+    (tmp_path / "base" / "unet" / "diffusion_pytorch_model.fp16.safetensors").write_bytes(b"")
+    assert weights_variant(tmp_path) is None
+    assert weights_variant(tmp_path / "base") == "fp16"
+    (tmp_path / "transformer" / "diffusion_pytorch_model.fp16.safetensors").write_bytes(b"")
+    assert weights_variant(tmp_path) == "fp16"
 
 
 def test_fetch_stops_before_downloading_when_a_repository_lacks_a_file_physreel_loads(hub, hub_repos, tmp_path, capsys):

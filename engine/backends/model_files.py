@@ -32,6 +32,7 @@ ask the hub for them.
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,15 @@ def weights_variant(folder: str | Path) -> str | None:
 
     diffusers loads a component's variant file where it has one and its plain file otherwise, so a
     folder holding both (a whole repository) loads the fp16 copy, and one holding only plain files
-    (the tests' tiny models, a motion adapter) loads those.
+    (the tests' tiny models, a motion adapter) loads those. A pipeline folder (model_index.json) is
+    searched in its components' subfolders only, so other models kept inside it (another backend's
+    --model layout sharing the folder) do not count.
     """
-    return "fp16" if any(Path(folder).rglob("*.fp16.safetensors")) else None
+    folder = Path(folder)
+    index = folder / "model_index.json"
+    if index.is_file():
+        components = [name for name in json.loads(index.read_text()) if not name.startswith("_")]
+        places = [folder / name for name in components if (folder / name).is_dir()]
+    else:
+        places = [folder]
+    return "fp16" if any(any(place.rglob("*.fp16.safetensors")) for place in places) else None

@@ -95,8 +95,12 @@ def _fetch(infos: list[BackendInfo], roles: tuple[str, ...], dry_run: bool) -> i
     unknown = [role for role in roles if role not in known_roles]
     if unknown:
         raise UsageError(f"--role {unknown[0]}: no such role; the roles are {', '.join(sorted(known_roles))}")
+    for info in infos:  # missing, but not on the hub: say how to make it instead of passing over it
+        for req in info.requirements:
+            if not req.found and not req.include and (not roles or req.role in roles):
+                print(f"{info.name} {req.role}: not on the hub; {req.fetch_command}")
     if not pieces:
-        print("nothing to fetch: every model asked for is found locally")
+        print("nothing to fetch from the hub: every hub model asked for is found locally")
         return 0
     try:
         listings = [list_remote(piece) for piece in pieces]
