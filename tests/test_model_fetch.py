@@ -63,8 +63,16 @@ def hub_repos(tmp_path_factory) -> dict[str, Path]:
         **{CONTROLNET_IDS[kind]: built / f"controlnet-{kind}" for kind in CONTROL_KINDS},
         "Wan-AI/Wan2.1-VACE-1.3B-diffusers": write_tiny_wan_vace(root / "wan"),
     }
-    (repos["stable-diffusion-v1-5/stable-diffusion-v1-5"] / "feature_extractor").mkdir()
-    (repos["stable-diffusion-v1-5/stable-diffusion-v1-5"] / "feature_extractor" / "preprocessor_config.json").write_text("{}")
+    # the SD 1.5 repository's model_index.json also lists its feature extractor (fetched: the
+    # AnimateDiff pipelines take it) and its safety checker (not fetched: they do not)
+    from transformers import CLIPImageProcessor
+
+    sd = repos["stable-diffusion-v1-5/stable-diffusion-v1-5"]
+    CLIPImageProcessor().save_pretrained(sd / "feature_extractor")
+    index = json.loads((sd / "model_index.json").read_text())
+    index.update(feature_extractor=["transformers", "CLIPImageProcessor"],
+                 safety_checker=["stable_diffusion", "StableDiffusionSafetyChecker"])
+    (sd / "model_index.json").write_text(json.dumps(index, indent=2))
     for repo_id, folder in repos.items():
         (folder / SOURCE_FILE).unlink()  # a hub repository does not carry physreel's statement
         for decoy in DECOYS.get(repo_id, DECOYS["controlnet"] if "control_v11" in repo_id else ()):
@@ -141,6 +149,7 @@ def test_the_commands_fetch_only_the_loaded_files_and_the_backend_generates_from
     assert {f for f in fetched if f.startswith("controlnet-depth/")} == {
         "controlnet-depth/config.json", "controlnet-depth/diffusion_pytorch_model.fp16.safetensors"}
     assert "base/unet/diffusion_pytorch_model.fp16.safetensors" in fetched
+    assert "base/feature_extractor/preprocessor_config.json" in fetched and not any("safety_checker" in f for f in fetched)
     backend = get_backend("animatediff", model_dir)
     frames = np.zeros((2, 16, 16, 3), np.uint8)
     request = GenerationRequest(prompt="a ball", num_frames=2, fps=8, width=16, height=16, seed=0, steps=1,
