@@ -33,7 +33,7 @@ ENGINE_LAYERS = (
     ("settings", "request", "metrics", "physical_variance"),
     ("pipeline", "stage_files", "builtin.dataset", "builtin.train", "builtin.evaluate", "builtin.report",
      "builtin.scorecard", "builtin.frame_strip", "testing",
-     "report", "side_by_side"),
+     "report", "side_by_side", "comfyui"),
     ("compare",),
     ("batch",),
     ("cli", "__main__"),

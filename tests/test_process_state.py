@@ -198,8 +198,8 @@ def test_a_backend_keeps_its_pipelines_sources_and_records_them_without_touching
     entry = backend.load_pipeline(("depth",), "cpu", torch.float32)  # the cached entry generate used
     assert not [n for n in vars(entry.loaded.pipe) if n.startswith("physreel")]
     assert entry.offloaded is False
-    depth_net = (CONTROLNET_IDS["depth"], animatediff_dir / "controlnet-depth")
-    assert entry.loaded.sources["controlnet-depth"] == depth_net
+    depth_files, depth_dir = entry.loaded.sources["controlnet-depth"]
+    assert (depth_files.repo_id, depth_dir) == (CONTROLNET_IDS["depth"], animatediff_dir / "controlnet-depth")
     assert {role: model["path"] for role, model in meta["models"].items()} == {
         role: str(path) for role, (_, path) in entry.loaded.sources.items()}
     assert all(len(model["sha256"]) == 64 for model in meta["models"].values())

@@ -8,7 +8,8 @@ The initial latents are always made by physreel (engine/noise_warp.py): warped a
 simulated flow, or independent per frame.
 
 Model directory layout (`--model DIR` or `generate.model`), each folder as `save_pretrained`
-writes it; a folder that is absent is looked up in the local Hugging Face cache by its id:
+writes it; a folder that is absent is looked up in the local Hugging Face cache by its id (the
+files each loads and the command that fetches them: engine/backends/model_files.py):
 
     DIR/base/               stable-diffusion-v1-5/stable-diffusion-v1-5   (model_index.json, unet/, vae/, ...)
     DIR/motion_adapter/     guoyww/animatediff-motion-adapter-v1-5-2      (config.json + weights)
@@ -29,7 +30,7 @@ from physreel.sim.timing import timed
 
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
-from .base import Backend, BackendInfo, ModelRequirement, native_size
+from .base import Backend, BackendInfo, native_size
 from .diffusers_common import (
     LoadedPipeline,
     PipelineEntry,
@@ -39,18 +40,19 @@ from .diffusers_common import (
     pipeline_meta,
     quiet_loading,
 )
+from .model_files import MOTION_ADAPTER, SD15_BASE, ModelFiles, controlnet_v11, weights_variant
 from .runtime import (
     WeightHasher,
-    fetch_command,
     hub_offline,
     locate_model,
-    missing_model_error,
+    missing_models_error,
+    model_requirement,
     resolve_device,
     resolve_dtype,
 )
 
-BASE_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-MOTION_ADAPTER_ID = "guoyww/animatediff-motion-adapter-v1-5-2"
+BASE_ID = SD15_BASE.repo_id
+MOTION_ADAPTER_ID = MOTION_ADAPTER.repo_id
 CONTROLNET_IDS = {
     "depth": "lllyasviel/control_v11f1p_sd15_depth",
     "pose": "lllyasviel/control_v11p_sd15_openpose",
@@ -58,6 +60,7 @@ CONTROLNET_IDS = {
     "normal": "lllyasviel/control_v11p_sd15_normalbae",
     "seg": "lllyasviel/control_v11p_sd15_seg",
 }
+CONTROLNET_FILES = {kind: controlnet_v11(repo_id) for kind, repo_id in CONTROLNET_IDS.items()}
 CONTEXT_LENGTH = 16
 """Frames the v1-5-2 motion module was trained on: FreeNoise windows are this long."""
 CONTEXT_STRIDE = 4
@@ -76,59 +79,53 @@ class AnimateDiffBackend(Backend):
         self._hasher = WeightHasher()
 
     # ------------------------------------------------------------------ what it needs
-    def _requirements(self) -> dict[str, tuple[str, str, str]]:
-        """role -> (subdir, model id, marker file)."""
-        roles = {
-            "base": ("base", BASE_ID, "model_index.json"),
-            "motion_adapter": ("motion_adapter", MOTION_ADAPTER_ID, "config.json"),
-        }
-        for kind, model_id in CONTROLNET_IDS.items():
-            roles[f"controlnet-{kind}"] = (f"controlnet-{kind}", model_id, "config.json")
+    def _requirements(self) -> dict[str, tuple[str, ModelFiles]]:
+        """role -> (subdir of the --model layout, the files it loads)."""
+        roles = {"base": ("base", SD15_BASE), "motion_adapter": ("motion_adapter", MOTION_ADAPTER)}
+        for kind, files in CONTROLNET_FILES.items():
+            roles[f"controlnet-{kind}"] = (f"controlnet-{kind}", files)
         return roles
 
     def describe(self) -> BackendInfo:
-        requirements = []
-        for role, (subdir, model_id, marker) in self._requirements().items():
-            found = locate_model(self.model_path, subdir, model_id, marker)
-            requirements.append(
-                ModelRequirement(
-                    role=role,
-                    model_id=model_id,
-                    found=found is not None,
-                    location=None if found is None else str(found),
-                    fetch_command=fetch_command(model_id, self.model_path, subdir),
-                    optional=role.startswith("controlnet-") and role != "controlnet-depth",
-                )
-            )
+        requirements = tuple(
+            model_requirement(role, files, self.model_path, subdir,
+                              optional=role.startswith("controlnet-") and role != "controlnet-depth")
+            for role, (subdir, files) in self._requirements().items()
+        )
         return BackendInfo(
             name=self.name,
             description="Stable Diffusion 1.5 + AnimateDiff motion adapter + ControlNet(s) (diffusers "
             "AnimateDiffControlNetPipeline; FreeNoise windows beyond 16 frames)",
-            requirements=tuple(requirements),
+            requirements=requirements,
             controls=self.controls,
             model_dir_layout="DIR/{base,motion_adapter,controlnet-depth,controlnet-pose,controlnet-edges,"
             "controlnet-normal,controlnet-seg}, each as save_pretrained writes it",
         )
 
-    def _locate(self, role: str) -> Path:
-        subdir, model_id, marker = self._requirements()[role]
-        found = locate_model(self.model_path, subdir, model_id, marker)
-        if found is None:
-            raise missing_model_error(self.name, role, model_id, self.model_path, subdir)
+    def _locate_all(self, roles: tuple[str, ...]) -> dict[str, Path]:
+        """role -> its folder, for every role; one ModelNotFoundError naming every missing one."""
+        found, missing = {}, []
+        for role in roles:
+            subdir, files = self._requirements()[role]
+            folder = locate_model(self.model_path, subdir, files.repo_id, files.marker)
+            if folder is None:
+                missing.append((role, files, subdir))
+            found[role] = folder
+        if missing:
+            raise missing_models_error(self.name, missing, self.model_path)
         return found
 
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         for kind in control_kinds:
             if kind not in CONTROLNET_IDS:
                 raise BackendError(f"{self.name} has no {kind!r} ControlNet; it takes {', '.join(self.controls)}", "controls")
-        for role in ("base", "motion_adapter", *(f"controlnet-{k}" for k in control_kinds)):
-            self._locate(role)
+        self._locate_all(("base", "motion_adapter", *(f"controlnet-{k}" for k in control_kinds)))
 
     # ------------------------------------------------------------------ shape
     def vae_scale_factor(self) -> int:
         """2^(VAE blocks - 1) from the base model's VAE config (8 for SD 1.5)."""
-        subdir, model_id, marker = self._requirements()["base"]
-        base = locate_model(self.model_path, subdir, model_id, marker)
+        subdir, files = self._requirements()["base"]
+        base = locate_model(self.model_path, subdir, files.repo_id, files.marker)
         if base is None or not (base / "vae" / "config.json").is_file():
             return DEFAULT_VAE_SCALE_FACTOR
         config = json.loads((base / "vae" / "config.json").read_text())
@@ -166,32 +163,28 @@ class AnimateDiffBackend(Backend):
         )
         from diffusers.models.controlnets.multicontrolnet import MultiControlNetModel
 
-        # 1. locate every folder first, so a missing one is reported before any loading
-        base = self._locate("base")
-        adapter_dir = self._locate("motion_adapter")
-        controlnet_dirs = [self._locate(f"controlnet-{kind}") for kind in kinds]
-        # 2. load
+        # 1. locate every folder first, so every missing one is reported before any loading
+        folders = self._locate_all(("base", "motion_adapter", *(f"controlnet-{kind}" for kind in kinds)))
+        base, adapter_dir = folders["base"], folders["motion_adapter"]
+        controlnet_dirs = [folders[f"controlnet-{kind}"] for kind in kinds]
+        # 2. load (each folder's fp16 copy where it has one: the files `physreel models` fetches)
         local = {"local_files_only": True, **dtype_kwargs(dtype)}
         with hub_offline():
-            adapter = MotionAdapter.from_pretrained(adapter_dir, **local)
+            adapter = MotionAdapter.from_pretrained(adapter_dir, variant=weights_variant(adapter_dir), **local)
             if kinds:
-                nets = [ControlNetModel.from_pretrained(d, **local) for d in controlnet_dirs]
+                nets = [ControlNetModel.from_pretrained(d, variant=weights_variant(d), **local) for d in controlnet_dirs]
                 controlnet = nets[0] if len(nets) == 1 else MultiControlNetModel(nets)
                 pipe = AnimateDiffControlNetPipeline.from_pretrained(
-                    base, motion_adapter=adapter, controlnet=controlnet, **local
+                    base, motion_adapter=adapter, controlnet=controlnet, variant=weights_variant(base), **local
                 )
             else:
-                pipe = AnimateDiffPipeline.from_pretrained(base, motion_adapter=adapter, **local)
+                pipe = AnimateDiffPipeline.from_pretrained(base, motion_adapter=adapter, variant=weights_variant(base), **local)
         # AnimateDiff's recommended sampler for SD 1.5 motion modules (its model card)
         pipe.scheduler = DDIMScheduler.from_config(
             pipe.scheduler.config, beta_schedule="linear", clip_sample=False, timestep_spacing="linspace", steps_offset=1
         )
         pipe.to(device)
-        sources = {
-            "base": (BASE_ID, base),
-            "motion_adapter": (MOTION_ADAPTER_ID, adapter_dir),
-            **{f"controlnet-{k}": (CONTROLNET_IDS[k], d) for k, d in zip(kinds, controlnet_dirs)},
-        }
+        sources = {role: (self._requirements()[role][1], folder) for role, folder in folders.items()}
         return LoadedPipeline(pipe, sources)
 
     # ------------------------------------------------------------------ generation

@@ -40,9 +40,15 @@ class ModelRequirement:
     location: str | None = None
     """Where it was found (a directory), or None."""
     fetch_command: str | None = None
-    """Command that fetches it where a network exists."""
+    """Command that fetches it where a network exists (`hf download REPO --include ... --local-dir ...`)."""
     optional: bool = False
     """Needed only for some controls (e.g. the pose ControlNet)."""
+    local_dir: str | None = None
+    """The folder of the `--model` layout it belongs in (None: the local Hugging Face cache)."""
+    include: tuple[str, ...] = ()
+    """The repository files it loads (glob patterns; what the fetch command and --fetch download)."""
+    identity: dict | None = None
+    """What the found folder is, from its own files (engine.backends.identity.folder_identity)."""
 
 
 @dataclass(frozen=True)

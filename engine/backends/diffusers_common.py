@@ -15,6 +15,8 @@ import numpy as np
 
 from ..errors import BackendError
 from ..records import GenerationRequest
+from .identity import folder_identity
+from .model_files import ModelFiles, weights_variant
 from .runtime import WeightHasher
 
 
@@ -24,8 +26,8 @@ class LoadedPipeline:
 
     pipe: Any
     """The diffusers pipeline (physreel sets no attributes on it)."""
-    sources: Mapping[str, tuple[str, Path]]
-    """role -> (Hugging Face model id, local folder) of every model it was loaded from."""
+    sources: Mapping[str, tuple[ModelFiles, Path]]
+    """role -> (the files physreel expects for it, the local folder it was loaded from)."""
 
 
 @dataclass
@@ -105,8 +107,7 @@ def pipeline_meta(backend: str, loaded: LoadedPipeline, request: GenerationReque
     return {
         "backend": backend,
         "pipeline": type(pipe).__name__,
-        "models": {role: {"id": model_id, "path": str(path), "sha256": hasher.weights_hash(path)}
-                   for role, (model_id, path) in loaded.sources.items()},
+        "models": {role: model_record(files, path, hasher) for role, (files, path) in loaded.sources.items()},
         "scheduler": {"class": type(pipe.scheduler).__name__,
                       "config": json.loads(json.dumps(dict(pipe.scheduler.config), default=str))},
         "settings": request.settings(),
@@ -116,4 +117,22 @@ def pipeline_meta(backend: str, loaded: LoadedPipeline, request: GenerationReque
             "seed": request.seed,
             **noise,
         },
+    }
+
+
+def model_record(files: ModelFiles, folder: Path, hasher: WeightHasher) -> dict:
+    """meta.json's record of one loaded model folder: what the folder says it is (`id` is the hub
+    repository only when the folder records one, never the id physreel looked for, which is
+    `expected_id`), the weight variant loaded, and the hash of its weights."""
+    identity = folder_identity(folder, files.marker)
+    source = identity["source"] or {}
+    return {
+        "id": source.get("repo_id"),
+        "expected_id": files.repo_id,
+        "class": identity["class"],
+        "source": identity["source"],
+        "config_sha256": identity["config_sha256"],
+        "variant": weights_variant(folder),
+        "path": str(folder),
+        "sha256": hasher.weights_hash(folder),
     }

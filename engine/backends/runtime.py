@@ -5,12 +5,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shlex
 from pathlib import Path
 from typing import Iterator
 
 from physreel.sim.spec.types import DEVICES, DTYPES
 
 from ..errors import BackendError, ModelNotFoundError
+from .base import ModelRequirement
+from .identity import folder_identity
+from .model_files import ModelFiles
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
 OFFLINE_VARIABLE = "HF_HUB_OFFLINE"
@@ -137,16 +141,45 @@ def locate_model(model_dir: str | None, subdir: str, model_id: str, marker: str)
     return None
 
 
-def fetch_command(model_id: str, model_dir: str | None, subdir: str) -> str:
-    """The command that fetches `model_id` where a network exists (into the --model layout if one is used)."""
+def local_dir(model_dir: str | Path | None, subdir: str) -> Path | None:
+    """The folder of one role in the `--model` layout (None: no --model, the HF cache is used)."""
     if model_dir is None:
-        return f"huggingface-cli download {model_id}"
-    return f"huggingface-cli download {model_id} --local-dir {Path(model_dir) / subdir}"
+        return None
+    return Path(model_dir) / subdir if subdir else Path(model_dir)
 
 
-def missing_model_error(backend: str, role: str, model_id: str, model_dir: str | None, subdir: str) -> "BackendError":
-    where = f"{Path(model_dir) / subdir} or the local Hugging Face cache" if model_dir else "the local Hugging Face cache"
+def fetch_command(files: ModelFiles, model_dir: str | Path | None, subdir: str) -> str:
+    """The `hf download` line fetching exactly the files a role loads, into the folder physreel reads."""
+    return files.download_command(local_dir(model_dir, subdir))
+
+
+def missing_models_error(backend: str, missing: list[tuple[str, ModelFiles, str]], model_dir: str | Path | None) -> ModelNotFoundError:
+    """One error naming every missing (role, files, subdir) at once, each with its fetch command."""
+    where = f"{model_dir} or the local Hugging Face cache" if model_dir else "the local Hugging Face cache"
+    pieces = "; ".join(f"{role}: {files.repo_id}, fetch with `{fetch_command(files, model_dir, subdir)}`"
+                       for role, files, subdir in missing)
+    model_flag = f" --model {shlex.quote(str(model_dir))}" if model_dir else ""
+    count = f"{len(missing)} models are" if len(missing) > 1 else "a model is"
     return ModelNotFoundError(
-        f"{backend}: the {role} model {model_id} is not in {where} (physreel never downloads); "
-        f"fetch it where a network exists with `{fetch_command(model_id, model_dir, subdir)}`"
+        f"{backend}: {count} not in {where} (physreel never downloads): {pieces}; or fetch all with "
+        f"`physreel models --backend {backend}{model_flag} --fetch` (add --dry-run to list their sizes first)"
+    )
+
+
+def model_requirement(role: str, files: ModelFiles, model_dir: str | Path | None, subdir: str,
+                      optional: bool = False) -> ModelRequirement:
+    """One role's requirement as `physreel models` reports it: found where (and what the folder is), or
+    the command that fetches it."""
+    found = locate_model(None if model_dir is None else str(model_dir), subdir, files.repo_id, files.marker)
+    target = local_dir(model_dir, subdir)
+    return ModelRequirement(
+        role=role,
+        model_id=files.repo_id,
+        found=found is not None,
+        location=None if found is None else str(found),
+        fetch_command=fetch_command(files, model_dir, subdir),
+        optional=optional,
+        local_dir=None if target is None else str(target),
+        include=files.include,
+        identity=None if found is None else folder_identity(found, files.marker),
     )

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from physreel.sim.spec.model import GenerateSpec
 from physreel.sim.timing import timed
 
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
-from .base import Backend, BackendInfo, ModelRequirement, native_size
+from .base import Backend, BackendInfo, native_size
 from .diffusers_common import (
     LoadedPipeline,
     PipelineEntry,
@@ -33,17 +34,18 @@ from .diffusers_common import (
     pipeline_meta,
     quiet_loading,
 )
+from .model_files import WAN_VACE_13B, weights_variant
 from .runtime import (
     WeightHasher,
-    fetch_command,
     hub_offline,
     locate_model,
-    missing_model_error,
+    missing_models_error,
+    model_requirement,
     resolve_device,
     resolve_dtype,
 )
 
-MODEL_ID = "Wan-AI/Wan2.1-VACE-1.3B-diffusers"
+MODEL_ID = WAN_VACE_13B.repo_id
 TEMPORAL_FACTOR = 4
 """Video frames per latent frame (after the first)."""
 SIZE_MULTIPLE = 16
@@ -65,31 +67,36 @@ class WanVaceBackend(Backend):
         self._hasher = WeightHasher()
 
     def describe(self) -> BackendInfo:
-        found = locate_model(self.model_path, "", MODEL_ID, "model_index.json")
         return BackendInfo(
             name=self.name,
             description="Wan 2.1 VACE text-to-video with one control video (diffusers WanVACEPipeline); "
             "4k+1 frames, sizes in multiples of 16",
-            requirements=(
-                ModelRequirement(
-                    role="pipeline",
-                    model_id=MODEL_ID,
-                    found=found is not None,
-                    location=None if found is None else str(found),
-                    fetch_command=fetch_command(MODEL_ID, None, "") if self.model_path is None
-                    else f"huggingface-cli download {MODEL_ID} --local-dir {self.model_path}",
-                ),
-            ),
+            requirements=(model_requirement("pipeline", WAN_VACE_13B, self.model_path, ""),),
             controls=self.controls,
             model_dir_layout="DIR = a WanVACEPipeline.save_pretrained folder (model_index.json, transformer/, vae/, "
             "text_encoder/, tokenizer/, scheduler/)",
         )
 
     def _locate(self) -> Path:
-        found = locate_model(self.model_path, "", MODEL_ID, "model_index.json")
+        found = locate_model(self.model_path, "", MODEL_ID, WAN_VACE_13B.marker)
         if found is None:
-            raise missing_model_error(self.name, "pipeline", MODEL_ID, self.model_path, "")
+            raise missing_models_error(self.name, [("pipeline", WAN_VACE_13B, "")], self.model_path)
         return found
+
+    def check_settings(self, generate: GenerateSpec) -> None:
+        """One control video, of a kind VACE reads, acting over all steps (its single context scale has no window)."""
+        kinds = tuple(c.kind for c in generate.controls or ())
+        for kind in kinds:
+            if kind not in self.controls:
+                raise BackendError(f"{self.name} has no {kind!r} control; it takes {', '.join(self.controls)}", "controls")
+        if len(kinds) > 1:
+            raise BackendError(f"{self.name} takes one control video, got {', '.join(kinds)}; keep one in generate.controls", "controls")
+        for control in generate.controls or ():
+            if control.start != 0.0 or control.end != 1.0:
+                raise BackendError(
+                    f"{self.name} applies its control over all steps; control {control.kind!r} asks for "
+                    f"start={control.start}, end={control.end} (set start: 0, end: 1, or use the animatediff backend)", "controls"
+                )
 
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         for kind in control_kinds:
@@ -140,10 +147,12 @@ class WanVaceBackend(Backend):
             directory = self._locate()
             # Wan's VAE is run in float32 (its model card): half precision there costs visible quality.
             with quiet_loading(), hub_offline(), timed("model load"):
-                vae = AutoencoderKLWan.from_pretrained(directory, subfolder="vae", local_files_only=True, **dtype_kwargs(torch.float32))
-                pipe = WanVACEPipeline.from_pretrained(directory, vae=vae, local_files_only=True, **dtype_kwargs(dtype))
+                vae = AutoencoderKLWan.from_pretrained(directory, subfolder="vae", variant=weights_variant(directory / "vae"),
+                                                       local_files_only=True, **dtype_kwargs(torch.float32))
+                pipe = WanVACEPipeline.from_pretrained(directory, vae=vae, variant=weights_variant(directory), local_files_only=True,
+                                                       **dtype_kwargs(dtype))
             pipe.to(device)
-            self._pipelines[key] = PipelineEntry(LoadedPipeline(pipe, {"pipeline": (MODEL_ID, directory)}))
+            self._pipelines[key] = PipelineEntry(LoadedPipeline(pipe, {"pipeline": (WAN_VACE_13B, directory)}))
         return self._pipelines[key]
 
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:

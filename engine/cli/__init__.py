@@ -16,7 +16,7 @@ from physreel.sim.quiet import c_output_silenced
 from physreel.sim.spec.errors import SimulationError, SpecError, one_line
 
 # Subcommands in the order `--help` lists them; each module has add_parser(subparsers) and run(args).
-COMMANDS = ("validate", "schema", "simulate", "passes", "compare", "render", "batch", "models", "dataset", "train")
+COMMANDS = ("validate", "schema", "simulate", "passes", "compare", "render", "export", "batch", "models", "dataset", "train")
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_UNSTABLE = 0, 1, 2, 3
 EXIT_BROKEN_PIPE = 128 + 13

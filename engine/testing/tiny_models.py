@@ -13,9 +13,19 @@ import json
 import string
 from pathlib import Path
 
+from physreel.engine.backends.identity import SOURCE_FILE
+
 CROSS_ATTENTION_DIM = 8
 BLOCK_OUT_CHANNELS = (8, 8)
 """Two blocks: VAE scale factor 2, so a 32x32 video has a 16x16 latent grid."""
+
+
+TINY_ORIGIN = "tiny random test model (physreel.engine.testing.tiny_models)"
+
+
+def _mark_tiny(folder: Path) -> None:
+    """The folder's own statement that it is a tiny random model (engine.backends.identity reads it)."""
+    (folder / SOURCE_FILE).write_text(json.dumps({"origin": TINY_ORIGIN}, indent=2) + "\n")
 
 
 def _write_clip_tokenizer(directory: Path) -> None:
@@ -37,8 +47,13 @@ def _write_clip_tokenizer(directory: Path) -> None:
     tokenizer.save_pretrained(directory)
 
 
-def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...] = ("depth", "edges")) -> Path:
-    """DIR/{base, motion_adapter, controlnet-<kind>...} with tiny SD 1.5-shaped components."""
+def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...] = ("depth", "edges"),
+                           variant: str | None = None) -> Path:
+    """DIR/{base, motion_adapter, controlnet-<kind>...} with tiny SD 1.5-shaped components.
+
+    `variant="fp16"` saves the base's and the ControlNets' weights as the hub repositories hold the
+    copies physreel fetches (`*.fp16.safetensors`, nothing else); the motion adapter stays plain, as
+    fetched. Each folder says what it is in its `physreel_source.json`."""
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -101,7 +116,7 @@ def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...]
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    base.save_pretrained(directory / "base")
+    base.save_pretrained(directory / "base", variant=variant)
     torch.manual_seed(3)
     MotionAdapter(
         block_out_channels=BLOCK_OUT_CHANNELS,
@@ -110,6 +125,8 @@ def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...]
         motion_num_attention_heads=2,
         motion_max_seq_length=32,
     ).save_pretrained(directory / "motion_adapter")
+    _mark_tiny(directory / "base")
+    _mark_tiny(directory / "motion_adapter")
     for seed, kind in enumerate(control_kinds, start=10):
         torch.manual_seed(seed)
         controlnet = ControlNetModel(
@@ -128,7 +145,8 @@ def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...]
             zero_convs = list(controlnet.controlnet_down_blocks) + [controlnet.controlnet_mid_block]
             for conv in zero_convs + [controlnet.controlnet_cond_embedding.conv_out]:
                 conv.weight.normal_(0.0, 0.5)
-        controlnet.save_pretrained(directory / f"controlnet-{kind}")
+        controlnet.save_pretrained(directory / f"controlnet-{kind}", variant=variant)
+        _mark_tiny(directory / f"controlnet-{kind}")
     return directory
 
 
@@ -192,6 +210,7 @@ def write_tiny_wan_vace(directory: str | Path) -> Path:
         transformer=transformer,
     )
     pipe.save_pretrained(directory)
+    _mark_tiny(directory)
     return directory
 
 
