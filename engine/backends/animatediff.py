@@ -7,6 +7,15 @@ than the motion module's 16-frame context run through FreeNoise windows (16 fram
 The initial latents are always made by physreel (engine/noise_warp.py): warped along the
 simulated flow, or independent per frame.
 
+A start image (`generate.image`) is read through SparseCtrl RGB (diffusers'
+`AnimateDiffSparseControlNetPipeline` with the `SparseControlNetModel` of
+guoyww/animatediff-sparsectrl-rgb, which encodes the picture with the VAE,
+`use_simplified_condition_embedding`): the picture conditions frame 0 (`controlnet_frame_indices=[0]`,
+mask 1 there and 0 elsewhere) at conditioning scale 1. In a guided run the physics ControlNets act
+in the same pipeline through `SparseCtrlWithControlNets` (engine/backends/sparse_ctrl.py says why
+and how). That pipeline has no FreeNoise windows, so a shot with a start image makes at most 16
+frames.
+
 Model directory layout (`--model DIR` or `generate.model`), each folder as `save_pretrained`
 writes it; a folder that is absent is looked up in the local Hugging Face cache by its id:
 
@@ -17,14 +26,19 @@ writes it; a folder that is absent is looked up in the local Hugging Face cache 
     DIR/controlnet-edges/   lllyasviel/control_v11p_sd15_canny
     DIR/controlnet-normal/  lllyasviel/control_v11p_sd15_normalbae
     DIR/controlnet-seg/     lllyasviel/control_v11p_sd15_seg
+    DIR/sparsectrl-rgb/     guoyww/animatediff-sparsectrl-rgb            (for generate.image; trained with the
+                            v3 motion module, guoyww/animatediff-motion-adapter-v1-5-3, which DIR/motion_adapter
+                            should then hold)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
+from physreel.sim.spec.model import GenerateSpec
 from physreel.sim.timing import timed
 
 from ..errors import BackendError
@@ -58,6 +72,8 @@ CONTROLNET_IDS = {
     "normal": "lllyasviel/control_v11p_sd15_normalbae",
     "seg": "lllyasviel/control_v11p_sd15_seg",
 }
+SPARSECTRL_RGB_ID = "guoyww/animatediff-sparsectrl-rgb"
+IMAGE_ROLE = "sparsectrl-rgb"
 CONTEXT_LENGTH = 16
 """Frames the v1-5-2 motion module was trained on: FreeNoise windows are this long."""
 CONTEXT_STRIDE = 4
@@ -69,6 +85,7 @@ NATIVE_SHORT_SIDE = 512
 class AnimateDiffBackend(Backend):
     name = "animatediff"
     controls = tuple(CONTROLNET_IDS)
+    image_route = "SparseCtrl RGB at frame 0 (AnimateDiffSparseControlNetPipeline), with the physics ControlNets in a guided run"
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)
@@ -84,6 +101,7 @@ class AnimateDiffBackend(Backend):
         }
         for kind, model_id in CONTROLNET_IDS.items():
             roles[f"controlnet-{kind}"] = (f"controlnet-{kind}", model_id, "config.json")
+        roles[IMAGE_ROLE] = (IMAGE_ROLE, SPARSECTRL_RGB_ID, "config.json")
         return roles
 
     def describe(self) -> BackendInfo:
@@ -97,7 +115,7 @@ class AnimateDiffBackend(Backend):
                     found=found is not None,
                     location=None if found is None else str(found),
                     fetch_command=fetch_command(model_id, self.model_path, subdir),
-                    optional=role.startswith("controlnet-") and role != "controlnet-depth",
+                    optional=role not in ("base", "motion_adapter", "controlnet-depth"),
                 )
             )
         return BackendInfo(
@@ -107,7 +125,8 @@ class AnimateDiffBackend(Backend):
             requirements=tuple(requirements),
             controls=self.controls,
             model_dir_layout="DIR/{base,motion_adapter,controlnet-depth,controlnet-pose,controlnet-edges,"
-            "controlnet-normal,controlnet-seg}, each as save_pretrained writes it",
+            "controlnet-normal,controlnet-seg,sparsectrl-rgb}, each as save_pretrained writes it (sparsectrl-rgb: "
+            "for generate.image)",
         )
 
     def _locate(self, role: str) -> Path:
@@ -117,12 +136,26 @@ class AnimateDiffBackend(Backend):
             raise missing_model_error(self.name, role, model_id, self.model_path, subdir)
         return found
 
+    def check_settings(self, generate: GenerateSpec) -> None:
+        """A start image needs the SparseCtrl RGB model, looked for before any simulation."""
+        super().check_settings(generate)
+        if generate.image is not None:
+            self._locate(IMAGE_ROLE)
+
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         for kind in control_kinds:
             if kind not in CONTROLNET_IDS:
                 raise BackendError(f"{self.name} has no {kind!r} ControlNet; it takes {', '.join(self.controls)}", "controls")
         for role in ("base", "motion_adapter", *(f"controlnet-{k}" for k in control_kinds)):
             self._locate(role)
+
+    def check_request(self, request: GenerationRequest) -> None:
+        super().check_request(request)
+        if request.image is not None and request.num_frames > CONTEXT_LENGTH:
+            raise BackendError(
+                f"{self.name} reads a start image through AnimateDiffSparseControlNetPipeline, which has no FreeNoise "
+                f"windows: it makes at most {CONTEXT_LENGTH} frames, and the shot has {request.num_frames}; shorten "
+                f"shot.duration, or use wan-vace", "image")
 
     # ------------------------------------------------------------------ shape
     def vae_scale_factor(self) -> int:
@@ -148,34 +181,43 @@ class AnimateDiffBackend(Backend):
         return ShapePlan(num_frames, new_w, new_h, notes)
 
     # ------------------------------------------------------------------ loading
-    def load_pipeline(self, kinds: tuple[str, ...], device: str, dtype) -> PipelineEntry:
-        """The pipeline for these control kinds (empty: unguided), loaded from local files only; cached."""
-        key = (kinds, device, str(dtype))
+    def load_pipeline(self, kinds: tuple[str, ...], device: str, dtype, image: bool = False) -> PipelineEntry:
+        """The pipeline for these control kinds (empty: unguided), with SparseCtrl RGB for a start
+        `image`, loaded from local files only; cached."""
+        key = (kinds, image, device, str(dtype))
         if key not in self._pipelines:
             with quiet_loading(), timed("model load"):
-                self._pipelines[key] = PipelineEntry(self._load(kinds, device, dtype))
+                self._pipelines[key] = PipelineEntry(self._load(kinds, device, dtype, image))
         return self._pipelines[key]
 
-    def _load(self, kinds: tuple[str, ...], device: str, dtype) -> LoadedPipeline:
+    def _load(self, kinds: tuple[str, ...], device: str, dtype, image: bool) -> LoadedPipeline:
         from diffusers import (
             AnimateDiffControlNetPipeline,
             AnimateDiffPipeline,
+            AnimateDiffSparseControlNetPipeline,
             ControlNetModel,
             DDIMScheduler,
             MotionAdapter,
         )
         from diffusers.models.controlnets.multicontrolnet import MultiControlNetModel
 
+        from .sparse_ctrl import SparseCtrlWithControlNets
+
         # 1. locate every folder first, so a missing one is reported before any loading
         base = self._locate("base")
         adapter_dir = self._locate("motion_adapter")
         controlnet_dirs = [self._locate(f"controlnet-{kind}") for kind in kinds]
+        sparse_dir = self._locate(IMAGE_ROLE) if image else None
         # 2. load
         local = {"local_files_only": True, **dtype_kwargs(dtype)}
         with hub_offline():
             adapter = MotionAdapter.from_pretrained(adapter_dir, **local)
-            if kinds:
-                nets = [ControlNetModel.from_pretrained(d, **local) for d in controlnet_dirs]
+            nets = [ControlNetModel.from_pretrained(d, **local) for d in controlnet_dirs]
+            if image:
+                sparse = SparseCtrlWithControlNets.from_pretrained(sparse_dir, **local)
+                sparse.attach(nets)
+                pipe = AnimateDiffSparseControlNetPipeline.from_pretrained(base, motion_adapter=adapter, controlnet=sparse, **local)
+            elif kinds:
                 controlnet = nets[0] if len(nets) == 1 else MultiControlNetModel(nets)
                 pipe = AnimateDiffControlNetPipeline.from_pretrained(
                     base, motion_adapter=adapter, controlnet=controlnet, **local
@@ -191,6 +233,7 @@ class AnimateDiffBackend(Backend):
             "base": (BASE_ID, base),
             "motion_adapter": (MOTION_ADAPTER_ID, adapter_dir),
             **{f"controlnet-{k}": (CONTROLNET_IDS[k], d) for k, d in zip(kinds, controlnet_dirs)},
+            **({IMAGE_ROLE: (SPARSECTRL_RGB_ID, sparse_dir)} if image else {}),
         }
         return LoadedPipeline(pipe, sources)
 
@@ -206,13 +249,14 @@ class AnimateDiffBackend(Backend):
         dtype = resolve_dtype(request.dtype, device)
         kinds = tuple(c.kind for c in request.controls)
         # 2. load and set the memory flags
-        entry = self.load_pipeline(kinds, device, dtype)
+        image = request.image is not None
+        entry = self.load_pipeline(kinds, device, dtype, image)
         pipe = entry.loaded.pipe
         entry.offloaded = apply_memory_flags(pipe, request, device, entry.offloaded)
-        free_noise = request.num_frames > CONTEXT_LENGTH
+        free_noise = request.num_frames > CONTEXT_LENGTH  # never with an image: check_request refused that
         if free_noise:
             pipe.enable_free_noise(context_length=CONTEXT_LENGTH, context_stride=CONTEXT_STRIDE)
-        elif pipe.free_noise_enabled:
+        elif not image and pipe.free_noise_enabled:
             pipe.disable_free_noise()
         pipe.set_progress_bar_config(disable=not progress)
         # 3. initial noise: [1, C, T, h, w]
@@ -236,9 +280,11 @@ class AnimateDiffBackend(Backend):
             latents=latents,
             output_type="np",
         )
-        if kinds:
+        if image:
+            kwargs.update(start_image_kwargs(pipe, request, device))
+        elif kinds:
             kwargs.update(control_kwargs(request))
-        with torch.inference_mode():
+        with torch.inference_mode(), seeded_global_rng(request.seed, device, image):
             output = pipe(**kwargs)
         frames = pipeline_frames(output)
         # 5. record
@@ -248,6 +294,8 @@ class AnimateDiffBackend(Backend):
             noise={"latent_shape": list(shape)}, hasher=self._hasher,
         )
         meta["free_noise"] = {"context_length": CONTEXT_LENGTH, "context_stride": CONTEXT_STRIDE} if free_noise else None
+        meta["start_image"] = ({"route": "SparseCtrl RGB", "frame_indices": [0], "conditioning_scale": 1.0,
+                                "vae_sample_seed": request.seed} if image else None)
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
 
 
@@ -270,3 +318,47 @@ def control_kwargs(request: GenerationRequest) -> dict[str, Any]:
         "control_guidance_start": [float(c.start) for c in request.controls],
         "control_guidance_end": [float(c.end) for c in request.controls],
     }
+
+
+def start_image_kwargs(pipe, request: GenerationRequest, device: str) -> dict[str, Any]:
+    """The AnimateDiffSparseControlNetPipeline arguments of a run with a start image: the picture
+    at frame 0, scale 1; the physics controls (guided) handed to its `SparseCtrlWithControlNets`."""
+    import copy
+
+    import torch
+    from PIL import Image
+
+    from .sparse_ctrl import DenseControl
+
+    controlnet = pipe.controlnet
+    scheduler = copy.deepcopy(pipe.scheduler)  # the pipeline's own timesteps, without touching its scheduler
+    scheduler.set_timesteps(request.steps, device=device)
+    dense = tuple(
+        DenseControl(frames=(torch.from_numpy(c.frames).permute(0, 3, 1, 2).float() / 255.0).to(device=device, dtype=controlnet.dtype),
+                     scale=float(c.scale), start=float(c.start), end=float(c.end))
+        for c in request.controls
+    )
+    controlnet.set_controls(dense, scheduler.timesteps)
+    return {
+        "conditioning_frames": [Image.fromarray(request.image.frame)],
+        "controlnet_frame_indices": [0],
+        "controlnet_conditioning_scale": 1.0,
+    }
+
+
+@contextlib.contextmanager
+def seeded_global_rng(seed: int, device: str, enabled: bool):
+    """Inside: torch's global generators (CPU, and the CUDA device in use) seeded with `seed`;
+    after: as they were. AnimateDiffSparseControlNetPipeline encodes the start image by sampling
+    the VAE's posterior with no generator of its own (`prepare_image`: retrieve_latents(vae.encode(...))),
+    that is from the global generator, so a run is reproducible only with it seeded, and the
+    process's own random state must not change."""
+    if not enabled:
+        yield
+        return
+    import torch
+
+    devices = [torch.cuda.current_device()] if device == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
