@@ -320,3 +320,30 @@ def test_meta_json_of_a_render_records_the_image_hash(folder, animatediff_dir, t
     assert main(["--quiet", "render", str(scene_path), "-o", str(out)]) == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["generate"]["guided"]["settings"]["image"]["sha256"] == hashlib.sha256((folder / "start.png").read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------------ the example
+EXAMPLE = Path(__file__).resolve().parents[1] / "scenes" / "start_image"
+
+
+def test_the_example_scene_loads_with_its_start_image_beside_it():
+    from physreel.sim.spec import load_scene
+
+    scene = load_scene(EXAMPLE / "ball_push.yaml")
+    assert scene.assets["generate:image"] == EXAMPLE / "start.png"
+    assert scene.spec.shot.num_frames % 4 == 1  # wan-vace makes it whole
+
+
+@pytest.mark.slow
+def test_the_examples_start_image_is_its_own_preview_of_frame_0():
+    import importlib.util
+
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("make_start_image", EXAMPLE / "make_start_image.py")
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    from physreel import render_passes, simulate
+
+    passes = render_passes(simulate(maker.load_scene_without_image(EXAMPLE / "ball_push.yaml")), passes=("rgb",))
+    np.testing.assert_array_equal(np.asarray(Image.open(EXAMPLE / "start.png")), passes.rgb[0])
