@@ -124,6 +124,7 @@ def plan_generation(scene: Scene, generate: GenerateSpec, backend: Backend) -> G
         note = (f"the shot's aspect ratio is {camera_aspect:.3g} and the video's {shape.width}x{shape.height}: "
                 f"the controls and flow are stretched to the video's")
         shape = ShapePlan(shape.num_frames, shape.width, shape.height, (*shape.notes, note))
+    backend.check_plan(generate, shape)
     return GenerationPlan(generate=generate, shape=shape)
 
 

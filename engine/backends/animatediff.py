@@ -149,13 +149,13 @@ class AnimateDiffBackend(Backend):
         for role in ("base", "motion_adapter", *(f"controlnet-{k}" for k in control_kinds)):
             self._locate(role)
 
+    def check_plan(self, generate: GenerateSpec, shape: ShapePlan) -> None:
+        """A start image with more frames than the motion module's context is refused before any simulation."""
+        _check_image_frames(generate.image is not None, shape.num_frames)
+
     def check_request(self, request: GenerationRequest) -> None:
         super().check_request(request)
-        if request.image is not None and request.num_frames > CONTEXT_LENGTH:
-            raise BackendError(
-                f"{self.name} reads a start image through AnimateDiffSparseControlNetPipeline, which has no FreeNoise "
-                f"windows: it makes at most {CONTEXT_LENGTH} frames, and the shot has {request.num_frames}; shorten "
-                f"shot.duration, or use wan-vace", "image")
+        _check_image_frames(request.image is not None, request.num_frames)
 
     # ------------------------------------------------------------------ shape
     def vae_scale_factor(self) -> int:
@@ -318,6 +318,14 @@ def control_kwargs(request: GenerationRequest) -> dict[str, Any]:
         "control_guidance_start": [float(c.start) for c in request.controls],
         "control_guidance_end": [float(c.end) for c in request.controls],
     }
+
+
+def _check_image_frames(image: bool, num_frames: int) -> None:
+    if image and num_frames > CONTEXT_LENGTH:
+        raise BackendError(
+            f"animatediff reads a start image through AnimateDiffSparseControlNetPipeline, which has no FreeNoise "
+            f"windows: it makes at most {CONTEXT_LENGTH} frames, and the shot has {num_frames}; shorten "
+            f"shot.duration, or use wan-vace", "image")
 
 
 def start_image_kwargs(pipe, request: GenerationRequest, device: str) -> dict[str, Any]:

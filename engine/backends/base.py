@@ -112,6 +112,10 @@ class Backend(ABC):
             raise BackendError(f"the {self.name} backend takes no start image; remove generate.image or use a "
                                f"backend that starts from one ({', '.join(START_IMAGE_BACKENDS)})", "image")
 
+    def check_plan(self, generate: GenerateSpec, shape: ShapePlan) -> None:
+        """Raise BackendError for settings this backend cannot honour at the planned shape, before any
+        simulation (`engine.settings.plan_generation` asks). The base class takes every shape."""
+
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         """Raise ModelNotFoundError (or BackendError) before any simulation or rendering if the models
         for these control kinds (empty: unguided) are absent. The base class needs nothing."""

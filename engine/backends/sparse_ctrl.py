@@ -60,12 +60,13 @@ class SparseCtrlWithControlNets(SparseControlNetModel):
         (down residuals [B*F, ...] per block, mid residual) as the pipeline asks (return_dict=False)."""
         down, mid = super().forward(sample, timestep, encoder_hidden_states, controlnet_cond, conditioning_scale=conditioning_scale,
                                     guess_mode=guess_mode, return_dict=False, **kwargs)
-        if not self._controls:
+        controls = getattr(self, "_controls", ())  # none before `attach`: the SparseCtrl net alone
+        if not controls:
             return (down, mid) if not return_dict else self._output(down, mid)
         batch, channels, frames, height, width = sample.shape
         flat = sample.transpose(1, 2).reshape(batch * frames, channels, height, width)
         step, steps = self._timesteps.index(float(timestep)), len(self._timesteps)
-        for net, control in zip(self.physics_controlnets, self._controls):
+        for net, control in zip(self.physics_controlnets, controls):
             keep = 1.0 - float(step / steps < control.start or (step + 1) / steps > control.end)
             dense_down, dense_mid = net(flat, timestep, encoder_hidden_states=encoder_hidden_states,
                                         controlnet_cond=control.frames.repeat(batch, 1, 1, 1),
