@@ -186,6 +186,19 @@ def test_the_builtin_backend_refuses_a_start_image_before_simulating(folder):
     assert caught.value.field == "image"  # so a scene file's value is reported at its line (next test)
 
 
+def test_a_request_with_an_image_built_by_hand_is_refused_by_the_builtin_too(folder):
+    builtin = get_backend("builtin")
+    request = GenerationRequest(prompt="a ball", num_frames=2, fps=8, width=32, height=32, seed=0, steps=1,
+                                image=load_start_image(folder / "start.png", 32, 32))
+    with pytest.raises(BackendError, match="the builtin backend takes no start image"):
+        builtin.generate(request)
+    wan = get_backend("wan-vace", "/nonexistent")  # the frame's shape is checked before any model is looked for
+    wrong = request.with_changes(backend="wan-vace", model_path="/nonexistent", num_frames=1,
+                                 image=load_start_image(folder / "start.png", 16, 16))
+    with pytest.raises(BackendError, match=r"the start image is uint8 \(16, 16, 3\); expected uint8 \(32, 32, 3\)"):
+        wan.generate(wrong)
+
+
 def test_the_refusal_names_exactly_the_backends_that_take_a_start_image():
     from physreel.engine.backends import BACKENDS, backend_class
     from physreel.engine.backends.base import START_IMAGE_BACKENDS
