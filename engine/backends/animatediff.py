@@ -356,17 +356,26 @@ def start_image_kwargs(pipe, request: GenerationRequest, device: str) -> dict[st
 
 @contextlib.contextmanager
 def seeded_global_rng(seed: int, device: str, enabled: bool):
-    """Inside: torch's global generators (CPU, and the CUDA device in use) seeded with `seed`;
-    after: as they were. AnimateDiffSparseControlNetPipeline encodes the start image by sampling
-    the VAE's posterior with no generator of its own (`prepare_image`: retrieve_latents(vae.encode(...))),
-    that is from the global generator, so a run is reproducible only with it seeded, and the
-    process's own random state must not change."""
+    """Inside: torch's global generators of the CPU and of `device` (the current CUDA device, or
+    the Apple GPU) seeded with `seed`; after: each as it was. AnimateDiffSparseControlNetPipeline
+    encodes the start image by sampling the VAE's posterior with no generator of its own
+    (`prepare_image`: retrieve_latents(vae.encode(...))), that is from the global generator of the
+    device the VAE runs on, so a run is reproducible only with it seeded, and the process's own
+    random state must not change."""
     if not enabled:
         yield
         return
     import torch
 
-    devices = [torch.cuda.current_device()] if device == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    accelerator = torch.cuda if device == "cuda" else torch.mps if device == "mps" else None
+    saved_cpu = torch.get_rng_state()
+    saved_accelerator = accelerator.get_rng_state() if accelerator is not None else None
+    torch.default_generator.manual_seed(seed)
+    if accelerator is not None:
+        accelerator.manual_seed(seed)  # torch.cuda.manual_seed: the current device only
+    try:
         yield
+    finally:
+        torch.set_rng_state(saved_cpu)
+        if accelerator is not None:
+            accelerator.set_rng_state(saved_accelerator)
