@@ -51,7 +51,7 @@ class StartImage:
 
     frame: np.ndarray
     """uint8 [H, W, 3] sRGB at the generation size (engine/start_image.py's rule: centre crop to the
-    video's aspect ratio, then resize)."""
+    camera's aspect ratio, then resize)."""
     file: str
     """Absolute path of the file it was read from."""
     sha256: str

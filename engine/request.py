@@ -82,7 +82,7 @@ def build_request(
         cpu_offload=generate.cpu_offload,
         vae_tiling=generate.vae_tiling,
         adjustments=shape.notes,
-        image=None if generate.image is None else load_start_image(generate.image, shape.width, shape.height),
+        image=None if generate.image is None else load_start_image(generate.image, shape.width, shape.height, plan.camera_size),
     )
 
 

@@ -54,6 +54,9 @@ class GenerationPlan:
     """The spec's section with the overrides applied and every default resolved (`resolve_generate`)."""
     shape: ShapePlan
     """Frames and size the backend makes for this shot, with a note per change."""
+    camera_size: tuple[int, int]
+    """(width, height) of the scene's camera: the view the controls are stretched from when the
+    video's aspect ratio differs, and the aspect ratio the start image is cropped to."""
 
 
 def apply_overrides(generate: GenerateSpec, overrides: Overrides) -> GenerateSpec:
@@ -122,10 +125,10 @@ def plan_generation(scene: Scene, generate: GenerateSpec, backend: Backend) -> G
     camera_aspect = camera_size[0] / camera_size[1]
     if abs(shape.width / shape.height - camera_aspect) > 0.01 * camera_aspect:
         note = (f"the shot's aspect ratio is {camera_aspect:.3g} and the video's {shape.width}x{shape.height}: "
-                f"the controls and flow are stretched to the video's")
+                f"the controls and flow{' and the start image' if generate.image else ''} are stretched to the video's")
         shape = ShapePlan(shape.num_frames, shape.width, shape.height, (*shape.notes, note))
     backend.check_plan(generate, shape)
-    return GenerationPlan(generate=generate, shape=shape)
+    return GenerationPlan(generate=generate, shape=shape, camera_size=camera_size)
 
 
 def located_backend_error(scene: Scene, error: BackendError, overrides: Overrides | None) -> Exception:

@@ -161,6 +161,24 @@ def test_the_picture_is_centre_cropped_to_the_videos_aspect_ratio_then_resized()
     assert centre_crop_box((640, 480), 832, 480) == (0, 55, 640, 369)  # 640 / 832 * 480 = 369.2 rows
 
 
+def test_the_picture_follows_the_camera_when_the_video_is_stretched_from_it(folder, passes, wan_dir):
+    import cv2
+
+    from physreel.sim.spec import scene_from_data
+
+    wan = get_backend("wan-vace", wan_dir)
+    wide = {**SCENE, "camera": {**SCENE["camera"], "resolution": [48, 32]}}  # the picture's own shape
+    scene = scene_from_data({**wide, "generate": {"backend": "wan-vace", "resolution": [32, 32], "image": "start.png"}},
+                            folder / "ball.yaml")
+    plan = plan_generation(scene, resolve_generate(scene, None, wan), wan)
+    assert plan.camera_size == (48, 32)
+    assert any("the controls and flow and the start image are stretched" in note for note in plan.shape.notes)
+    request = build_request(plan, scene.spec.shot, passes, guided=False)
+    # not cropped: the whole 48x32 view, squeezed to 32x32 as the controls are (area averaging)
+    assert request.image.crop == (0, 0, 48, 32)
+    np.testing.assert_array_equal(request.image.frame, cv2.resize(_picture(), (32, 32), interpolation=cv2.INTER_AREA))
+
+
 def test_both_runs_carry_the_fitted_image_and_its_file_hash(folder, passes, wan_dir):
     wan = get_backend("wan-vace", wan_dir)
     digest = hashlib.sha256((folder / "start.png").read_bytes()).hexdigest()
