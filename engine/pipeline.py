@@ -223,9 +223,10 @@ class Pipeline:
             backend.check_settings(generate)
             for label in runs:
                 backend.preflight(tuple(c.kind for c in generate.controls) if label == "guided" else ())
+            plan = plan_generation(scene, generate, backend)
         except BackendError as exc:  # at the scene file's line when the setting came from it
             raise located_backend_error(scene, exc, overrides) from None
-        return plan_generation(scene, generate, backend), backend
+        return plan, backend
 
     def _simulate(self, scene: Scene) -> Shot:
         """Step 3: the shot, its particles (one-way coupled, from the recorded poses) timed as their own stage."""

@@ -5,7 +5,8 @@ noise warp, the backends and the builtin model's evaluation all read the same de
 
 `GenerationRequest` is what a backend is asked to make (prompt, settings, control frames, the
 simulated flow for noise warping); `GeneratedVideo` is what it made (uint8 frames plus the
-`meta` dict that goes into OUT/meta.json's `generate` section); `ShapePlan` is what a backend
+`meta` dict that goes into OUT/meta.json's `generate` section); `StartImage` is the user's picture
+a video starts from; `ShapePlan` is what a backend
 makes for a wished shape, with a note for every change.
 """
 
@@ -45,6 +46,27 @@ class NoiseFlow:
 
 
 @dataclass(frozen=True)
+class StartImage:
+    """The user's picture the video starts from (`generate.image`), fitted to the generation size."""
+
+    frame: np.ndarray
+    """uint8 [H, W, 3] sRGB at the generation size (engine/start_image.py's rule: centre crop to the
+    camera's aspect ratio, then resize)."""
+    file: str
+    """Absolute path of the file it was read from."""
+    sha256: str
+    """sha256 (hex) of the file's bytes, so a run records exactly which picture it started from."""
+    source_size: tuple[int, int]
+    """(width, height) of the picture as read, EXIF orientation applied."""
+    crop: tuple[int, int, int, int]
+    """(x, y, width, height) of the centred region kept, in the picture's pixels."""
+
+    def settings(self) -> dict[str, Any]:
+        """JSON-ready record for meta.json (no pixels)."""
+        return {"file": self.file, "sha256": self.sha256, "source_size": list(self.source_size), "crop": list(self.crop)}
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """Everything a backend needs to make one video. Pure data; frozen."""
 
@@ -78,6 +100,8 @@ class GenerationRequest:
     """Decode the latents in tiles (less memory, for small GPUs)."""
     adjustments: tuple[str, ...] = ()
     """Human-readable notes on how the shot was adjusted for the backend (recorded in meta)."""
+    image: StartImage | None = None
+    """The start image (the video's first frame), for guided and unguided runs alike; None = none."""
 
     @property
     def guided(self) -> bool:
@@ -107,6 +131,7 @@ class GenerationRequest:
             "cpu_offload": self.cpu_offload,
             "vae_tiling": self.vae_tiling,
             "adjustments": list(self.adjustments),
+            "image": None if self.image is None else self.image.settings(),
         }
 
     def with_changes(self, **changes: Any) -> "GenerationRequest":

@@ -4,7 +4,10 @@ The settings were resolved once (engine.settings); this module only reads them:
 1. guided: the control images of each `generate.controls` entry (`control_source`, default
    conditioning.control) and the simulated flow for noise warping, both resampled to the
    planned shape;
-2. unguided: no controls and independent noise; the same prompt, seed and model.
+2. unguided: no controls and independent noise; the same prompt, seed and model;
+3. both: the start image (`generate.image`), if any, fitted to the planned shape
+   (engine.start_image): it is what the video starts from, not physics guidance, so the unguided
+   run that a guided one is compared with starts from it too.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from .errors import BackendError
 from .records import ControlInput, GenerationRequest, NoiseFlow
 from .resample import resize_flow, resize_frames
 from .settings import GenerationPlan
+from .start_image import load_start_image
 
 ControlSource = Callable[[Passes, str], np.ndarray]
 """(passes, kind) -> uint8 [T, H, W, 3] control images at the passes' size."""
@@ -78,6 +82,7 @@ def build_request(
         cpu_offload=generate.cpu_offload,
         vae_tiling=generate.vae_tiling,
         adjustments=shape.notes,
+        image=None if generate.image is None else load_start_image(generate.image, shape.width, shape.height, plan.camera_size),
     )
 
 

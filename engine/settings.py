@@ -7,8 +7,8 @@ both as pydantic copies of the validated section, never as a parallel class:
    under `generate` (`steps`, `seed`, `controls.*.scale`), validated by `GenerateSpec` itself,
    so a flag has exactly the ranges and the messages of its YAML field;
 2. `resolve_generate`: every default that depends on something else is filled in: the model
-   folder (relative to the scene file), the guidance scale (the backend's own) and the seed
-   (the shot's).
+   folder and the start image (relative to the scene file), the guidance scale (the backend's
+   own) and the seed (the shot's).
 
 `plan_generation` adds what the backend makes for the shot (`ShapePlan`): the result,
 `GenerationPlan`, is what every later step reads.
@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from physreel.sim.spec import Scene
+from physreel.sim.spec.image_file import ASSET_KEY, resolve_start_image
 from physreel.sim.spec.model import ControlSpec, GenerateSpec, frame_pixels_problem
 
 from .backends import Backend, backend_class
@@ -53,6 +54,9 @@ class GenerationPlan:
     """The spec's section with the overrides applied and every default resolved (`resolve_generate`)."""
     shape: ShapePlan
     """Frames and size the backend makes for this shot, with a note per change."""
+    camera_size: tuple[int, int]
+    """(width, height) of the scene's camera: the view the controls are stretched from when the
+    video's aspect ratio differs, and the aspect ratio the start image is cropped to."""
 
 
 def apply_overrides(generate: GenerateSpec, overrides: Overrides) -> GenerateSpec:
@@ -82,11 +86,18 @@ def resolve_generate(scene: Scene, overrides: Overrides | None = None, backend: 
     generate = scene.spec.generate
     if generate.model is not None:
         generate = generate.model_copy(update={"model": spec_model_dir(scene)})
+    if generate.image is not None:
+        generate = generate.model_copy(update={"image": spec_image_path(scene)})
     backend_type = type(backend) if backend is not None else backend_class(_overridden_backend(generate, overrides))
     if generate.controls is None:  # before the overrides, so `controls.*.scale` applies to the defaults
         generate = generate.model_copy(update={"controls": tuple(ControlSpec(kind=k) for k in backend_type.default_controls)})
     generate = apply_overrides(generate, overrides or {})
     resolved: dict[str, Any] = {}
+    if (overrides or {}).get("image") is not None:  # a sweep's value or a caller's: a file beside the scene, as in the YAML
+        try:
+            resolved["image"] = str(resolve_start_image(generate.image, scene.directory))
+        except ValueError as exc:
+            raise OverrideError("image", str(exc)) from None
     if backend is not None:
         resolved.update(backend=backend.name, model=backend.model_path)
     if generate.guidance_scale is None:
@@ -114,9 +125,10 @@ def plan_generation(scene: Scene, generate: GenerateSpec, backend: Backend) -> G
     camera_aspect = camera_size[0] / camera_size[1]
     if abs(shape.width / shape.height - camera_aspect) > 0.01 * camera_aspect:
         note = (f"the shot's aspect ratio is {camera_aspect:.3g} and the video's {shape.width}x{shape.height}: "
-                f"the controls and flow are stretched to the video's")
+                f"the controls and flow{' and the start image' if generate.image else ''} are stretched to the video's")
         shape = ShapePlan(shape.num_frames, shape.width, shape.height, (*shape.notes, note))
-    return GenerationPlan(generate=generate, shape=shape)
+    backend.check_plan(generate, shape)
+    return GenerationPlan(generate=generate, shape=shape, camera_size=camera_size)
 
 
 def located_backend_error(scene: Scene, error: BackendError, overrides: Overrides | None) -> Exception:
@@ -136,6 +148,20 @@ def spec_model_dir(scene: Scene) -> str | None:
         return None
     path = Path(model).expanduser()
     return str(path if path.is_absolute() else scene.directory / path)
+
+
+def spec_image_path(scene: Scene) -> str | None:
+    """The absolute path of the spec's `generate.image`, as the loader resolved and checked it
+    (sim/spec/image_file.py); a Scene built without the loader has it resolved and checked here."""
+    image = scene.spec.generate.image
+    if image is None:
+        return None
+    if ASSET_KEY in scene.assets:
+        return str(scene.assets[ASSET_KEY])
+    try:
+        return str(resolve_start_image(image, scene.directory))
+    except ValueError as exc:
+        raise scene.spec_error(("generate", "image"), str(exc)) from None
 
 
 def _set_path(data: Any, given: str, parts: list[str], value: Any) -> None:

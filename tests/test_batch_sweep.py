@@ -160,6 +160,27 @@ def test_guided_stages_need_controls_and_best_of_needs_seeds_in_range(folder):
     ]
 
 
+def test_a_start_image_is_checked_beside_the_scene_and_needs_a_backend_that_takes_one(folder):
+    from PIL import Image
+
+    Image.new("RGB", (48, 32), (200, 40, 40)).save(folder / "start.png")
+    found = problems(folder, """
+        scenes: [tiny.yaml]
+        stages: [render]
+        vary: {generate.image: [start.png, strat.png]}
+        """)
+    assert found[0] == ("sweep.yaml:2:9: stages: render makes video with the builtin backend, which takes no start image; "
+                        "tiny.yaml sets generate.image (set generate.backend to one of animatediff, wan-vace, or drop the image)")
+    assert found[1].startswith("sweep.yaml:3:36: vary.generate.image[1]: 'strat.png' does not exist in ")
+    assert found[1].endswith("(did you mean 'start.png' in that folder?)") and len(found) == 2
+    shots, _ = expand_sweep(load_sweep(sweep_file(folder, """
+        scenes: [tiny.yaml]
+        stages: [passes]
+        set: {generate.image: start.png}
+        """, name="passes.yaml")))
+    assert shots[0].scene.assets["generate:image"] == folder / "start.png"  # the passes need no backend
+
+
 def test_product_zip_range_and_named_values_expand_in_written_order(folder):
     sweep = load_sweep(sweep_file(folder, """
         scenes: [tiny.yaml]

@@ -27,7 +27,7 @@ HEAVY = {"torch", "diffusers", "transformers", "controlnet_aux", "huggingface_hu
 
 # engine/ from the bottom up: a module imports its own layer or lower ones, never a higher one.
 ENGINE_LAYERS = (
-    ("errors", "records", "resample", "progress"),
+    ("errors", "records", "resample", "progress", "start_image"),
     ("noise_warp", "builtin", "builtin.kinds", "builtin.text", "builtin.controls", "builtin.model", "builtin.sample"),
     ("backends",),
     ("settings", "request", "metrics", "physical_variance"),

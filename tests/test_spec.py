@@ -373,7 +373,7 @@ def test_every_scene_field_is_documented_in_the_spec_reference():
         model.ShotSpec, model.CameraSpec, model.CameraKeyframe, model.OrbitPath, model.DollyPath, model.FollowPath,
         model.PlaneObject, model.BoxObject, model.SphereObject, model.CapsuleObject, model.CylinderObject,
         model.MeshObject, model.UrdfObject, model.MaterialSpec, model.TextureSpec, model.RepeatSpec,
-        model.GridSpec, model.PyramidSpec, model.EventSpec,
+        model.GridSpec, model.PyramidSpec, model.EventSpec, model.GenerateSpec,
     ]  # fmt: skip
     missing = [f"{r.__name__}.{name}" for r in records for name in r.model_fields if f"`{name}" not in text and f"{name}:" not in text]
     assert not missing, f"undocumented in docs/spec.md: {missing}"
@@ -382,7 +382,7 @@ def test_every_scene_field_is_documented_in_the_spec_reference():
 def test_every_limit_of_the_spec_is_in_the_limits_table():
     """Each module-level MAX_/MIN_ limit of sim/spec appears, with its value as docs/spec.md writes
     it, in the "Resource limits" table; a new limit fails here until the table has its row."""
-    from physreel.sim.spec import assets, load, model, particles, references, types, yaml_marks
+    from physreel.sim.spec import assets, image_file, load, model, particles, references, types, yaml_marks
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "spec.md").read_text()
     table = text.split("## Resource limits", 1)[1].split("\n## ", 1)[0]
@@ -397,8 +397,9 @@ def test_every_limit_of_the_spec_is_in_the_limits_table():
         "MAX_REFERENCED_FILES": "| files one asset names, transitively | 1000",
         "MAX_MESH_FACES": "| triangles of one mesh file | 200,000",
         "MAX_ASSET_BYTES": "| any asset file (mesh, URDF, material library, texture) | 100 MB",
+        "MAX_IMAGE_BYTES": "| start image (`generate.image`) file | 50 MB", "MAX_IMAGE_SIDE": "| start image side | 8192",
     }  # fmt: skip
-    modules = (assets, load, model, particles, references, types, yaml_marks)
+    modules = (assets, image_file, load, model, particles, references, types, yaml_marks)
     values = {name: value for module in modules for name, value in vars(module).items()
               if name.startswith(("MAX_", "MIN_")) and isinstance(value, (int, float))}
     assert set(values) == set(written), "a limit without a row in docs/spec.md's limits table (or a row for none)"

@@ -48,6 +48,22 @@ ARM_URDF = b"""<?xml version="1.0"?>
     <limit lower="-1" upper="1" effort="1" velocity="1"/></joint>
 </robot>
 """
+def _image_bytes(size: tuple[int, int], mode: str = "RGB", fmt: str = "PNG", frames: int = 1, alpha: int = 255) -> bytes:
+    """An encoded picture (a start image for generate.image) of `size` (width, height)."""
+    import io
+
+    from PIL import Image
+
+    images = [Image.new(mode, size, (40 * i, 90, 200, alpha)[: len(mode)] if mode != "I;16" else 1000) for i in range(frames)]
+    out = io.BytesIO()
+    images[0].save(out, format=fmt, save_all=frames > 1, append_images=images[1:])
+    return out.getvalue()
+
+
+START = "generate:\n  image: start.png\n"
+"""A scene whose start image is start.png beside it; the value is at line 2, column 10."""
+GOOD_PNG = _image_bytes((16, 12))
+
 ARM = "objects:\n  - name: arm\n    shape: urdf\n    file: arm.urdf\n"
 ARM_EVENT = ARM + "events:\n  - at: 0.1\n    object: arm\n"
 
@@ -334,6 +350,23 @@ BAD_SPECS = {
         "shot:\n  duration: 60\n  fps: 30\ncamera:\n  resolution: [4096, 4096]\n", "pixel-frames exceed the limit", 5, 15, "camera.resolution"
     ),
     "too_many_frames": Bad("shot:\n  duration: 200\n  fps: 24\ncamera:\n  resolution: [8, 8]\n", "frames exceed the limit of 2400", 2, 13, "shot.duration"),
+    # --- the start image (generate.image)
+    "image_missing": Bad(START, "'start.png' does not exist in", 2, 10, "generate.image", files={"other.png": GOOD_PNG}),
+    "image_outside_the_folder": Bad("generate:\n  image: ../start.png\n", "escapes the scene's folder", 2, 10, "generate.image"),
+    "image_absolute": Bad("generate:\n  image: /tmp/start.png\n", "is an absolute path", 2, 10, "generate.image"),
+    "image_not_an_image": Bad(START, "is not an image Pillow can read (save it as PNG or JPEG)", 2, 10, "generate.image",
+                              files={"start.png": b"a text file with a .png name"}),
+    "image_empty": Bad(START, "is an empty file", 2, 10, "generate.image", files={"start.png": b""}),
+    "image_truncated": Bad(START, "could not be decoded", 2, 10, "generate.image", files={"start.png": _image_bytes((64, 64))[:-40]}),
+    "image_animated": Bad(START, "is a GIF image", 2, 10, "generate.image", files={"start.png": _image_bytes((8, 8), "P", "GIF", frames=3)}),
+    "image_two_frames_of_webp": Bad(START, "holds 2 frames", 2, 10, "generate.image",
+                                    files={"start.png": _image_bytes((8, 8), "RGB", "WEBP", frames=2)}),
+    "image_too_wide": Bad(START, "is 9000x2 pixels, over the limit of 8192 per side", 2, 10, "generate.image",
+                          files={"start.png": _image_bytes((9000, 2))}),
+    "image_16_bit": Bad(START, "has I;16 pixels", 2, 10, "generate.image", files={"start.png": _image_bytes((8, 8), "I;16")}),
+    "image_transparent": Bad(START, "has transparent pixels", 2, 10, "generate.image",
+                             files={"start.png": _image_bytes((8, 8), "RGBA", alpha=128)}),
+    "image_empty_name": Bad("generate:\n  image: ''\n", "at least 1 character", 2, 10, "generate.image"),
     # --- the file itself
     "yaml_syntax_error": Bad("shot:\n  duration: [1, 2\n  fps: 24\n", "YAML syntax: expected ',' or ']'", 3, 6),
     "top_level_list": Bad("- shot\n- camera\n", "the scene must be a YAML mapping, got a list", 1, 1),

@@ -68,6 +68,11 @@ class BackendInfo:
         return all(r.found for r in self.requirements if not r.optional)
 
 
+START_IMAGE_BACKENDS = ("animatediff", "wan-vace")
+"""The registered backends with an `image_route`, named in the refusal of the others (the registry
+imports this module, so it cannot be asked here; tests/test_start_image.py checks they agree)."""
+
+
 def native_size(pass_size: tuple[int, int], short_side: int, multiple: int) -> tuple[int, int]:
     """The shot's aspect ratio scaled so its shorter side is `short_side`, each side rounded to
     the nearest multiple of `multiple` (at least `multiple`)."""
@@ -90,6 +95,9 @@ class Backend(ABC):
     """Classifier-free guidance used when neither the spec nor the CLI sets one."""
     default_controls: ClassVar[tuple[ControlKind, ...]] = ("depth",)
     """The controls of a guided run when the spec names none (`generate.controls` unset)."""
+    image_route: ClassVar[str | None] = None
+    """How this backend starts a video from `generate.image` (docs/engine.md, "Start image"), or
+    None when it takes no start image: `check_settings` then refuses one before any simulation."""
 
     def __init__(self, model_path: str | Path | None = None):
         self.model_path = None if model_path is None else str(model_path)
@@ -104,7 +112,15 @@ class Backend(ABC):
 
     def check_settings(self, generate: GenerateSpec) -> None:
         """Raise BackendError (with the `generate:` field it is about) for a resolved setting this
-        backend cannot honour, before any simulation. The base class takes every setting."""
+        backend cannot honour, before any simulation. The base class takes every setting but a
+        start image, which only a backend with an `image_route` takes; subclasses call it first."""
+        if generate.image is not None and self.image_route is None:
+            raise BackendError(f"the {self.name} backend takes no start image; remove generate.image or use a "
+                               f"backend that starts from one ({', '.join(START_IMAGE_BACKENDS)})", "image")
+
+    def check_plan(self, generate: GenerateSpec, shape: ShapePlan) -> None:
+        """Raise BackendError for settings this backend cannot honour at the planned shape, before any
+        simulation (`engine.settings.plan_generation` asks). The base class takes every shape."""
 
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         """Raise ModelNotFoundError (or BackendError) before any simulation or rendering if the models
@@ -142,6 +158,12 @@ class Backend(ABC):
                     f"control {control.kind!r} frames are {control.frames.dtype} {control.frames.shape}; expected uint8 "
                     f"{(request.num_frames, request.height, request.width, 3)}"
                 )
+        if request.image is not None:
+            if self.image_route is None:
+                raise BackendError(f"the {self.name} backend takes no start image; build the request without one", "image")
+            if request.image.frame.shape != (request.height, request.width, 3) or request.image.frame.dtype != np.uint8:
+                raise BackendError(f"the start image is {request.image.frame.dtype} {request.image.frame.shape}; expected uint8 "
+                                   f"{(request.height, request.width, 3)} (engine.start_image fits it to the generation size)")
         if request.noise_flow is not None:
             expected = (request.num_frames, request.height, request.width)
             if request.noise_flow.flow_fwd.shape[:3] != expected or request.noise_flow.flow_valid.shape != expected:

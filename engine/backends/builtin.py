@@ -74,6 +74,7 @@ class BuiltinBackend(Backend):
         )
 
     def check_settings(self, generate: GenerateSpec) -> None:
+        super().check_settings(generate)  # no start image: the model was trained on controls and captions alone
         for name in ("cpu_offload", "vae_tiling"):
             if getattr(generate, name):
                 raise BackendError(f"the builtin model has no VAE and is 19 MB, so {name} does not apply; turn it off", name)

@@ -10,6 +10,13 @@ size rounded down to multiples of 16, with a printed note (recorded in meta.json
 Unguided runs use the same pipeline and weights with VACE's context scale 0: the hints VACE
 adds to the transformer's blocks are multiplied by 0, leaving the base Wan text-to-video model.
 
+A start image (`generate.image`) becomes VACE's first frame (`vace_context`): frame 0 of the
+context video is the picture with mask 0 (kept: VACE encodes it as the "inactive" part, video x
+(1 - mask)), every later frame has mask 1 (generated: the "reactive" part), holding the control
+frame in a guided run and mid-grey in an unguided one, at context scale 1 (VACE's image-to-video).
+diffusers' WanVACEPipeline documents the same frames-and-masks form for first/last-frame
+generation (its example's `prepare_video_and_mask`).
+
 Model directory (`--model DIR`): a folder as `WanVACEPipeline.save_pretrained` writes it
 (model_index.json, transformer/, vae/, text_encoder/, tokenizer/, scheduler/), e.g. a download of
 Wan-AI/Wan2.1-VACE-1.3B-diffusers; without --model, that id is looked up in the local HF cache.
@@ -57,9 +64,15 @@ MAX_SEQUENCE_LENGTH = 226
 """T5 tokens of the prompt (Wan's default for its pipelines)."""
 
 
+GREY = 128
+"""The value of a context frame with nothing in it: VACE's own code fills them with 127.5 (0 after
+scaling to [-1, 1]); 8-bit frames cannot hold that, so 128, as diffusers' example does."""
+
+
 class WanVaceBackend(Backend):
     name = "wan-vace"
     controls = ("depth", "flow", "pose")
+    image_route = "VACE's first frame: the picture as context frame 0 with mask 0 (kept), the other frames generated"
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)
@@ -157,7 +170,6 @@ class WanVaceBackend(Backend):
 
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
         import torch
-        from PIL import Image
 
         from ..noise_warp import independent_noise, warped_noise
 
@@ -180,18 +192,14 @@ class WanVaceBackend(Backend):
         else:
             noise = independent_noise((num_latent_frames, channels, h, w), request.seed)
         latents = noise.permute(1, 0, 2, 3)[None].to(device=device, dtype=torch.float32)
-        # 4. run: the control video (or none, at scale 0, for unguided)
-        if request.controls:
-            control = request.controls[0]
-            video = [Image.fromarray(frame) for frame in control.frames]
-            scale = float(control.scale)
-        else:
-            video, scale = None, 0.0
+        # 4. run: the control video (or none, at scale 0, for unguided) and the start image
+        video, mask, scale = vace_context(request)
         with torch.inference_mode():
             output = pipe(
                 prompt=request.prompt,
                 negative_prompt=request.negative_prompt or None,
                 video=video,
+                mask=mask,
                 conditioning_scale=scale,
                 height=request.height,
                 width=request.width,
@@ -206,8 +214,40 @@ class WanVaceBackend(Backend):
         frames = pipeline_frames(output)
         meta = pipeline_meta(
             self.name, entry.loaded, request,
-            resolved={"device": device, "dtype": str(dtype).replace("torch.", ""), "vace_conditioning_scale": scale},
+            resolved={"device": device, "dtype": str(dtype).replace("torch.", ""), "vace_conditioning_scale": scale,
+                      "vace_context": _context_name(request)},
             noise={"latent_shape": [num_latent_frames, channels, h, w], "latent_frame_to_video_frame": TEMPORAL_FACTOR},
             hasher=self._hasher,
         )
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
+
+
+def vace_context(request: GenerationRequest) -> tuple[list | None, list | None, float]:
+    """(video, mask, conditioning scale) of the WanVACEPipeline call: PIL frames [T] or None.
+
+    Without a start image: the control video with no mask (diffusers then generates everywhere),
+    at the control's scale; unguided, no video at scale 0. With one: frame 0 is the picture with a
+    black mask (kept), frames 1.. the control's frames (guided) or mid-grey (unguided) with a white
+    mask (generated), at the control's scale or, unguided, 1.
+    """
+    from PIL import Image
+
+    control = request.controls[0] if request.controls else None
+    if request.image is None:
+        if control is None:
+            return None, None, 0.0
+        return [Image.fromarray(frame) for frame in control.frames], None, float(control.scale)
+    size = (request.width, request.height)
+    rest = ([Image.fromarray(frame) for frame in control.frames[1:]] if control is not None
+            else [Image.new("RGB", size, (GREY, GREY, GREY))] * (request.num_frames - 1))
+    video = [Image.fromarray(request.image.frame), *rest]
+    mask = [Image.new("L", size, 0), *[Image.new("L", size, 255)] * (request.num_frames - 1)]
+    return video, mask, 1.0 if control is None else float(control.scale)
+
+
+def _context_name(request: GenerationRequest) -> str:
+    """What the VACE context held, in words, for meta.json."""
+    guided = f"the {request.controls[0].kind} control video" if request.controls else None
+    if request.image is None:
+        return guided or "none (context scale 0: the base text-to-video model)"
+    return f"the start image as frame 0 (mask 0), then {guided or 'mid-grey'} (mask 1)"

@@ -27,6 +27,8 @@ from physreel.sim.spec.messages import field_path, nearest_mark
 from physreel.sim.spec.overrides import DataPath, OverridePathError, apply_overrides
 from physreel.sim.spec.yaml_marks import Marks, YamlSyntaxError, load_yaml_with_marks
 
+from ..backends import backend_class
+from ..backends.base import START_IMAGE_BACKENDS
 from .sweep import Sweep, Value, sweep_field
 
 MAX_SEED = 2**31 - 1
@@ -161,7 +163,8 @@ def _shot(sweep: Sweep, base: _Base, combo: list[tuple[str, Value]], index: int,
 
 
 def _stage_issues(sweep: Sweep, base: _Base, scene: Scene) -> list[SpecIssue]:
-    """Step 4: guided video needs controls; best_of's seeds stay in the seed range."""
+    """Step 4: guided video needs controls, a start image a backend that takes one; best_of's seeds
+    stay in the seed range."""
     issues = []
     guided = [stage for stage in sweep.spec.stages if stage in GUIDED_STAGES]
     if guided and scene.spec.generate.controls == ():  # None: the backend's own controls
@@ -169,6 +172,12 @@ def _stage_issues(sweep: Sweep, base: _Base, scene: Scene) -> list[SpecIssue]:
                                   f"{base.shown} sets an empty list",
                                   "leave generate.controls unset for the backend's own, or set: "
                                   "{generate.controls: [{kind: depth}]} here"))
+    generate = scene.spec.generate
+    video = [stage for stage in sweep.spec.stages if stage in GUIDED_STAGES]
+    if video and generate.image is not None and backend_class(generate.backend).image_route is None:
+        issues.append(sweep.issue(("stages",), f"{video[0]} makes video with the {generate.backend} backend, which takes no "
+                                  f"start image; {base.shown} sets generate.image",
+                                  f"set generate.backend to one of {', '.join(START_IMAGE_BACKENDS)}, or drop the image"))
     seed = scene.spec.generate.seed if scene.spec.generate.seed is not None else scene.spec.shot.seed
     if seed + sweep.spec.best_of - 1 > MAX_SEED:
         issues.append(sweep.issue(("best_of",), f"takes seeds {seed} to {seed + sweep.spec.best_of - 1}, past the "

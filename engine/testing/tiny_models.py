@@ -150,6 +150,35 @@ def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...]
     return directory
 
 
+def write_tiny_sparsectrl_rgb(directory: str | Path) -> Path:
+    """DIR/sparsectrl-rgb: a tiny SparseCtrl RGB net for `write_tiny_animatediff`'s models (the RGB
+    variant: `use_simplified_condition_embedding`, conditioned on the VAE's 4 latent channels)."""
+    import torch
+    from diffusers import SparseControlNetModel
+
+    directory = Path(directory)
+    torch.manual_seed(20)
+    sparse = SparseControlNetModel(
+        block_out_channels=BLOCK_OUT_CHANNELS,
+        layers_per_block=1,
+        in_channels=4,
+        conditioning_channels=4,
+        down_block_types=("CrossAttnDownBlockMotion", "DownBlockMotion"),
+        cross_attention_dim=CROSS_ATTENTION_DIM,
+        conditioning_embedding_out_channels=(8, 8),
+        norm_num_groups=2,
+        motion_num_attention_heads=2,
+        motion_max_seq_length=32,
+        use_simplified_condition_embedding=True,
+    )
+    # As for the tiny ControlNets: its zero-initialised output convolutions would add nothing.
+    with torch.no_grad():
+        for conv in [*sparse.controlnet_down_blocks, sparse.controlnet_mid_block, sparse.controlnet_cond_embedding]:
+            conv.weight.normal_(0.0, 0.5)
+    sparse.save_pretrained(directory / "sparsectrl-rgb")
+    return directory
+
+
 def _write_t5_tokenizer(directory: Path) -> None:
     """A word-level fast tokenizer over lowercase letters' words, saved as tokenizer.json."""
     from tokenizers import Tokenizer, models, pre_tokenizers

@@ -17,6 +17,7 @@ import pydantic
 from ..timing import timed
 from .assets import asset_root, check_mesh_file, resolve_asset_path
 from .errors import SpecError, SpecIssue
+from .image_file import start_image_issues
 from .messages import field_path, issues_from_validation_error, nearest_mark
 from .model import MeshObject, SceneSpec, UrdfObject
 from .particle_checks import particle_issues
@@ -35,7 +36,8 @@ class Scene:
     source: Path
     """The YAML file (absolute), or a pseudo path for specs built in code."""
     assets: dict[str, Path] = field(default_factory=dict)
-    """Object name (before repeat expansion) -> absolute path of its mesh or URDF file."""
+    """Object name (before repeat expansion) -> absolute path of its mesh or URDF file; 'emitter:NAME' ->
+    a surface emitter's mesh; 'generate:image' -> the start image (sim/spec/image_file.py)."""
     marks: Marks = field(default_factory=dict, repr=False, compare=False)
     """Field path (keys and indices) -> (line, column) of its value in the YAML; empty for specs built in code."""
     shown: str = field(default="", repr=False, compare=False)
@@ -108,6 +110,9 @@ def scene_from_data(
         particle_assets, more_issues = particle_issues(spec, Path(source).parent, shown, marks)
         assets.update(particle_assets)
         issues = issues + more_issues
+    image_assets, image_issues = start_image_issues(spec.generate.image, Path(source).parent, shown, marks)
+    assets.update(image_assets)
+    issues = issues + image_issues
     # Names inside URDF files (joints, links), so the simulator can trust every name it looks up.
     issues = issues + urdf_name_issues(spec, assets, shown, marks, key_marks)
     if issues:
