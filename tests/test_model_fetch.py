@@ -359,6 +359,21 @@ def test_fetch_reports_an_unreachable_repository_on_one_line(hub, tmp_path, caps
     assert len(err.splitlines()) == 1 and "cannot list nobody/no-such-controlnet on the hub" in err
 
 
+def test_fetch_refuses_two_repositories_for_one_folder_before_asking_the_hub(hub, tmp_path, capsys):
+    from physreel.engine.cli import main
+
+    model_dir = tmp_path / "m"
+    assert main(["models", "--model", str(model_dir), "--fetch", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert (f"animatediff base (stable-diffusion-v1-5/stable-diffusion-v1-5) and cogvideox-flow base (THUDM/CogVideoX-5b) "
+            f"both belong in {model_dir / 'base'}") in err
+    assert hub.calls == [] and not model_dir.exists()
+    # the listing says so beside its commands
+    assert main(["models", "--model", str(model_dir)]) == 0
+    assert f"note: animatediff base (stable-diffusion-v1-5/stable-diffusion-v1-5) and cogvideox-flow base" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, problem", [
     (["--dry-run"], "--dry-run goes with --fetch"),
     (["--role", "base"], "--role goes with --fetch"),
