@@ -149,6 +149,19 @@ def test_without_model_folder_the_commands_fetch_into_the_hf_cache_where_physree
     assert info.requirements[0].identity["source"]["repo_id"] == "Wan-AI/Wan2.1-VACE-1.3B-diffusers"  # read from the cache layout
 
 
+def test_without_model_folder_the_cogvideox_lora_is_found_in_the_hf_cache_by_its_file_name(hub):
+    missing = _missing("cogvideox-flow", None)
+    assert [r.role for r in missing] == ["base", "lora"] and not any("--local-dir" in r.fetch_command for r in missing)
+    for req in missing:
+        run_hf(req.fetch_command)
+    info = get_backend("cogvideox-flow", None).describe()
+    assert info.available
+    lora = next(r for r in info.requirements if r.role == "lora")
+    assert Path(lora.location).name == GWTF_DEFAULT_LORA_FILE
+    assert lora.identity["file"] == GWTF_DEFAULT_LORA_FILE
+    assert lora.identity["source"]["repo_id"] == "Eyeline-Research/Go-with-the-Flow"  # read from the cache layout
+
+
 def test_the_commands_fetch_only_the_loaded_files_and_the_backend_generates_from_them(hub, hub_repos, tmp_path):
     model_dir = tmp_path / "models"
     for req in _missing("animatediff", model_dir):
