@@ -239,27 +239,42 @@ def test_same_seed_same_bytes_and_another_seed_another_video(scene, passes, back
     assert _mean_abs_diff(first.frames, backend.generate(request.with_changes(seed=4)).frames) > 1.0
 
 
-def test_meta_records_base_and_lora_with_their_hashes(scene, passes, backend, model_dir):
+def test_meta_records_what_base_and_lora_are_by_their_own_files_with_their_hashes(scene, passes, backend, model_dir):
+    from physreel.engine.testing.tiny_models import TINY_ORIGIN
+
     video = backend.generate(_request(scene, passes, backend))
     models = video.meta["models"]
-    assert models["base"]["id"] == "THUDM/CogVideoX-5b" and models["base"]["path"] == str(model_dir / "base")
+    # the tiny folders say they are tiny: no hub id, the id physreel looked for kept apart
+    base = models["base"]
+    assert base["id"] is None and base["expected_id"] == "THUDM/CogVideoX-5b" and base["path"] == str(model_dir / "base")
+    assert base["class"] == "CogVideoXPipeline" and base["source"] == {"origin": TINY_ORIGIN} and base["variant"] is None
     lora = model_dir / "lora" / "T2Vtiny_nearest_lora_weights.safetensors"
-    assert models["lora"] == {"id": "Eyeline-Research/Go-with-the-Flow", "path": str(lora),
+    assert models["lora"] == {"id": None, "expected_id": "Eyeline-Research/Go-with-the-Flow", "file": lora.name,
+                              "source": {"origin": TINY_ORIGIN}, "path": str(lora),
                               "sha256": backend._hasher.file_sha256(lora)}
     assert len(models["lora"]["sha256"]) == 64
     assert video.meta["pipeline"] == "CogVideoXPipeline" and video.meta["settings"]["guidance_scale"] == 6.0
 
 
 # ------------------------------------------------------------------------------- refusals
-def test_missing_base_or_lora_names_what_to_fetch(tmp_path, model_dir):
-    with pytest.raises(ModelNotFoundError, match=r"THUDM/CogVideoX-5b.*huggingface-cli download THUDM/CogVideoX-5b"):
+def test_missing_base_and_lora_are_named_at_once_with_their_hf_commands(tmp_path, model_dir):
+    with pytest.raises(ModelNotFoundError) as caught:
         get_backend("cogvideox-flow", tmp_path).preflight(("flow",))
+    message = str(caught.value)
+    assert "\n" not in message and "2 models are not in" in message
+    assert (f"base: THUDM/CogVideoX-5b, fetch with `hf download THUDM/CogVideoX-5b --include model_index.json "
+            f"--include 'scheduler/*'") in message and f"--local-dir {tmp_path / 'base'}`" in message
+    assert ("lora: Eyeline-Research/Go-with-the-Flow, fetch with `hf download Eyeline-Research/Go-with-the-Flow --include "
+            f"T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors --local-dir {tmp_path / 'lora'}`") in message
+    assert f"physreel models --backend cogvideox-flow --model {tmp_path} --fetch" in message
+    # with the base in place, the LoRA alone is named
     only_base = tmp_path / "only_base"
     only_base.mkdir()
     (only_base / "base").symlink_to(model_dir / "base")
-    with pytest.raises(ModelNotFoundError, match=r"no Go-with-the-Flow LoRA .*huggingface-cli download "
-                                                 r"Eyeline-Research/Go-with-the-Flow T2V5B_blendnorm_i25000_DATASET_nearest"):
+    with pytest.raises(ModelNotFoundError) as caught:
         get_backend("cogvideox-flow", only_base).preflight(("flow",))
+    assert "a model is not in" in str(caught.value) and "lora: Eyeline-Research/Go-with-the-Flow" in str(caught.value)
+    assert "THUDM/CogVideoX-5b" not in str(caught.value)
 
 
 def test_two_lora_files_are_refused_rather_than_guessed(tmp_path, model_dir):
@@ -432,3 +447,6 @@ def test_models_cli_finds_base_and_lora(model_dir, capsys):
     found = {r["role"]: r["location"] for r in entry["requirements"]}
     assert found == {"base": str(model_dir / "base"),
                      "lora": str(model_dir / "lora" / "T2Vtiny_nearest_lora_weights.safetensors")}
+    identity = {r["role"]: r["identity"] for r in entry["requirements"]}
+    assert identity["base"]["class"] == "CogVideoXPipeline" and identity["lora"]["file"] == "T2Vtiny_nearest_lora_weights.safetensors"
+    assert identity["lora"]["source"]["origin"].startswith("tiny random test model")

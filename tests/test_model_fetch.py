@@ -16,8 +16,9 @@ import torch
 
 from physreel.engine.backends import get_backend
 from physreel.engine.backends.identity import SOURCE_FILE, folder_identity
+from physreel.engine.backends.model_files import GWTF_DEFAULT_LORA_FILE
 from physreel.engine.errors import ModelNotFoundError
-from physreel.engine.records import ControlInput, GenerationRequest
+from physreel.engine.records import ControlInput, GenerationRequest, NoiseFlow
 
 from fake_hub import COMMIT, FakeHub
 
@@ -35,6 +36,13 @@ DECOYS = {
     "controlnet": ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
                    "diffusion_pytorch_model.fp16.bin", "images/input.png", "README.md"),
     "Wan-AI/Wan2.1-VACE-1.3B-diffusers": ("README.md", "assets/logo.png", "examples/depth.mp4"),
+    "THUDM/CogVideoX-5b": ("README.md", "README_zh.md", "LICENSE"),
+    # GWTF's other LoRAs lie beside the default one (cut_and_drag_inference.py lines 24-31): fetched
+    # too, they would leave DIR/lora with several LoRA files, which the backend refuses
+    "Eyeline-Research/Go-with-the-Flow": (
+        "T2V5B_blendnorm_i18000_DATASET_lora_weights.safetensors", "T2V2B_RDeg_i30000_lora_weights.safetensors",
+        "I2V5B_final_i38800_nearest_lora_weights.safetensors", "README.md",
+    ),
 }
 
 
@@ -48,10 +56,10 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def hub_repos(tmp_path_factory) -> dict[str, Path]:
-    """Tiny stand-ins of the five kinds of hub repository, laid out as the hub holds them (fp16
+    """Tiny stand-ins of the seven kinds of hub repository, laid out as the hub holds them (fp16
     copies where the hub has them, plus decoys), keyed by the repository ids physreel fetches."""
     from physreel.engine.backends.animatediff import CONTROLNET_IDS
-    from physreel.engine.testing.tiny_models import write_tiny_animatediff, write_tiny_wan_vace
+    from physreel.engine.testing.tiny_models import write_tiny_animatediff, write_tiny_cogvideox_flow, write_tiny_wan_vace
 
     root = tmp_path_factory.mktemp("hub")
     built = write_tiny_animatediff(root / "built", ("depth",), variant="fp16")
@@ -63,6 +71,9 @@ def hub_repos(tmp_path_factory) -> dict[str, Path]:
         **{CONTROLNET_IDS[kind]: built / f"controlnet-{kind}" for kind in CONTROL_KINDS},
         "Wan-AI/Wan2.1-VACE-1.3B-diffusers": write_tiny_wan_vace(root / "wan"),
     }
+    cogvideox = write_tiny_cogvideox_flow(root / "cogvideox", GWTF_DEFAULT_LORA_FILE)
+    repos["THUDM/CogVideoX-5b"] = cogvideox / "base"
+    repos["Eyeline-Research/Go-with-the-Flow"] = cogvideox / "lora"  # the LoRA files lie at the repository root
     # the SD 1.5 repository's model_index.json also lists its feature extractor (fetched: the
     # AnimateDiff pipelines take it) and its safety checker (not fetched: they do not)
     from transformers import CLIPImageProcessor
@@ -110,7 +121,7 @@ def _missing(backend_name: str, model_dir: Path | None):
 
 
 # ------------------------------------------------------------------------------ printed commands
-@pytest.mark.parametrize("backend_name", ["animatediff", "wan-vace"])
+@pytest.mark.parametrize("backend_name", ["animatediff", "wan-vace", "cogvideox-flow"])
 def test_each_printed_command_is_parsed_by_the_hf_cli_into_the_repo_patterns_and_folder_physreel_reads(
         hub, tmp_path, backend_name):
     model_dir = tmp_path / "my models"  # a space: the command quotes its paths
@@ -123,8 +134,8 @@ def test_each_printed_command_is_parsed_by_the_hf_cli_into_the_repo_patterns_and
         assert call["repo_id"] == req.model_id and call["repo_type"] == "model" and call["revision"] is None
         assert call["allow_patterns"] == list(req.include) and call["ignore_patterns"] is None
         assert call["local_dir"] == req.local_dir
-    # where physreel looks: DIR/<role folder> for animatediff, DIR itself for wan-vace
-    expected_dirs = {str(model_dir / r.role) if backend_name == "animatediff" else str(model_dir) for r in missing}
+    # where physreel looks: DIR/<role folder> for animatediff and cogvideox-flow, DIR itself for wan-vace
+    expected_dirs = {str(model_dir) if backend_name == "wan-vace" else str(model_dir / r.role) for r in missing}
     assert {r.local_dir for r in missing} == expected_dirs
     assert get_backend(backend_name, model_dir).describe().available
 
@@ -136,6 +147,19 @@ def test_without_model_folder_the_commands_fetch_into_the_hf_cache_where_physree
     info = get_backend("wan-vace", None).describe()
     assert info.available
     assert info.requirements[0].identity["source"]["repo_id"] == "Wan-AI/Wan2.1-VACE-1.3B-diffusers"  # read from the cache layout
+
+
+def test_without_model_folder_the_cogvideox_lora_is_found_in_the_hf_cache_by_its_file_name(hub):
+    missing = _missing("cogvideox-flow", None)
+    assert [r.role for r in missing] == ["base", "lora"] and not any("--local-dir" in r.fetch_command for r in missing)
+    for req in missing:
+        run_hf(req.fetch_command)
+    info = get_backend("cogvideox-flow", None).describe()
+    assert info.available
+    lora = next(r for r in info.requirements if r.role == "lora")
+    assert Path(lora.location).name == GWTF_DEFAULT_LORA_FILE
+    assert lora.identity["file"] == GWTF_DEFAULT_LORA_FILE
+    assert lora.identity["source"]["repo_id"] == "Eyeline-Research/Go-with-the-Flow"  # read from the cache layout
 
 
 def test_the_commands_fetch_only_the_loaded_files_and_the_backend_generates_from_them(hub, hub_repos, tmp_path):
@@ -171,6 +195,35 @@ def test_the_wan_patterns_fetch_the_pipeline_components_and_leave_the_rest(hub, 
     assert type(pipe).__name__ == "WanVACEPipeline"
 
 
+def _fetched(model_dir: Path) -> set[str]:
+    return {p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file() and ".cache" not in p.parts}
+
+
+def _guided_cogvideox_request(backend) -> GenerationRequest:
+    """9 frames at 32x32 (the tiny transformer's trained shape), guided by a still flow."""
+    frames = np.zeros((9, 32, 32, 3), np.uint8)
+    flow = NoiseFlow(np.zeros((9, 32, 32, 2), np.float32), np.ones((9, 32, 32), bool))
+    return GenerationRequest(prompt="a ball", num_frames=9, fps=8, width=32, height=32, seed=0, steps=1,
+                             backend="cogvideox-flow", model_path=backend.model_path,
+                             controls=(ControlInput("flow", frames),), noise_flow=flow)
+
+
+def test_the_cogvideox_commands_fetch_the_pipeline_and_the_one_default_lora_and_the_backend_generates(hub, tmp_path):
+    model_dir = tmp_path / "cog"
+    for req in _missing("cogvideox-flow", model_dir):
+        run_hf(req.fetch_command)
+    fetched = _fetched(model_dir)
+    assert not {f"base/{decoy}" for decoy in DECOYS["THUDM/CogVideoX-5b"]} & fetched
+    assert {f.split("/")[1] for f in fetched if f.startswith("base/")} == {
+        "model_index.json", "scheduler", "tokenizer", "text_encoder", "transformer", "vae"}
+    assert {f for f in fetched if f.startswith("lora/")} == {f"lora/{GWTF_DEFAULT_LORA_FILE}"}  # the other LoRAs stay behind
+    backend = get_backend("cogvideox-flow", model_dir)
+    video = backend.generate(_guided_cogvideox_request(backend))
+    assert video.frames.shape == (9, 32, 32, 3) and video.meta["resolved"]["lora_enabled"] is True
+    assert video.meta["models"]["lora"]["path"] == str(model_dir / "lora" / GWTF_DEFAULT_LORA_FILE)
+    assert video.meta["noise"]["temporal_reduction"] == "nearest"  # read from the default LoRA's name
+
+
 # ------------------------------------------------------------------------------ missing models
 def test_every_missing_model_is_reported_at_once_with_its_command_on_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
@@ -193,8 +246,9 @@ def test_models_prints_a_runnable_command_for_each_missing_model(tmp_path, monke
     assert main(["models", "--model", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
     commands = [line.strip() for line in out.splitlines() if line.strip().startswith("hf download ")]
-    assert len(commands) == 8  # 2 + 5 ControlNets for animatediff, 1 for wan-vace
-    assert "huggingface-cli" not in out and "8 models missing" in out
+    assert len(commands) == 10  # 2 + 5 ControlNets for animatediff, 1 for wan-vace, base and LoRA for cogvideox-flow
+    assert "huggingface-cli" not in out and "10 models missing" in out
+    assert f"hf download Eyeline-Research/Go-with-the-Flow --include {GWTF_DEFAULT_LORA_FILE} --local-dir {tmp_path / 'm' / 'lora'}" in commands
 
 
 # ------------------------------------------------------------------------------ --fetch
@@ -232,6 +286,40 @@ def test_fetch_downloads_into_the_layout_and_the_folders_say_where_they_came_fro
     assert "unet/diffusion_pytorch_model.fp16.safetensors" in {f["name"] for f in statement["files"]}
     assert main(["models", "--backend", "animatediff", "--model", str(model_dir), "--fetch"]) == 0
     assert "nothing to fetch from the hub" in capsys.readouterr().out
+
+
+def test_fetch_dry_run_lists_the_cogvideox_files_and_only_the_default_lora(hub, hub_repos, tmp_path, capsys):
+    from physreel.engine.backends.fetch import format_size
+    from physreel.engine.cli import main
+
+    model_dir = tmp_path / "m"
+    assert main(["models", "--backend", "cogvideox-flow", "--model", str(model_dir), "--fetch", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    lora = hub_repos["Eyeline-Research/Go-with-the-Flow"] / GWTF_DEFAULT_LORA_FILE
+    assert f"cogvideox-flow lora: Eyeline-Research/Go-with-the-Flow -> {model_dir / 'lora'} (1 files, " in out
+    assert f"    {GWTF_DEFAULT_LORA_FILE}  {format_size(lora.stat().st_size)}" in out
+    assert f"cogvideox-flow base: THUDM/CogVideoX-5b -> {model_dir / 'base'}" in out
+    assert "    transformer/config.json  " in out and "    model_index.json  " in out
+    for decoy in DECOYS["Eyeline-Research/Go-with-the-Flow"] + DECOYS["THUDM/CogVideoX-5b"]:
+        assert f"    {decoy}  " not in out
+    assert not model_dir.exists() and all(call["dry_run"] for call in hub.calls)
+
+
+def test_cogvideox_fetch_downloads_base_and_lora_and_meta_records_the_repositories_they_say_they_are(hub, tmp_path, capsys):
+    from physreel.engine.cli import main
+
+    model_dir = tmp_path / "m"
+    assert main(["models", "--backend", "cogvideox-flow", "--model", str(model_dir), "--fetch"]) == 0
+    assert main(["models", "--backend", "cogvideox-flow", "--model", str(model_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"[found]   lora: Eyeline-Research/Go-with-the-Flow wanted; found at {model_dir / 'lora' / GWTF_DEFAULT_LORA_FILE} " \
+           f"(file {GWTF_DEFAULT_LORA_FILE} from Eyeline-Research/Go-with-the-Flow@{COMMIT[:12]})" in out
+    backend = get_backend("cogvideox-flow", model_dir)
+    models = backend.generate(_guided_cogvideox_request(backend)).meta["models"]
+    assert models["base"]["id"] == models["base"]["expected_id"] == "THUDM/CogVideoX-5b"
+    assert models["base"]["source"]["revision"] == COMMIT and models["base"]["class"] == "CogVideoXPipeline"
+    assert models["lora"]["id"] == models["lora"]["expected_id"] == "Eyeline-Research/Go-with-the-Flow"
+    assert models["lora"]["file"] == GWTF_DEFAULT_LORA_FILE and models["lora"]["source"]["revision"] == COMMIT
 
 
 def test_fetch_names_a_missing_model_that_is_not_on_the_hub_instead_of_passing_over_it(hub, tmp_path, capsys):
@@ -282,6 +370,21 @@ def test_fetch_reports_an_unreachable_repository_on_one_line(hub, tmp_path, caps
     assert main(["models", "--backend", "animatediff", "--model", str(tmp_path / "m"), "--fetch", "--role", "controlnet-seg"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot list nobody/no-such-controlnet on the hub" in err
+
+
+def test_fetch_refuses_two_repositories_for_one_folder_before_asking_the_hub(hub, tmp_path, capsys):
+    from physreel.engine.cli import main
+
+    model_dir = tmp_path / "m"
+    assert main(["models", "--model", str(model_dir), "--fetch", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert (f"animatediff base (stable-diffusion-v1-5/stable-diffusion-v1-5) and cogvideox-flow base (THUDM/CogVideoX-5b) "
+            f"both belong in {model_dir / 'base'}") in err
+    assert hub.calls == [] and not model_dir.exists()
+    # the listing says so beside its commands
+    assert main(["models", "--model", str(model_dir)]) == 0
+    assert f"note: animatediff base (stable-diffusion-v1-5/stable-diffusion-v1-5) and cogvideox-flow base" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, problem", [

@@ -31,7 +31,8 @@ Model directory (`--model DIR` or `generate.model`):
                 e.g. T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors
 
 A folder that is absent is looked up in the local Hugging Face cache (THUDM/CogVideoX-5b, and
-that LoRA file in Eyeline-Research/Go-with-the-Flow).
+that LoRA file in Eyeline-Research/Go-with-the-Flow). The files each role loads and the `hf download`
+command that fetches them: engine/backends/model_files.py (COGVIDEOX_5B, GWTF_LORA).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from pathlib import Path
 from physreel.sim.spec.model import GenerateSpec
 from physreel.sim.timing import timed
 
-from ..errors import BackendError, ModelNotFoundError
+from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
 from .base import Backend, BackendInfo, ModelRequirement
 from .diffusers_common import (
@@ -50,26 +51,29 @@ from .diffusers_common import (
     PipelineEntry,
     apply_memory_flags,
     dtype_kwargs,
+    file_record,
     pipeline_frames,
     pipeline_meta,
     quiet_loading,
 )
+from .identity import file_identity
+from .model_files import COGVIDEOX_5B, GWTF_DEFAULT_LORA_FILE, GWTF_LORA, weights_variant
 from .runtime import (
     WeightHasher,
     fetch_command,
     hf_cache_snapshot,
     hub_offline,
+    local_dir,
     locate_model,
-    missing_model_error,
+    missing_models_error,
+    model_requirement,
     resolve_device,
     resolve_dtype,
 )
 
-BASE_ID = "THUDM/CogVideoX-5b"
-LORA_REPO_ID = "Eyeline-Research/Go-with-the-Flow"
-DEFAULT_LORA_FILE = "T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors"
-"""GWTF's latest text-to-video LoRA for CogVideoX-5b (cut_and_drag_inference.py line 30), trained
-last with the 'nearest' reduction its inference script defaults to (line 398)."""
+BASE_ID = COGVIDEOX_5B.repo_id
+LORA_REPO_ID = GWTF_LORA.repo_id
+DEFAULT_LORA_FILE = GWTF_DEFAULT_LORA_FILE
 TEMPORAL_FACTOR = 4
 """Video frames per latent frame (after the first)."""
 SPATIAL_FACTOR = 8
@@ -108,7 +112,7 @@ class CogVideoXFlowBackend(Backend):
 
     # ------------------------------------------------------------------ what it needs
     def _base(self) -> Path | None:
-        return locate_model(self.model_path, "base", BASE_ID, "model_index.json")
+        return locate_model(self.model_path, "base", BASE_ID, COGVIDEOX_5B.marker)
 
     def _lora(self) -> Path | None:
         """The LoRA file: the one *.safetensors in DIR/lora, else GWTF's T2V LoRA in the HF cache.
@@ -125,40 +129,41 @@ class CogVideoXFlowBackend(Backend):
             return snapshot / DEFAULT_LORA_FILE
         return None
 
-    def _lora_fetch_command(self) -> str:
-        where = "" if self.model_path is None else f" --local-dir {Path(self.model_path) / 'lora'}"
-        return f"huggingface-cli download {LORA_REPO_ID} {DEFAULT_LORA_FILE}{where}"
+    def _lora_requirement(self) -> ModelRequirement:
+        """The LoRA's requirement: found as `_lora` finds it (any one LoRA file in DIR/lora, not only
+        the default one the fetch command names), and what that file is by its folder's records."""
+        lora = self._lora()
+        target = local_dir(self.model_path, "lora")
+        return ModelRequirement(
+            role="lora",
+            model_id=GWTF_LORA.repo_id,
+            found=lora is not None,
+            location=None if lora is None else str(lora),
+            fetch_command=fetch_command(GWTF_LORA, self.model_path, "lora"),
+            local_dir=None if target is None else str(target),
+            include=GWTF_LORA.include,
+            identity=None if lora is None else file_identity(lora),
+        )
 
     def describe(self) -> BackendInfo:
-        base, lora = self._base(), self._lora()
         return BackendInfo(
             name=self.name,
             description="CogVideoX 1.0 with a Go-with-the-Flow LoRA, guided by noise warped along the simulated flow "
             "(diffusers CogVideoXPipeline; CogVideoXImageToVideoPipeline from Python with a start frame); 4k+1 "
             "frames, sizes in multiples of 16",
-            requirements=(
-                ModelRequirement("base", BASE_ID, base is not None, None if base is None else str(base),
-                                 fetch_command(BASE_ID, self.model_path, "base")),
-                ModelRequirement("lora", LORA_REPO_ID, lora is not None,
-                                 None if lora is None else str(lora), self._lora_fetch_command()),
-            ),
+            requirements=(model_requirement("base", COGVIDEOX_5B, self.model_path, "base"), self._lora_requirement()),
             controls=self.controls,
             model_dir_layout="DIR/base = a CogVideoX pipeline's save_pretrained folder; DIR/lora = one "
             "Go-with-the-Flow LoRA *.safetensors for that base",
         )
 
     def _locate(self) -> tuple[Path, Path]:
-        base = self._base()
-        if base is None:
-            raise missing_model_error(self.name, "base", BASE_ID, self.model_path, "base")
-        lora = self._lora()
-        if lora is None:
-            where = f"{Path(self.model_path) / 'lora'} or the local Hugging Face cache" if self.model_path else \
-                "the local Hugging Face cache"
-            raise ModelNotFoundError(
-                f"{self.name}: no Go-with-the-Flow LoRA (*.safetensors) in {where} (physreel never downloads); "
-                f"fetch it where a network exists with `{self._lora_fetch_command()}`"
-            )
+        """The base folder and the LoRA file; one ModelNotFoundError naming every missing one."""
+        base, lora = self._base(), self._lora()
+        missing = [(role, files, role) for role, files, found in (("base", COGVIDEOX_5B, base), ("lora", GWTF_LORA, lora))
+                   if found is None]
+        if missing:
+            raise missing_models_error(self.name, missing, self.model_path)
         pipeline_class(base)  # refuses a folder of another pipeline before anything loads
         if self._transformer_config().get("patch_size_t") is not None:
             raise BackendError(f"{self.name}: {base} is CogVideoX 1.5 (temporal patches); the Go-with-the-Flow LoRAs "
@@ -244,11 +249,10 @@ class CogVideoXFlowBackend(Backend):
             base, lora = self._locate()
             loader = getattr(diffusers, pipeline_class(base))
             with quiet_loading(), hub_offline(), timed("model load"):
-                pipe = loader.from_pretrained(base, local_files_only=True, **dtype_kwargs(dtype))
+                pipe = loader.from_pretrained(base, variant=weights_variant(base), local_files_only=True, **dtype_kwargs(dtype))
                 pipe.load_lora_weights(str(lora.parent), weight_name=lora.name, adapter_name="gwtf", local_files_only=True)
             pipe.to(device)
-            sources = {"base": (BASE_ID, base)}
-            self._pipelines[key] = PipelineEntry(LoadedPipeline(pipe, sources))
+            self._pipelines[key] = PipelineEntry(LoadedPipeline(pipe, {"base": (COGVIDEOX_5B, base)}))
             self._lora_files[key] = lora
         return self._pipelines[key]
 
@@ -308,7 +312,7 @@ class CogVideoXFlowBackend(Backend):
                       "mode": PIPELINES[type(pipe).__name__]},
             noise=noise_meta, hasher=self._hasher,
         )
-        meta["models"]["lora"] = {"id": LORA_REPO_ID, "path": str(lora), "sha256": self._hasher.file_sha256(lora)}
+        meta["models"]["lora"] = file_record(GWTF_LORA, lora, self._hasher)
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
 
 

@@ -1,4 +1,4 @@
-"""What the diffusers backends (animatediff, wan-vace) share: loading keywords and quiet loading,
+"""What the diffusers backends (animatediff, wan-vace, cogvideox-flow) share: loading keywords and quiet loading,
 the record of a loaded pipeline and the backend's cache entry for it, the memory flags, and the
 frames and meta.json record of a run."""
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import BackendError
 from ..records import GenerationRequest
-from .identity import folder_identity
+from .identity import file_identity, folder_identity
 from .model_files import ModelFiles, weights_variant
 from .runtime import WeightHasher
 
@@ -135,4 +135,20 @@ def model_record(files: ModelFiles, folder: Path, hasher: WeightHasher) -> dict:
         "variant": weights_variant(folder),
         "path": str(folder),
         "sha256": hasher.weights_hash(folder),
+    }
+
+
+def file_record(files: ModelFiles, path: Path, hasher: WeightHasher) -> dict:
+    """meta.json's record of one weights file loaded by itself (a LoRA), keyed as `model_record`:
+    `id` is the hub repository only when its folder records one, `expected_id` what physreel looked
+    for; the sha256 is the file's."""
+    identity = file_identity(path)
+    source = identity["source"] or {}
+    return {
+        "id": source.get("repo_id"),
+        "expected_id": files.repo_id,
+        "file": identity["file"],
+        "source": identity["source"],
+        "path": str(path),
+        "sha256": hasher.file_sha256(path),
     }

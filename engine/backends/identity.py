@@ -34,7 +34,22 @@ def folder_identity(folder: str | Path, marker: str) -> dict:
     }
 
 
+def file_identity(path: str | Path) -> dict:
+    """{'class', 'file', 'config_sha256', 'source'} of one weights file a backend loads by itself (a
+    LoRA): no class (the file has no config), the configs beside it, and where its folder says it
+    came from, the file standing as the marker (`hf download --local-dir` records it by its name)."""
+    path = Path(path)
+    return {
+        "class": None,
+        "file": path.name,
+        "config_sha256": config_sha256(path.parent),
+        "source": folder_source(path.parent, path.name),
+    }
+
+
 def _class_name(marker: Path) -> str | None:
+    if marker.suffix != ".json":  # a weights file standing as the marker: no class to read, and not read whole
+        return None
     try:
         value = json.loads(marker.read_text()).get("_class_name")
     except (OSError, ValueError, AttributeError):
@@ -81,7 +96,10 @@ def folder_source(folder: Path, marker: str) -> dict | None:
 
 def describe_identity(identity: dict) -> str:
     """One human line: 'StableDiffusionPipeline folder from REPO@REV' / '..., origin unknown'."""
-    what = f"{identity['class']} folder" if identity.get("class") else "folder without a _class_name"
+    if identity.get("class"):
+        what = f"{identity['class']} folder"
+    else:
+        what = f"file {identity['file']}" if identity.get("file") else "folder without a _class_name"
     source = identity.get("source")
     if source is None:
         return f"{what}, origin unknown (no {SOURCE_FILE}, not a hub download)"

@@ -26,6 +26,17 @@ Where each file list comes from (docs/engine.md, "Fetching models", says the sam
   tokenizer/, text_encoder/, transformer/, vae/); the weight shard names were not confirmed here,
   so each component's `*.json` and `*.safetensors` are fetched (a sharded component's index is a
   .json); the repository's other files (README, assets) are not.
+- THUDM/CogVideoX-5b: the CogVideoXPipeline components (model_index.json, scheduler/, tokenizer/,
+  text_encoder/, transformer/, vae/). Public download scripts reference its weights by URL as
+  plain safetensors: `transformer/diffusion_pytorch_model-0000{1,2}-of-00002.safetensors` with its
+  `.index.json`, `text_encoder/model-0000{1,2}-of-00002.safetensors` with its index, and
+  `vae/diffusion_pytorch_model.safetensors`; no fp16 variant file was seen referenced (its model
+  card: the 5B model was trained in BF16, which these files hold; that the repository has no
+  fp16 copy is not confirmed). So, as for Wan, each component's `*.json` and `*.safetensors` are
+  fetched, and its README and licence are not.
+- Eyeline-Research/Go-with-the-Flow: GWTF's LoRA files side by side at the repository root
+  (GWTF's `cut_and_drag_inference.py` downloads each from `.../resolve/main/NAME.safetensors`);
+  the one file physreel defaults to is fetched, not the others (DIR/lora must hold one LoRA).
 File sizes are not recorded: `hf download ... --dry-run` and `physreel models --fetch --dry-run`
 ask the hub for them.
 """
@@ -104,6 +115,22 @@ WAN_VACE_13B = ModelFiles(
     ),
     "model_index.json",
 )
+
+COGVIDEOX_5B = ModelFiles(
+    "THUDM/CogVideoX-5b",
+    (
+        "model_index.json",
+        "scheduler/*",
+        "tokenizer/*",
+        *(f"{component}/*.{suffix}" for component in ("text_encoder", "transformer", "vae") for suffix in ("json", "safetensors")),
+    ),
+    "model_index.json",
+)
+GWTF_DEFAULT_LORA_FILE = "T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors"
+"""GWTF's latest text-to-video LoRA for CogVideoX-5b (cut_and_drag_inference.py line 30), trained
+last with the 'nearest' reduction its inference script defaults to (line 398)."""
+GWTF_LORA = ModelFiles("Eyeline-Research/Go-with-the-Flow", (GWTF_DEFAULT_LORA_FILE,), GWTF_DEFAULT_LORA_FILE)
+"""One LoRA file of the repository (its marker is the file itself: a LoRA has no config)."""
 
 
 def weights_variant(folder: str | Path) -> str | None:

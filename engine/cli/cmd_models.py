@@ -63,6 +63,9 @@ def run(args) -> int:
             print(f"\n{len(missing)} models missing. Run the `hf download` commands above where a network exists "
                   "(`--dry-run` added to one lists its files and sizes), or `physreel models --fetch` "
                   "(with --backend, --model and --role as above).")
+        for clash in _folder_clashes([(entry["name"], r["role"], r["model_id"], r["local_dir"]) for entry in report
+                                      for r in entry.get("requirements", ()) if not r["found"] and r["include"]]):
+            print(f"note: {clash}")
     return 0
 
 
@@ -95,6 +98,9 @@ def _fetch(infos: list[BackendInfo], roles: tuple[str, ...], dry_run: bool) -> i
     unknown = [role for role in roles if role not in known_roles]
     if unknown:
         raise UsageError(f"--role {unknown[0]}: no such role; the roles are {', '.join(sorted(known_roles))}")
+    clashes = _folder_clashes([(p.backend, p.role, p.files.repo_id, p.local_dir) for p in pieces])
+    if clashes:  # before the hub is asked anything
+        raise UsageError(f"--model: {clashes[0]}")
     for info in infos:  # missing, but not on the hub: say how to make it instead of passing over it
         for req in info.requirements:
             if not req.found and not req.include and (not roles or req.role in roles):
@@ -128,3 +134,18 @@ def _fetch(infos: list[BackendInfo], roles: tuple[str, ...], dry_run: bool) -> i
             return EXIT_FAILURE
         print(f"fetched {piece.backend} {piece.role} into {folder}")
     return 0
+
+
+def _folder_clashes(wanted: list[tuple[str, str, str, str | None]]) -> list[str]:
+    """One line per folder of the --model layout that two repositories would be downloaded into
+    (animatediff's and cogvideox-flow's bases are both DIR/base: their files would mix, and neither
+    backend could load the result). `wanted`: (backend, role, repository, local folder or None)."""
+    by_folder: dict[str, list[tuple[str, str, str]]] = {}
+    for backend, role, repo_id, folder in wanted:
+        if folder is not None:
+            by_folder.setdefault(str(folder), []).append((backend, role, repo_id))
+    return [
+        f"{' and '.join(f'{backend} {role} ({repo_id})' for backend, role, repo_id in sharing)} both belong in {folder}; "
+        f"give each backend a --model folder of its own (--backend NAME --model DIR)"
+        for folder, sharing in by_folder.items() if len({repo_id for _, _, repo_id in sharing}) > 1
+    ]

@@ -254,7 +254,8 @@ def write_tiny_cogvideox_flow(directory: str | Path, lora_file: str = TINY_COGVI
     `image_to_video`: CogVideoXImageToVideoPipeline, whose transformer also reads the start frame's
     16 latent channels, with learned positional embeddings as CogVideoX-5b-I2V has) and
     DIR/lora/<lora_file> (a random rank-4 LoRA on every attention projection, in the format
-    `load_lora_weights` reads, as Go-with-the-Flow's files are)."""
+    `load_lora_weights` reads, as Go-with-the-Flow's files are). Each folder says what it is in its
+    `physreel_source.json`."""
     import torch
     from diffusers import (
         AutoencoderKLCogVideoX,
@@ -318,4 +319,6 @@ def write_tiny_cogvideox_flow(directory: str | Path, lora_file: str = TINY_COGVI
                                        target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
     pipeline.save_lora_weights(directory / "lora", transformer_lora_layers=get_peft_model_state_dict(transformer),
                                weight_name=lora_file)
+    _mark_tiny(directory / "base")
+    _mark_tiny(directory / "lora")
     return directory
