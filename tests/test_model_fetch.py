@@ -37,6 +37,7 @@ DECOYS = {
                    "diffusion_pytorch_model.fp16.bin", "images/input.png", "README.md"),
     "Wan-AI/Wan2.1-VACE-1.3B-diffusers": ("README.md", "assets/logo.png", "examples/depth.mp4"),
     "THUDM/CogVideoX-5b": ("README.md", "README_zh.md", "LICENSE"),
+    "guoyww/animatediff-sparsectrl-rgb": ("diffusion_pytorch_model.safetensors", "README.md"),
     # GWTF's other LoRAs lie beside the default one (cut_and_drag_inference.py lines 24-31): fetched
     # too, they would leave DIR/lora with several LoRA files, which the backend refuses
     "Eyeline-Research/Go-with-the-Flow": (
@@ -56,10 +57,15 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def hub_repos(tmp_path_factory) -> dict[str, Path]:
-    """Tiny stand-ins of the seven kinds of hub repository, laid out as the hub holds them (fp16
+    """Tiny stand-ins of the eight kinds of hub repository, laid out as the hub holds them (fp16
     copies where the hub has them, plus decoys), keyed by the repository ids physreel fetches."""
     from physreel.engine.backends.animatediff import CONTROLNET_IDS
-    from physreel.engine.testing.tiny_models import write_tiny_animatediff, write_tiny_cogvideox_flow, write_tiny_wan_vace
+    from physreel.engine.testing.tiny_models import (
+        write_tiny_animatediff,
+        write_tiny_cogvideox_flow,
+        write_tiny_sparsectrl_rgb,
+        write_tiny_wan_vace,
+    )
 
     root = tmp_path_factory.mktemp("hub")
     built = write_tiny_animatediff(root / "built", ("depth",), variant="fp16")
@@ -70,6 +76,7 @@ def hub_repos(tmp_path_factory) -> dict[str, Path]:
         "guoyww/animatediff-motion-adapter-v1-5-2": built / "motion_adapter",
         **{CONTROLNET_IDS[kind]: built / f"controlnet-{kind}" for kind in CONTROL_KINDS},
         "Wan-AI/Wan2.1-VACE-1.3B-diffusers": write_tiny_wan_vace(root / "wan"),
+        "guoyww/animatediff-sparsectrl-rgb": write_tiny_sparsectrl_rgb(root / "sparse", variant="fp16") / "sparsectrl-rgb",
     }
     cogvideox = write_tiny_cogvideox_flow(root / "cogvideox", GWTF_DEFAULT_LORA_FILE)
     repos["THUDM/CogVideoX-5b"] = cogvideox / "base"
@@ -246,8 +253,8 @@ def test_models_prints_a_runnable_command_for_each_missing_model(tmp_path, monke
     assert main(["models", "--model", str(tmp_path / "m")]) == 0
     out = capsys.readouterr().out
     commands = [line.strip() for line in out.splitlines() if line.strip().startswith("hf download ")]
-    assert len(commands) == 10  # 2 + 5 ControlNets for animatediff, 1 for wan-vace, base and LoRA for cogvideox-flow
-    assert "huggingface-cli" not in out and "10 models missing" in out
+    assert len(commands) == 11  # 2 + 5 ControlNets + SparseCtrl RGB for animatediff, 1 for wan-vace, base and LoRA for cogvideox-flow
+    assert "huggingface-cli" not in out and "11 models missing" in out
     assert f"hf download Eyeline-Research/Go-with-the-Flow --include {GWTF_DEFAULT_LORA_FILE} --local-dir {tmp_path / 'm' / 'lora'}" in commands
 
 

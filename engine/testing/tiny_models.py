@@ -150,9 +150,10 @@ def write_tiny_animatediff(directory: str | Path, control_kinds: tuple[str, ...]
     return directory
 
 
-def write_tiny_sparsectrl_rgb(directory: str | Path) -> Path:
+def write_tiny_sparsectrl_rgb(directory: str | Path, variant: str | None = None) -> Path:
     """DIR/sparsectrl-rgb: a tiny SparseCtrl RGB net for `write_tiny_animatediff`'s models (the RGB
-    variant: `use_simplified_condition_embedding`, conditioned on the VAE's 4 latent channels)."""
+    variant: `use_simplified_condition_embedding`, conditioned on the VAE's 4 latent channels).
+    `variant="fp16"` names its weights as the hub repository's fp16 copy."""
     import torch
     from diffusers import SparseControlNetModel
 
@@ -175,7 +176,8 @@ def write_tiny_sparsectrl_rgb(directory: str | Path) -> Path:
     with torch.no_grad():
         for conv in [*sparse.controlnet_down_blocks, sparse.controlnet_mid_block, sparse.controlnet_cond_embedding]:
             conv.weight.normal_(0.0, 0.5)
-    sparse.save_pretrained(directory / "sparsectrl-rgb")
+    sparse.save_pretrained(directory / "sparsectrl-rgb", variant=variant)
+    _mark_tiny(directory / "sparsectrl-rgb")
     return directory
 
 
