@@ -11,7 +11,9 @@ import numpy as np
 from physreel.sim.files import update_json, write_npz
 from physreel.sim.records import Shot
 
-from .control import CONTROL_KINDS, control_image
+from physreel.sim.spec.ade20k import ADE20K_INDEX
+
+from .control import CONTROL_KINDS, control_image, seg_semantic
 from .records import PASS_NAMES, Passes
 from .video import write_mp4, write_png_sequence
 from .visibility import DEPTH_REL_TOL
@@ -130,7 +132,8 @@ def passes_meta(shot: Shot, passes: Passes, options: dict[str, dict], preview_fi
         },
         "controls": {kind: opts for kind, opts in options.items()},
         "id_table": [
-            {"seg_id": e.seg_id, "name": e.name, "object": e.object_name, "link": e.link_name, "kind": e.kind}
+            {"seg_id": e.seg_id, "name": e.name, "object": e.object_name, "link": e.link_name, "kind": e.kind,
+             "semantic": seg_semantic(e), "ade20k_index": ADE20K_INDEX[seg_semantic(e)]}
             for e in passes.id_table
         ],
         "figures": int(passes.pose.shape[1]) if passes.pose is not None else 0,
