@@ -50,27 +50,32 @@ def _need(passes, name: str, kind: str) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- depth
 def depth_control(passes, scope: str = "frame", near: float | None = None, far: float | None = None,
-                  rounding: str = "floor") -> np.ndarray:
+                  far_at_infinity: bool = False, rounding: str = "floor") -> np.ndarray:
     """Inverse depth min-max normalised over each frame (scope 'frame', default) or the whole shot
     (scope 'shot'), near = white, grey in 3 channels.
 
     value = clip((1/z - 1/far) / (1/near - 1/far), 0, 1) * 255, floored (rounding 'floor': the uint8
     cast of the MiDaS annotators) or rounded ('round'). Defaults: `near` = the nearest depth, `far` =
-    the farthest surface of the scope, the sky counting as infinitely far (1/z = 0); `far=math.inf`
-    fixes the far end at infinity. This is what ControlNet's and VACE's MiDaS annotators do to each
+    the farthest surface of the scope, the sky counting as infinitely far (1/z = 0); `far_at_infinity`
+    fixes the far end at infinity (a far wall stays grey; the builtin model's convention). This is what ControlNet's and VACE's MiDaS annotators do to each
     frame's relative inverse depth (`depth -= min; depth /= max`); a scope with a single depth is black.
     """
     _check_choice("depth", "scope", scope, ("frame", "shot"))
     _check_choice("depth", "rounding", rounding, ("floor", "round"))
     if near is not None and far is not None and not 0 < near < far:
         raise ValueError(f"depth control needs 0 < near < far, got near={near}, far={far}")
+    if far_at_infinity and far is not None:
+        raise ValueError(f"depth control far={far} and far_at_infinity=True contradict each other; give one")
     depth = _need(passes, "depth", "depth").astype(np.float64)
     with np.errstate(divide="ignore"):
         inverse = np.where(np.isfinite(depth) & (depth > 0), 1.0 / depth, 0.0)
     axes = (1, 2) if scope == "frame" else (0, 1, 2)
     empty = inverse.size == 0
     inverse_near = (inverse.max(axis=axes, keepdims=True) if not empty else 0.0) if near is None else 1.0 / float(near)
-    inverse_far = (inverse.min(axis=axes, keepdims=True) if not empty else 0.0) if far is None else 1.0 / float(far)
+    if far_at_infinity:
+        inverse_far = 0.0
+    else:
+        inverse_far = (inverse.min(axis=axes, keepdims=True) if not empty else 0.0) if far is None else 1.0 / float(far)
     span = inverse_near - inverse_far
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(span > 0, np.clip((inverse - inverse_far) / np.where(span > 0, span, 1.0), 0.0, 1.0), 0.0)
@@ -356,7 +361,7 @@ def _canny_edges(passes, low_threshold: int, high_threshold: int) -> np.ndarray:
 
     if not 0 <= low_threshold <= high_threshold:
         raise ValueError(f"edges control needs 0 <= low_threshold <= high_threshold, got {low_threshold}, {high_threshold}")
-    depth_images = depth_control(passes, scope="shot", far=float("inf"), rounding="round")[..., 0]
+    depth_images = depth_control(passes, scope="shot", far_at_infinity=True, rounding="round")[..., 0]
     normal_images = normal_control(passes) if passes.normal is not None else None
     result = np.zeros(depth_images.shape, np.uint8)
     for frame in range(len(depth_images)):

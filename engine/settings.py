@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
 
 from physreel.sim.spec import Scene
-from physreel.sim.spec.model import ControlSpec, GenerateSpec, frame_pixels_problem
+from physreel.sim.spec.model import SCOPED_CONTROLS, ControlSpec, GenerateSpec, frame_pixels_problem
 
 from .backends import Backend, backend_class
 from .errors import BackendError
@@ -53,6 +54,10 @@ class GenerationPlan:
     """The spec's section with the overrides applied and every default resolved (`resolve_generate`)."""
     shape: ShapePlan
     """Frames and size the backend makes for this shot, with a note per change."""
+    control_options: tuple[Mapping[str, Any], ...] = ()
+    """Per entry of `generate.controls`, the `conditioning.control.control_image` options that draw it
+    in the backend's model's convention (`Backend.control_options`, the control's `scope`); empty:
+    control_image's defaults for every control."""
 
 
 def apply_overrides(generate: GenerateSpec, overrides: Overrides) -> GenerateSpec:
@@ -93,6 +98,10 @@ def resolve_generate(scene: Scene, overrides: Overrides | None = None, backend: 
         resolved["guidance_scale"] = backend_type.default_guidance_scale
     if generate.seed is None:
         resolved["seed"] = scene.spec.shot.seed
+    if any(c.kind in SCOPED_CONTROLS and c.scope is None for c in generate.controls):
+        resolved["controls"] = tuple(
+            c.model_copy(update={"scope": backend_type.control_options[c.kind]["scope"]})
+            if c.kind in SCOPED_CONTROLS and c.scope is None else c for c in generate.controls)
     return generate.model_copy(update=resolved)
 
 
@@ -116,7 +125,19 @@ def plan_generation(scene: Scene, generate: GenerateSpec, backend: Backend) -> G
         note = (f"the shot's aspect ratio is {camera_aspect:.3g} and the video's {shape.width}x{shape.height}: "
                 f"the controls and flow are stretched to the video's")
         shape = ShapePlan(shape.num_frames, shape.width, shape.height, (*shape.notes, note))
-    return GenerationPlan(generate=generate, shape=shape)
+    return GenerationPlan(generate=generate, shape=shape, control_options=control_conventions(generate, backend))
+
+
+def control_conventions(generate: GenerateSpec, backend: Backend) -> tuple[Mapping[str, Any], ...]:
+    """Per control of the resolved `generate`, the control_image options of `backend`'s model, with the
+    control's own `scope` (resolve_generate filled it in from the same table when the spec left it unset)."""
+    conventions = []
+    for control in generate.controls or ():
+        options = dict(backend.control_options.get(control.kind, {}))
+        if control.scope is not None:
+            options["scope"] = control.scope
+        conventions.append(MappingProxyType(options))
+    return tuple(conventions)
 
 
 def located_backend_error(scene: Scene, error: BackendError, overrides: Overrides | None) -> Exception:

@@ -47,9 +47,9 @@ def test_depth_scope_shot_spans_the_shot_and_frame_scope_each_frame():
     passes = hand_passes(frames=2, depth=depth)
     shot = control_image(passes, "depth", scope="shot")
     assert shot[0].min() == 255 and shot[1].max() == 0  # 1/4 is the shot's farthest: black
-    infinite_far = control_image(passes, "depth", scope="shot", far=np.inf, rounding="round")
+    infinite_far = control_image(passes, "depth", scope="shot", far_at_infinity=True, rounding="round")
     assert infinite_far[0].min() == 255 and infinite_far[1].max() == 128  # 1/4 over 1/2 -> 127.5 -> 128
-    assert control_image(passes, "depth", scope="shot", far=np.inf)[1].max() == 127  # floored
+    assert control_image(passes, "depth", scope="shot", far_at_infinity=True)[1].max() == 127  # floored
     assert control_image(passes, "depth").max() == 0  # one depth per frame: no range, black (not NaN)
 
 

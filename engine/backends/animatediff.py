@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from physreel.sim.timing import timed
@@ -69,6 +70,9 @@ NATIVE_SHORT_SIDE = 512
 class AnimateDiffBackend(Backend):
     name = "animatediff"
     controls = tuple(CONTROLNET_IDS)
+    control_options = MappingProxyType({"depth": MappingProxyType({"scope": "frame"})})
+    """ControlNet v1.1's annotators, control_image's defaults: MiDaS depth min-max per frame, ADE20K
+    classes for seg, white-on-black lines for edges, RGB OpenPose colours."""
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)

@@ -18,6 +18,7 @@ Wan-AI/Wan2.1-VACE-1.3B-diffusers; without --model, that id is looked up in the 
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 
 from physreel.sim.timing import timed
 
@@ -58,6 +59,14 @@ MAX_SEQUENCE_LENGTH = 226
 class WanVaceBackend(Backend):
     name = "wan-vace"
     controls = ("depth", "flow", "pose")
+    control_options = MappingProxyType({
+        "depth": MappingProxyType({"scope": "frame"}),
+        "flow": MappingProxyType({"scope": "frame", "align": "target", "rounding": "floor"}),
+        "pose": MappingProxyType({"channel_order": "bgr"}),
+    })
+    """VACE's annotators (vace/annotators): MiDaS depth min-max per frame (depth.py); RAFT flow i-1 -> i
+    at frame i, frame 0 repeating frame 1, each frame over its own largest flow, levels floored
+    (flow.py, RAFT's flow_viz.flow_to_image); the OpenPose drawing with its channels reversed (pose.py)."""
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)

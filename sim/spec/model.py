@@ -558,12 +558,24 @@ class ControlSpec(Strict):
     start: UnitInterval = 0.0
     """Fraction of the denoising steps at which this control starts acting."""
     end: UnitInterval = 1.0
+    scope: Literal["frame", "shot"] | None = None
+    """Depth and flow only: normalise each frame on its own range ('frame') or all frames on the
+    shot's ('shot': no flicker under a moving camera, but not what the annotators did); default the
+    backend's model's own convention (depth: animatediff and wan-vace frame, builtin shot; flow:
+    wan-vace frame, builtin shot)."""
 
     @model_validator(mode="after")
     def _start_before_end(self) -> "ControlSpec":
         if self.start >= self.end:
             raise ValueError(f"control start ({self.start}) must be below end ({self.end})")
+        if self.scope is not None and self.kind not in SCOPED_CONTROLS:
+            raise FieldProblem(f"scope applies to {' and '.join(SCOPED_CONTROLS)} controls, not {self.kind}",
+                               "remove scope", at=("scope",), key=True)
         return self
+
+
+SCOPED_CONTROLS = ("depth", "flow")
+"""The control kinds normalised over a range of frames (ControlSpec.scope)."""
 
 
 class GenerateSpec(Strict):
