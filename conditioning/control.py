@@ -286,8 +286,9 @@ tangent plane, above which one hides the other (a pixel's footprint is ~1/f of i
 def exact_edges(passes, crease_deg: float, texture_step: int, depth_step: float) -> np.ndarray:
     """bool [T, H, W]: the pixels that carry a line (see edges_control); vectorised over all frames.
 
-    Needs depth and seg; creases need the normal pass and texture lines the albedo pass (each family
-    is left out when its pass was not rendered)."""
+    Needs depth; object outlines come from seg (without it, from depth breaks only), creases need the
+    normal pass and texture lines the albedo pass (each family is left out when its pass was not
+    rendered)."""
     if not 0 < crease_deg < 180:
         raise ValueError(f"edges control crease_deg must lie in (0, 180) degrees, got {crease_deg}")
     if not 0 < texture_step <= 255:
@@ -295,7 +296,9 @@ def exact_edges(passes, crease_deg: float, texture_step: int, depth_step: float)
     if not depth_step > 0:
         raise ValueError(f"edges control depth_step must be positive, got {depth_step}")
     depth = _need(passes, "depth", "edges").astype(np.float64)
-    seg = _need(passes, "seg", "edges")
+    # Without the seg pass every surface counts as one object (id 1) against the sky (0): outlines
+    # between objects then come from their depth breaks.
+    seg = passes.seg if passes.seg is not None else np.isfinite(depth).astype(np.int32)
     normal = passes.normal.astype(np.float64) if passes.normal is not None else None
     albedo = linear_to_srgb8(passes.albedo).astype(np.int16) if passes.albedo is not None else None
     rays = _pixel_rays(passes) if normal is not None else None

@@ -168,6 +168,9 @@ def test_edges_break_where_an_object_hides_part_of_itself():
     lines = control_image(passes, "edges")[0, 0, :, 0]
     np.testing.assert_array_equal(lines, [0, 255, 0, 0])  # on the nearer side of the break
     assert not control_image(passes, "edges", depth_step=2.0).any()  # a 100 % step tolerated: no break
+    # Without the seg pass the same break is found from depth alone.
+    no_seg = hand_passes(width=4, height=1, depth=depth, normal=normal)
+    np.testing.assert_array_equal(control_image(no_seg, "edges")[0, 0, :, 0], [0, 255, 0, 0])
 
 
 def test_edges_options_belong_to_their_method():

@@ -1,7 +1,9 @@
 """The `wan-vace` backend: Wan 2.1 VACE (diffusers' `WanVACEPipeline`) with one control video.
 
-The control video is one pass as VACE reads it: depth (inverse depth, near = white), flow (the
-Middlebury colour wheel) or pose (OpenPose drawing), with an all-white mask (VACE's "generate
+The control video is one pass as VACE's own annotators draw it (`control_options`; docs/engine.md,
+"Control conventions"): depth (inverse depth min-max per frame, near = white), flow (the Middlebury
+colour wheel of the motion i-1 -> i at frame i, each frame over its own range) or pose (the OpenPose
+drawing with its channels reversed), with an all-white mask (VACE's "generate
 everywhere, guided by this video" mode). Wan's VAE compresses 4 frames into one latent frame
 and 8x8 pixels into one latent cell, and the transformer patches are 2x2 cells, so Wan makes
 4k+1 frames at multiples of 16 pixels: a shot is cut to the largest 4k+1 frames it has and its
