@@ -7,8 +7,8 @@ both as pydantic copies of the validated section, never as a parallel class:
    under `generate` (`steps`, `seed`, `controls.*.scale`), validated by `GenerateSpec` itself,
    so a flag has exactly the ranges and the messages of its YAML field;
 2. `resolve_generate`: every default that depends on something else is filled in: the model
-   folder (relative to the scene file), the guidance scale (the backend's own) and the seed
-   (the shot's).
+   folder (relative to the scene file), the guidance scale (the backend's own), each depth and
+   flow control's scope (the backend's model's convention) and the seed (the shot's).
 
 `plan_generation` adds what the backend makes for the shot (`ShapePlan`): the result,
 `GenerationPlan`, is what every later step reads.
@@ -99,8 +99,9 @@ def resolve_generate(scene: Scene, overrides: Overrides | None = None, backend: 
     if generate.seed is None:
         resolved["seed"] = scene.spec.shot.seed
     if any(c.kind in SCOPED_CONTROLS and c.scope is None for c in generate.controls):
+        # A control's scope left unset is the backend's model's own (Backend.control_options).
         resolved["controls"] = tuple(
-            c.model_copy(update={"scope": backend_type.control_options[c.kind]["scope"]})
+            c.model_copy(update={"scope": backend_type.control_options.get(c.kind, {}).get("scope")})
             if c.kind in SCOPED_CONTROLS and c.scope is None else c for c in generate.controls)
     return generate.model_copy(update=resolved)
 
