@@ -57,8 +57,9 @@ def depth_control(passes, scope: str = "frame", near: float | None = None, far: 
     value = clip((1/z - 1/far) / (1/near - 1/far), 0, 1) * 255, floored (rounding 'floor': the uint8
     cast of the MiDaS annotators) or rounded ('round'). Defaults: `near` = the nearest depth, `far` =
     the farthest surface of the scope, the sky counting as infinitely far (1/z = 0); `far_at_infinity`
-    fixes the far end at infinity (a far wall stays grey; the builtin model's convention). This is what ControlNet's and VACE's MiDaS annotators do to each
-    frame's relative inverse depth (`depth -= min; depth /= max`); a scope with a single depth is black.
+    fixes the far end at infinity (a far wall stays grey; the builtin model's convention). This is
+    what ControlNet's and VACE's MiDaS annotators do to each frame's relative inverse depth
+    (`depth -= min; depth /= max`); a scope with a single depth is black (theirs would divide by 0).
     """
     _check_choice("depth", "scope", scope, ("frame", "shot"))
     _check_choice("depth", "rounding", rounding, ("floor", "round"))

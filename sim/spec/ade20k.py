@@ -13,7 +13,7 @@ import difflib
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from .errors import FieldProblem
 
@@ -47,8 +47,9 @@ def _is_ade_class(value: str) -> str:
     raise FieldProblem(f"{value!r} is not an ADE20K class", hint)
 
 
-AdeClass = Annotated[str, AfterValidator(_is_ade_class)]
-"""One of ADE20K_CLASSES, exactly as written there (lower case, e.g. 'floor', 'chest of drawers')."""
+AdeClass = Annotated[str, AfterValidator(_is_ade_class), Field(json_schema_extra={"enum": list(ADE20K_CLASSES)})]
+"""One of ADE20K_CLASSES, exactly as written there (lower case, e.g. 'floor', 'chest of drawers'); the
+JSON Schema lists them for editors."""
 
 # Words of an object's name that stand for an ADE20K class other than their own spelling; a name
 # word that IS a one-word class name (table, wall, ball, box, desk, bench, glass, rock, water, ...)

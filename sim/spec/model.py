@@ -574,7 +574,7 @@ class ControlSpec(Strict):
         return self
 
 
-SCOPED_CONTROLS = ("depth", "flow")
+SCOPED_CONTROLS: tuple[ControlKind, ...] = ("depth", "flow")
 """The control kinds normalised over a range of frames (ControlSpec.scope)."""
 
 
