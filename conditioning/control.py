@@ -255,7 +255,7 @@ def edges_control(passes, method: str = "exact", crease_deg: float | None = None
     contacts), a depth break within one object (it hides part of itself), a crease (normals more than
     `crease_deg` apart, default the renderer's own 40 degrees, where the preview's shading jumps) and
     a texture line (the sRGB albedo jumps by `texture_step` 8-bit levels or more in a channel, default
-    50: Canny's high threshold 200 over the Sobel operator's gain of 4 on a step). The line is drawn
+    25: Canny's low threshold 100 over the Sobel operator's gain of 4 on a step). The line is drawn
     on the nearer pixel of the pair. Shadow edges of the preview are not lines here.
     method 'canny' (the builtin model's training convention): OpenCV Canny on the shot-normalised
     inverse-depth image and on each channel of the normal image, thresholds `low_threshold` /
@@ -276,9 +276,13 @@ def edges_control(passes, method: str = "exact", crease_deg: float | None = None
     return np.repeat((lines.astype(np.uint8) * 255)[..., None], 3, axis=-1)
 
 
-TEXTURE_STEP_LEVELS = 50
+TEXTURE_STEP_LEVELS = 25
 """sRGB 8-bit albedo step that makes a texture line: ControlNet's Canny annotator runs at thresholds
-100/200 (gradio_canny.py), and OpenCV's 3x3 Sobel answers a step of h levels with a gradient of 4 h."""
+100/200 (gradio_canny.py) and OpenCV's 3x3 Sobel answers a straight step of h levels with a gradient
+of 4 h (an oblique one with up to ~6 h in Canny's L1 norm), so a step of 25 levels is one Canny keeps
+in a line (its low threshold) and from ~34 levels up one that starts lines; the exact edges draw
+every step from the low threshold up (a wood floor's brown stripes, 38 levels, are lines in Canny
+of the preview)."""
 DEPTH_BREAK = 0.05
 """Relative depth mismatch between two neighbours of one object, each predicted from the other's
 tangent plane, above which one hides the other (a pixel's footprint is ~1/f of its depth, far below)."""
