@@ -285,3 +285,24 @@ def test_the_wan_vace_request_carries_vaces_flow_video():
     np.testing.assert_array_equal(frames, control_image(passes, "flow", scope="frame", align="target", rounding="floor"))
     assert request.controls[0].options["align"] == "target"
     assert request.settings()["controls"][0]["convention"] == {"scope": "frame", "align": "target", "rounding": "floor"}
+
+
+def test_particle_sources_take_their_class_from_the_spec_or_their_name_and_kind():
+    from dataclasses import replace
+
+    from physreel.conditioning.render import id_table
+    from physreel.sim.records import ParticleTrack
+
+    scene = scene_from_data({"shot": {"duration": 0.1, "fps": 10},
+                             "emitters": [{"name": "rain", "rate": 10}, {"name": "embers", "rate": 10, "semantic": "tree"},
+                                          {"name": "dust", "rate": 10}],
+                             "fluid_blocks": [{"name": "puddle", "center": [0, 0, 0.1], "size": [0.2, 0.2, 0.2]}]}, SOURCE)
+    rows = 2
+    track = ParticleTrack(emitter_names=("rain", "embers", "dust", "puddle"), emitter_kinds=("ballistic",) * 3 + ("fluid",),
+                          emitter_seg_ids=np.arange(2, 6, dtype=np.int32), emitter_colors=np.zeros((4, 3), np.float32),
+                          emitter=np.zeros(0, np.int32), radius=np.zeros(0, np.float32), position=np.zeros((rows, 0, 3), np.float32),
+                          velocity=np.zeros((rows, 0, 3), np.float32), alive=np.zeros((rows, 0), bool))
+    floor = shots.part("floor", 1, shots.box((2.0, 2.0, 0.1)))
+    shot = replace(shots.shot([floor], np.zeros((rows, 1, 3))), scene=scene, particles=track)
+    assert [(e.name, e.semantic) for e in id_table(shot)] == [
+        ("floor", "floor"), ("rain", "water"), ("embers", "tree"), ("dust", "sand"), ("puddle", "water")]
