@@ -9,8 +9,9 @@ The settings were resolved once (engine.settings); this module only reads them:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def build_request(
     )
 
 
-def _control_frames(control_source: ControlSource, passes: Passes, kind: str, options) -> np.ndarray:
+def _control_frames(control_source: ControlSource, passes: Passes, kind: str, options: Mapping[str, Any]) -> np.ndarray:
     try:
         return control_source(passes, kind, **options)
     except ValueError as exc:  # a pass the control needs was not rendered, or an unknown kind
