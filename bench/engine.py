@@ -59,9 +59,10 @@ def measure(backend, scene, passes, steps: int, controls: list[dict], repeats: i
                                          "resolution": list(passes.size), "controls": controls}}, scene.source)
     plan = plan_generation(shot, resolve_generate(shot, backend=backend), backend)
     kinds = [c["kind"] for c in controls]
-    t_controls, images = best_of(repeats, lambda: {k: control_image(passes, k) for k in kinds})
+    t_controls, images = best_of(repeats, lambda: {k: control_image(passes, k, **options)
+                                                   for k, options in zip(kinds, plan.control_options)})
     t_request, request = best_of(repeats, lambda: build_request(plan, shot.spec.shot, passes, guided=True,
-                                                                control_source=lambda p, k: images[k]))
+                                                                control_source=lambda p, k, **options: images[k]))
     backend.generate(request)  # warm-up: loading and weight hashing are one-off costs
     t_generate, video = best_of(repeats, lambda: backend.generate(request))
     noise = video.meta["noise"]

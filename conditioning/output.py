@@ -11,7 +11,9 @@ import numpy as np
 from physreel.sim.files import update_json, write_npz
 from physreel.sim.records import Shot
 
-from .control import CONTROL_KINDS, control_image
+from physreel.sim.spec.ade20k import ADE20K_INDEX
+
+from .control import CONTROL_KINDS, control_image, seg_semantic
 from .records import PASS_NAMES, Passes
 from .video import write_mp4, write_png_sequence
 from .visibility import DEPTH_REL_TOL
@@ -130,7 +132,8 @@ def passes_meta(shot: Shot, passes: Passes, options: dict[str, dict], preview_fi
         },
         "controls": {kind: opts for kind, opts in options.items()},
         "id_table": [
-            {"seg_id": e.seg_id, "name": e.name, "object": e.object_name, "link": e.link_name, "kind": e.kind}
+            {"seg_id": e.seg_id, "name": e.name, "object": e.object_name, "link": e.link_name, "kind": e.kind,
+             "semantic": seg_semantic(e), "ade20k_index": ADE20K_INDEX[seg_semantic(e)]}
             for e in passes.id_table
         ],
         "figures": int(passes.pose.shape[1]) if passes.pose is not None else 0,
@@ -140,12 +143,12 @@ def passes_meta(shot: Shot, passes: Passes, options: dict[str, dict], preview_fi
             "depth": "planar depth along the optical axis, metres, inf where nothing is hit",
             "flow": "(dx, dy) pixels from frame t to t+1 (flow_fwd) / t-1 (flow_bwd, zeros at frame 0); exact rigid motion; sky: point at infinity",
             "flow_valid": f"landing pixel inside the image and showing the same seg id at the same depth (|dz| <= {DEPTH_REL_TOL} z + neighbour depth step)",
-            "control_depth": "inverse depth normalised over the whole shot, near = white, sky black",
-            "control_flow": "Middlebury colour wheel, white = still",
-            "control_seg": "ADE20K palette; id 0 = sky colour",
+            "control_depth": "inverse depth min-max normalised (per frame unless options say scope 'shot'), near = white, floored (MiDaS annotators)",
+            "control_flow": "Middlebury colour wheel, white = still; frame t shows t -> t+1 unless options say align 'target' (t-1 -> t, VACE)",
+            "control_seg": "ADE20K palette by each id's ADE20K class (id_table 'semantic'); id 0 = sky colour",
             "control_normal": "RGB = 255 (1 - n) / 2, n in OpenCV camera axes (normalbae: R left, G up, B towards the viewer)",
-            "control_pose": "controlnet_aux draw_bodypose, COCO-18",
-            "control_edges": "Canny on inverse depth and normal images plus seg boundaries, white on black",
+            "control_pose": "controlnet_aux draw_bodypose, COCO-18, RGB (channel_order 'bgr': VACE's reversed channels)",
+            "control_edges": "exact 1-px lines, white on black: seg boundaries, depth breaks, creases, texture steps, on the nearer pixel",
             "albedo": "unlit base colour, linear light 0..1 (spec colour or texture, particle colour, sky colour); no shading or shadows",
             "control_albedo": "the albedo pass sRGB-encoded to 8 bits",
         },

@@ -24,6 +24,9 @@ class SegEntry:
     link_name: str | None
     kind: str
     """'part' or 'particles'."""
+    semantic: str | None = None
+    """What it is, as an ADE20K class name (sim.spec.ade20k; the spec's `semantic` or its default);
+    None in an id table made without a spec, where the seg control takes the default by name."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from physreel.sim.records import Shot
+from physreel.sim.spec.ade20k import default_particle_semantic, default_semantic
+from physreel.sim.spec.model import copy_suffixes
 from physreel.sim.timing import timed
 
 from .layers import LAYER_FIELDS, FrameView, SurfaceLayer, composite
@@ -222,12 +224,23 @@ def frame_view(shot: Shot, frame: int, width: int, height: int, K: np.ndarray, n
 
 
 def id_table(shot: Shot) -> tuple[SegEntry, ...]:
-    """What each seg id stands for: parts, then particle emitters."""
-    entries = [SegEntry(seg_id=int(p.seg_id), name=p.name, object_name=p.object_name, link_name=p.link_name, kind="part")
-               for p in shot.parts]
+    """What each seg id stands for: parts, then particle emitters, each with its ADE20K class (the spec's
+    `semantic` of its object or emitter, else the default by name and shape)."""
+    spec = shot.scene.spec
+    objects = {obj.name + suffix: obj for obj in spec.objects for suffix in copy_suffixes(obj)}
+    sources = {source.name: source for source in (*spec.emitters, *spec.fluid_blocks)}
+    entries = []
+    for p in shot.parts:
+        obj = objects.get(p.object_name)
+        semantic = obj.semantic_class if obj is not None else default_semantic(p.object_name, p.shape)
+        entries.append(SegEntry(seg_id=int(p.seg_id), name=p.name, object_name=p.object_name, link_name=p.link_name,
+                                kind="part", semantic=semantic))
     if shot.particles is not None:
-        for name, seg_id in zip(shot.particles.emitter_names, shot.particles.emitter_seg_ids):
-            entries.append(SegEntry(seg_id=int(seg_id), name=name, object_name=name, link_name=None, kind="particles"))
+        for name, seg_id, kind in zip(shot.particles.emitter_names, shot.particles.emitter_seg_ids, shot.particles.emitter_kinds):
+            source = sources.get(name)
+            semantic = source.semantic_class if source is not None else default_particle_semantic(name, kind)
+            entries.append(SegEntry(seg_id=int(seg_id), name=name, object_name=name, link_name=None, kind="particles",
+                                    semantic=semantic))
     return tuple(entries)
 
 

@@ -61,8 +61,8 @@ class Stages:
     """(scene, progress bars) -> Shot."""
     render_passes: Callable[[Shot, tuple[int, int] | None, bool], Passes]
     """(shot, (width, height) or None for the camera's, progress bars) -> Passes."""
-    control_image: Callable[[Passes, str], np.ndarray]
-    """(passes, kind) -> uint8 [T, H, W, 3] control images."""
+    control_image: Callable[..., np.ndarray]
+    """(passes, kind, **options) -> uint8 [T, H, W, 3] control images (conditioning.control.control_image)."""
     write_shot: Callable[[Path, Shot], None]
     """Writers of the records above, for the commands that write them (the pipeline writes nothing)."""
     write_passes: Callable[[Path, Shot, Passes], None]
@@ -235,12 +235,13 @@ class Pipeline:
             return self.stages.particles(shot)
 
     def _generate(self, scene, plan, backend, passes, runs, seeds) -> list[Take]:
-        cache: dict[str, np.ndarray] = {}
+        cache: dict[tuple, np.ndarray] = {}
 
-        def controls(p: Passes, kind: str) -> np.ndarray:
-            if kind not in cache:
-                cache[kind] = _timed("control images", lambda: self.stages.control_image(p, kind))  # (a replaced stage too)
-            return cache[kind]
+        def controls(p: Passes, kind: str, **options) -> np.ndarray:
+            key = (kind, tuple(sorted(options.items())))
+            if key not in cache:
+                cache[key] = _timed("control images", lambda: self.stages.control_image(p, kind, **options))  # (a replaced stage too)
+            return cache[key]
 
         with timed("request"):
             requests = {label: build_request(plan, scene.spec.shot, passes, guided=(label == "guided"), control_source=controls)

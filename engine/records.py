@@ -12,6 +12,7 @@ makes for a wished shape, with a note for every change.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,6 +34,9 @@ class ControlInput:
     """Fraction of the denoising steps at which this control starts acting (0..1)."""
     end: float = 1.0
     """Fraction of the denoising steps at which it stops (start < end <= 1)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """The `conditioning.control.control_image` options the frames were drawn with (the convention of
+    the backend's model, docs/engine.md "Control conventions"); recorded in meta.json."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ class GenerationRequest:
             "guidance_scale": self.guidance_scale,
             "guided": self.guided,
             "controls": [
-                {"kind": c.kind, "scale": c.scale, "start": c.start, "end": c.end} for c in self.controls
+                {"kind": c.kind, "scale": c.scale, "start": c.start, "end": c.end, "convention": dict(c.options)}
+                for c in self.controls
             ],
             "noise_warp": self.noise_flow is not None,
             "dtype": self.dtype,

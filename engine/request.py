@@ -12,7 +12,9 @@ The settings were resolved once (engine.settings); this module only reads them:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Callable
 
 import numpy as np
 
@@ -26,8 +28,9 @@ from .resample import resize_flow, resize_frames
 from .settings import GenerationPlan
 from .start_image import load_start_image
 
-ControlSource = Callable[[Passes, str], np.ndarray]
-"""(passes, kind) -> uint8 [T, H, W, 3] control images at the passes' size."""
+ControlSource = Callable[..., np.ndarray]
+"""(passes, kind, **options) -> uint8 [T, H, W, 3] control images at the passes' size, drawn with
+`conditioning.control.control_image`'s options (the plan's convention for the backend's model)."""
 
 
 def build_request(
@@ -50,16 +53,18 @@ def build_request(
     controls: tuple[ControlInput, ...] = ()
     noise_flow = None
     if guided:
+        conventions = plan.control_options or ({},) * len(generate.controls)
         controls = tuple(
             ControlInput(
                 kind=c.kind,
-                frames=resize_frames(_control_frames(control_source, passes, c.kind)[: shape.num_frames],
+                frames=resize_frames(_control_frames(control_source, passes, c.kind, options)[: shape.num_frames],
                                      shape.width, shape.height, c.kind),
                 scale=float(c.scale),
                 start=float(c.start),
                 end=float(c.end),
+                options=MappingProxyType(dict(options)),
             )
-            for c in generate.controls
+            for c, options in zip(generate.controls, conventions, strict=True)
         )
         if generate.noise_warp:
             noise_flow = _noise_flow(passes, shape.num_frames, shape.width, shape.height)
@@ -86,9 +91,9 @@ def build_request(
     )
 
 
-def _control_frames(control_source: ControlSource, passes: Passes, kind: str) -> np.ndarray:
+def _control_frames(control_source: ControlSource, passes: Passes, kind: str, options: Mapping[str, Any]) -> np.ndarray:
     try:
-        return control_source(passes, kind)
+        return control_source(passes, kind, **options)
     except ValueError as exc:  # a pass the control needs was not rendered, or an unknown kind
         raise BackendError(f"control {kind!r}: {exc}") from None
 

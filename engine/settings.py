@@ -8,7 +8,8 @@ both as pydantic copies of the validated section, never as a parallel class:
    so a flag has exactly the ranges and the messages of its YAML field;
 2. `resolve_generate`: every default that depends on something else is filled in: the model
    folder and the start image (relative to the scene file), the guidance scale (the backend's
-   own) and the seed (the shot's).
+   own), each depth and flow control's scope (the backend's model's convention) and the seed
+   (the shot's).
 
 `plan_generation` adds what the backend makes for the shot (`ShapePlan`): the result,
 `GenerationPlan`, is what every later step reads.
@@ -19,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
 
 from physreel.sim.spec import Scene
 from physreel.sim.spec.image_file import ASSET_KEY, resolve_start_image
-from physreel.sim.spec.model import ControlSpec, GenerateSpec, frame_pixels_problem
+from physreel.sim.spec.model import SCOPED_CONTROLS, ControlSpec, GenerateSpec, frame_pixels_problem
 
 from .backends import Backend, backend_class
 from .errors import BackendError
@@ -57,6 +59,10 @@ class GenerationPlan:
     camera_size: tuple[int, int]
     """(width, height) of the scene's camera: the view the controls are stretched from when the
     video's aspect ratio differs, and the aspect ratio the start image is cropped to."""
+    control_options: tuple[Mapping[str, Any], ...] = ()
+    """Per entry of `generate.controls`, the `conditioning.control.control_image` options that draw it
+    in the backend's model's convention (`Backend.control_options`, the control's `scope`); empty:
+    control_image's defaults for every control."""
 
 
 def apply_overrides(generate: GenerateSpec, overrides: Overrides) -> GenerateSpec:
@@ -104,6 +110,11 @@ def resolve_generate(scene: Scene, overrides: Overrides | None = None, backend: 
         resolved["guidance_scale"] = backend_type.default_guidance_scale
     if generate.seed is None:
         resolved["seed"] = scene.spec.shot.seed
+    if any(c.kind in SCOPED_CONTROLS and c.scope is None for c in generate.controls):
+        # A control's scope left unset is the backend's model's own (Backend.control_options).
+        resolved["controls"] = tuple(
+            c.model_copy(update={"scope": backend_type.control_options.get(c.kind, {}).get("scope")})
+            if c.kind in SCOPED_CONTROLS and c.scope is None else c for c in generate.controls)
     return generate.model_copy(update=resolved)
 
 
@@ -128,7 +139,20 @@ def plan_generation(scene: Scene, generate: GenerateSpec, backend: Backend) -> G
                 f"the controls and flow{' and the start image' if generate.image else ''} are stretched to the video's")
         shape = ShapePlan(shape.num_frames, shape.width, shape.height, (*shape.notes, note))
     backend.check_plan(generate, shape)
-    return GenerationPlan(generate=generate, shape=shape, camera_size=camera_size)
+    return GenerationPlan(generate=generate, shape=shape, camera_size=camera_size,
+                          control_options=control_conventions(generate, backend))
+
+
+def control_conventions(generate: GenerateSpec, backend: Backend) -> tuple[Mapping[str, Any], ...]:
+    """Per control of the resolved `generate`, the control_image options of `backend`'s model, with the
+    control's own `scope` (resolve_generate filled it in from the same table when the spec left it unset)."""
+    conventions = []
+    for control in generate.controls or ():
+        options = dict(backend.control_options.get(control.kind, {}))
+        if control.scope is not None:
+            options["scope"] = control.scope
+        conventions.append(MappingProxyType(options))
+    return tuple(conventions)
 
 
 def located_backend_error(scene: Scene, error: BackendError, overrides: Overrides | None) -> Exception:

@@ -60,7 +60,7 @@ def synthetic_stages() -> Stages:
         write_shot=lambda out, shot: write_npz(Path(out) / "trajectory.npz", t=shot.trajectory.t),
         render_passes=_render,
         write_passes=write_passes,
-        control_image=lambda passes, kind: passes.rgb,  # the 'control' is the ground-truth render
+        control_image=lambda passes, kind, **options: passes.rgb,  # the 'control' is the ground-truth render
     )
 
 

@@ -26,7 +26,7 @@ def hand_passes(width=32, height=24, frames=1, **arrays) -> Passes:
     return Passes(fps=10, K=K, world_to_camera=np.tile(np.eye(4), (frames, 1, 1)), id_table=(), **arrays)
 
 
-def test_depth_control_is_inverse_depth_with_near_white_over_the_whole_shot():
+def test_depth_control_is_inverse_depth_min_max_per_frame_with_near_white():
     passes = two_box_passes()
     image = control_image(passes, "depth")
     assert image.shape == (3, 48, 64, 3) and image.dtype == np.uint8
@@ -34,18 +34,23 @@ def test_depth_control_is_inverse_depth_with_near_white_over_the_whole_shot():
     near = image[0][..., 0][passes.seg[0] == 1]
     far = image[0][..., 0][passes.seg[0] == 2]
     assert near.min() > far.max()  # nearer is brighter
-    assert image.max() == 255  # the nearest point of the shot is white
-    assert (image[0][passes.seg[0] == 0] == 0).all()  # the sky (infinitely far) is black
-    # value = (1/z) / (1/z_min) with z_min the nearest depth in the shot.
-    z_min = passes.depth[np.isfinite(passes.depth)].min()
-    expected = np.round(255 * z_min / passes.depth[0][passes.seg[0] == 2])
+    assert image[0].max() == 255  # the nearest point of the frame is white
+    assert (image[0][passes.seg[0] == 0] == 0).all()  # the sky (infinitely far, the frame's farthest) is black
+    # MiDaS annotators: (d - min) / max, d = 1/z, cast to uint8 (floor); the sky's 1/z = 0 is the minimum.
+    z_min = passes.depth[0][np.isfinite(passes.depth[0])].min()
+    expected = np.floor(255 * z_min / passes.depth[0][passes.seg[0] == 2].astype(np.float64))
     np.testing.assert_array_equal(far, expected.astype(np.uint8))
 
 
-def test_depth_normalisation_spans_the_shot_not_the_frame():
+def test_depth_scope_shot_spans_the_shot_and_frame_scope_each_frame():
     depth = np.stack([np.full((24, 32), 2.0), np.full((24, 32), 4.0)]).astype(np.float32)
-    image = control_image(hand_passes(frames=2, depth=depth), "depth")
-    assert image[0].min() == 255 and image[1].max() == 128  # 1/4 over 1/2 -> 127.5 -> 128
+    passes = hand_passes(frames=2, depth=depth)
+    shot = control_image(passes, "depth", scope="shot")
+    assert shot[0].min() == 255 and shot[1].max() == 0  # 1/4 is the shot's farthest: black
+    infinite_far = control_image(passes, "depth", scope="shot", far_at_infinity=True, rounding="round")
+    assert infinite_far[0].min() == 255 and infinite_far[1].max() == 128  # 1/4 over 1/2 -> 127.5 -> 128
+    assert control_image(passes, "depth", scope="shot", far_at_infinity=True)[1].max() == 127  # floored
+    assert control_image(passes, "depth").max() == 0  # one depth per frame: no range, black (not NaN)
 
 
 def test_static_shot_gives_identical_control_frames():
@@ -90,12 +95,12 @@ def test_bundled_palette_is_controlnet_aux_ade20k_palette():
     assert [list(c) for c in ADE20K_PALETTE] == [list(c) for c in ade_palette()]
 
 
-def test_seg_control_uses_the_ade20k_palette_with_sky_for_nothing():
+def test_seg_control_instance_classes_use_the_ade20k_palette_in_order_with_sky_for_nothing():
     seg = np.array([[[0, 1, 2, 3]]], np.int32)
-    image = control_image(hand_passes(width=4, height=1, seg=seg), "seg")
+    image = control_image(hand_passes(width=4, height=1, seg=seg), "seg", classes="instance")
     palette = ADE20K_PALETTE
     np.testing.assert_array_equal(image[0, 0], [palette[2], palette[0], palette[1], palette[3]])
-    custom = control_image(hand_passes(width=4, height=1, seg=seg), "seg", ade_classes={1: 3, 3: 12})
+    custom = control_image(hand_passes(width=4, height=1, seg=seg), "seg", classes="instance", ade_classes={1: 3, 3: 12})
     np.testing.assert_array_equal(custom[0, 0, 1], palette[3])  # floor
     np.testing.assert_array_equal(custom[0, 0, 3], palette[12])  # person
 
@@ -112,17 +117,19 @@ def test_normal_control_uses_the_normalbae_convention():
     np.testing.assert_array_equal(image[0, 0, 3], [128, 128, 255])  # nothing hit: facing the camera
 
 
-def test_edges_mark_silhouettes_white_on_black():
+def test_edges_mark_silhouettes_white_on_black_on_the_nearer_pixel():
     passes = two_box_passes(frames=1)
     edges = control_image(passes, "edges")[0, ..., 0]
     assert set(np.unique(edges)) <= {0, 255}
-    boundary = np.zeros(passes.seg[0].shape, bool)
-    boundary[:, 1:] |= passes.seg[0][:, 1:] != passes.seg[0][:, :-1]
-    assert (edges[boundary] == 255).all()
+    seg, depth = passes.seg[0], passes.depth[0]
+    change = seg[:, 1:] != seg[:, :-1]
+    left_nearer = depth[:, :-1] <= depth[:, 1:]
+    assert (edges[:, :-1][change & left_nearer] == 255).all() and (edges[:, 1:][change & ~left_nearer] == 255).all()
+    assert (edges[seg == 0] == 0).all()  # the sky never carries the line: the object in front does
     # The flat front face of the far box, away from its outline, has no edges.
     from scipy.ndimage import binary_erosion
 
-    interior = binary_erosion(passes.seg[0] == 2, np.ones((5, 5), bool)) & (np.abs(passes.normal[0][..., 2] + 1) < 1e-4)
+    interior = binary_erosion(seg == 2, np.ones((5, 5), bool)) & (np.abs(passes.normal[0][..., 2] + 1) < 1e-4)
     assert interior.sum() > 10 and (edges[interior] == 0).all()
 
 
@@ -149,9 +156,9 @@ def test_control_errors_are_clear():
     passes = two_box_passes(frames=1)
     with pytest.raises(ValueError, match="unknown control kind 'dpeth'"):
         control_image(passes, "dpeth")
-    with pytest.raises(ValueError, match="control 'flow' has no option scpoe; its options: scope, direction, max_flow"):
+    with pytest.raises(ValueError, match="control 'flow' has no option scpoe; its options: scope, direction, max_flow, align, rounding"):
         control_image(passes, "flow", scpoe="frame")
-    with pytest.raises(ValueError, match="scope must be 'shot' or 'frame'"):
+    with pytest.raises(ValueError, match="scope must be one of 'shot', 'frame', got 'clip'"):
         control_image(passes, "flow", scope="clip")
     with pytest.raises(ValueError, match="needs the 'pose' pass"):
         control_image(passes, "pose")

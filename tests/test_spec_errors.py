@@ -345,6 +345,12 @@ BAD_SPECS = {
     "single_keyframe": Bad(
         "camera:\n  keyframes:\n    - {t: 0.0, position: [0, 0, 1], look_at: [0, 0, 0]}\n", "needs at least 2 keyframes", 3, 5, "camera.keyframes"
     ),
+    "semantic_typo": Bad(BALL + "    semantic: flor\n", "'flor' is not an ADE20K class (did you mean 'floor'?)", 4, 15, "objects[0].semantic"),
+    "semantic_unknown": Bad(BALL + "    semantic: qwxz\n", "use one of the 150 ADE20K class names", 4, 15, "objects[0].semantic"),
+    "emitter_semantic_typo": Bad("emitters:\n  - name: rain\n    rate: 10\n    semantic: watr\n", "did you mean 'water'?", 4, 15,
+                                 "emitters[0].semantic"),
+    "scope_on_a_seg_control": Bad("generate:\n  controls:\n    - kind: seg\n      scope: frame\n",
+                                  "scope applies to depth and flow controls, not seg (remove scope)", 4, 7, "generate.controls[0].scope"),
     # --- resource limits
     "huge_resolution_times_frames": Bad(
         "shot:\n  duration: 60\n  fps: 30\ncamera:\n  resolution: [4096, 4096]\n", "pixel-frames exceed the limit", 5, 15, "camera.resolution"

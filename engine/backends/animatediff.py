@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from physreel.sim.spec.model import GenerateSpec
@@ -95,6 +96,9 @@ class AnimateDiffBackend(Backend):
     name = "animatediff"
     controls = tuple(CONTROLNET_IDS)
     image_route = "SparseCtrl RGB at frame 0 (AnimateDiffSparseControlNetPipeline), with the physics ControlNets in a guided run"
+    control_options = MappingProxyType({"depth": MappingProxyType({"scope": "frame"})})
+    """ControlNet v1.1's annotators, control_image's defaults: MiDaS depth min-max per frame, ADE20K
+    classes for seg, white-on-black lines for edges, RGB OpenPose colours."""
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)

@@ -15,9 +15,11 @@ recorded (never silent).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -98,6 +100,12 @@ class Backend(ABC):
     image_route: ClassVar[str | None] = None
     """How this backend starts a video from `generate.image` (docs/engine.md, "Start image"), or
     None when it takes no start image: `check_settings` then refuses one before any simulation."""
+    control_options: ClassVar[Mapping[str, Mapping[str, Any]]] = MappingProxyType({
+        "depth": MappingProxyType({"scope": "frame"}), "flow": MappingProxyType({"scope": "shot"})})
+    """Per kind, the `conditioning.control.control_image` options that draw the control in the
+    convention of the model this backend feeds, as that model's own annotator draws it (docs/engine.md,
+    "Control conventions"); a kind left out takes control_image's defaults (ControlNet v1.1's
+    annotators). Depth and flow name their `scope`, the default of a control's `scope:` field."""
 
     def __init__(self, model_path: str | Path | None = None):
         self.model_path = None if model_path is None else str(model_path)

@@ -26,6 +26,7 @@ from physreel.sim.spec.model import GenerateSpec
 from physreel.sim.timing import timed
 
 from ..builtin.kinds import CONTROL_KINDS
+from ..builtin.kinds import CONTROL_OPTIONS as BUILTIN_CONTROL_OPTIONS
 from ..errors import BackendError, ModelNotFoundError
 from ..records import GeneratedVideo, GenerationRequest, NoiseFlow
 from ..resample import resize_flow, resize_frames
@@ -39,6 +40,8 @@ class BuiltinBackend(Backend):
     default_controls = CONTROL_KINDS
     """Every kind it reads: together they do best on the held-out scenes (model card, "Which control
     kinds"), and albedo is what paints each object in the colour the spec gives it."""
+    control_options = BUILTIN_CONTROL_OPTIONS
+    """What the model was trained on (engine/builtin/kinds.py)."""
     default_guidance_scale = 1.0
     """No classifier-free guidance: at 7.5 the small caption encoder over-drives the colours
     (frame MSE against the preview 0.39 vs 0.09 at 1.0 on a held-out shot; model card)."""

@@ -1,7 +1,9 @@
 """The `wan-vace` backend: Wan 2.1 VACE (diffusers' `WanVACEPipeline`) with one control video.
 
-The control video is one pass as VACE reads it: depth (inverse depth, near = white), flow (the
-Middlebury colour wheel) or pose (OpenPose drawing), with an all-white mask (VACE's "generate
+The control video is one pass as VACE's own annotators draw it (`control_options`; docs/engine.md,
+"Control conventions"): depth (inverse depth min-max per frame, near = white), flow (the Middlebury
+colour wheel of the motion i-1 -> i at frame i, each frame over its own range) or pose (the OpenPose
+drawing with its channels reversed), with an all-white mask (VACE's "generate
 everywhere, guided by this video" mode). Wan's VAE compresses 4 frames into one latent frame
 and 8x8 pixels into one latent cell, and the transformer patches are 2x2 cells, so Wan makes
 4k+1 frames at multiples of 16 pixels: a shot is cut to the largest 4k+1 frames it has and its
@@ -25,6 +27,7 @@ Wan-AI/Wan2.1-VACE-1.3B-diffusers; without --model, that id is looked up in the 
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 
 from physreel.sim.spec.model import GenerateSpec
 from physreel.sim.timing import timed
@@ -73,6 +76,14 @@ class WanVaceBackend(Backend):
     name = "wan-vace"
     controls = ("depth", "flow", "pose")
     image_route = "VACE's first frame: the picture as context frame 0 with mask 0 (kept), the other frames generated"
+    control_options = MappingProxyType({
+        "depth": MappingProxyType({"scope": "frame"}),
+        "flow": MappingProxyType({"scope": "frame", "align": "target", "rounding": "floor"}),
+        "pose": MappingProxyType({"channel_order": "bgr"}),
+    })
+    """VACE's annotators (vace/annotators): MiDaS depth min-max per frame (depth.py); RAFT flow i-1 -> i
+    at frame i, frame 0 repeating frame 1, each frame over its own largest flow, levels floored
+    (flow.py, RAFT's flow_viz.flow_to_image); the OpenPose drawing with its channels reversed (pose.py)."""
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)

@@ -39,6 +39,7 @@ from physreel.sim.spec.load import scene_from_data
 from physreel.sim.spec.types import NAMED_COLORS
 
 from .controls import CONTROL_KINDS, pack_images
+from .kinds import CONTROL_OPTIONS
 
 NUM_FRAMES = 16
 FPS = 8
@@ -197,7 +198,7 @@ def render_shot(data: dict, resolution: int) -> dict[str, np.ndarray]:
     shot = simulate(scene)
     passes = render_passes(shot, passes=("depth", "flow_fwd", "flow_valid", "seg", "normal", "albedo", "rgb"),
                            resolution=(resolution, resolution))
-    control = pack_images({kind: control_image(passes, kind) for kind in CONTROL_KINDS})
+    control = pack_images({kind: control_image(passes, kind, **CONTROL_OPTIONS.get(kind, {})) for kind in CONTROL_KINDS})
     static = [p.seg_id for p in shot.parts if p.static][:MAX_STATIC]
     static_ids = np.full(MAX_STATIC, -1, np.int16)
     static_ids[: len(static)] = static

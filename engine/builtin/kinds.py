@@ -4,12 +4,25 @@ can name its controls without importing torch."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
 from physreel.sim.spec.types import ControlKind
 
 CONTROL_KINDS: tuple[ControlKind, ...] = ("depth", "normal", "edges", "flow", "seg", "albedo")
 KIND_CHANNELS: dict[ControlKind, int] = {"depth": 1, "normal": 3, "edges": 1, "flow": 3, "seg": 3, "albedo": 3}
 V1_CONTROL_KINDS: tuple[ControlKind, ...] = ("depth", "normal", "edges", "flow", "seg")
 """What v1 read: a builtin.json written before it recorded its kinds holds these."""
+CONTROL_OPTIONS: Mapping[ControlKind, Mapping[str, Any]] = MappingProxyType({
+    "depth": MappingProxyType({"scope": "shot", "far_at_infinity": True, "rounding": "round"}),
+    "flow": MappingProxyType({"scope": "shot"}),
+    "seg": MappingProxyType({"classes": "instance"}),
+    "edges": MappingProxyType({"method": "canny"}),
+})
+"""The `conditioning.control.control_image` options of the images the model was trained on (its
+dataset draws them so, and the backend feeds them so): depth over the shot with the far end at
+infinity, flow over the shot, a seg colour per instance, Canny edges on the depth and normal images."""
 
 
 def num_control_channels(kinds: tuple[str, ...]) -> int:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from . import counts
+from .ade20k import AdeClass, default_semantic
 from .errors import FieldProblem, raise_problems
 from .particles import EmitterSpec, FluidBlockSpec
 from .types import (
@@ -347,6 +348,10 @@ class ObjectBase(Strict):
     """Base colour: a name (red, wood, ...), '#rrggbb' or [r, g, b] in 0..1."""
     texture: TextureSpec | None = None
     """A procedural texture over the colour (previews and prompts)."""
+    semantic: AdeClass | None = None
+    """What the object is, as an ADE20K class name (the seg control's colour: 'floor', 'table', 'ball',
+    'person', ...); default by a word of the name (table_top -> table, crate -> box), else by the shape
+    (plane -> floor, box -> box, sphere -> ball, others -> plaything); docs/spec.md lists the rules."""
     repeat: RepeatSpec | None = None
     """Copies in a line, named NAME_0, NAME_1, ..."""
     grid: GridSpec | None = None
@@ -389,6 +394,11 @@ class ObjectBase(Strict):
                     problems.append(FieldProblem(f"a static object cannot have an initial {name}", "remove it or set static: false", at=(name,), key=True))
         raise_problems(problems)
         return self
+
+    @property
+    def semantic_class(self) -> str:
+        """`semantic`, or the default for this object's name and shape (sim.spec.ade20k.default_semantic)."""
+        return self.semantic or default_semantic(self.name, self.shape)  # type: ignore[attr-defined]
 
 
 class PlaneObject(ObjectBase):
@@ -548,12 +558,24 @@ class ControlSpec(Strict):
     start: UnitInterval = 0.0
     """Fraction of the denoising steps at which this control starts acting."""
     end: UnitInterval = 1.0
+    scope: Literal["frame", "shot"] | None = None
+    """Depth and flow only: normalise each frame on its own range ('frame') or all frames on the
+    shot's ('shot': no flicker under a moving camera, but not what the annotators did); default the
+    backend's model's own convention (depth: animatediff and wan-vace frame, builtin shot; flow:
+    wan-vace frame, builtin shot)."""
 
     @model_validator(mode="after")
     def _start_before_end(self) -> "ControlSpec":
         if self.start >= self.end:
             raise ValueError(f"control start ({self.start}) must be below end ({self.end})")
+        if self.scope is not None and self.kind not in SCOPED_CONTROLS:
+            raise FieldProblem(f"scope applies to {' and '.join(SCOPED_CONTROLS)} controls, not {self.kind}",
+                               "remove scope", at=("scope",), key=True)
         return self
+
+
+SCOPED_CONTROLS: tuple[ControlKind, ...] = ("depth", "flow")
+"""The control kinds normalised over a range of frames (ControlSpec.scope)."""
 
 
 class GenerateSpec(Strict):

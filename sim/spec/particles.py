@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from . import counts
+from .ade20k import AdeClass, default_particle_semantic
 from .types import (
     ColorRGB,
     NonNegativeFloat,
@@ -126,6 +127,9 @@ class EmitterSpec(Strict):
     particle_radius: Annotated[PositiveFloat, Field(le=1.0)] = 0.005
     """Metres. Collision radius and rendered radius. Fluid: the spacing of particles is 2 x radius."""
     color: ColorRGB = (0.95, 0.6, 0.2)
+    semantic: AdeClass | None = None
+    """What the particles are, as an ADE20K class name (the seg control's colour); default by a word of
+    the name (rain -> water, sparks -> light), else by kind (fluid -> water, ballistic -> sand)."""
     drag: NonNegativeFloat = 0.0
     """Ballistic: air drag. linear: dv/dt = -drag (v - wind), drag in 1/s;
     quadratic: dv/dt = -drag |v - wind| (v - wind), drag in 1/m."""
@@ -168,6 +172,11 @@ class EmitterSpec(Strict):
             raise ValueError("fluid applies to kind: fluid only; remove it or set kind: fluid")
         return self
 
+    @property
+    def semantic_class(self) -> str:
+        """`semantic`, or the default for this emitter's name and kind (sim.spec.ade20k)."""
+        return self.semantic or default_particle_semantic(self.name, self.kind)
+
     def emitting_window(self, duration: float) -> tuple[float, float]:
         """(start, stop) in seconds, clipped to the shot."""
         stop = duration if self.stop is None else min(self.stop, duration)
@@ -198,6 +207,9 @@ class FluidBlockSpec(Strict):
     velocity: Vec3 = (0.0, 0.0, 0.0)
     """Initial velocity of the whole block, m/s."""
     color: ColorRGB = (0.2, 0.45, 0.85)
+    semantic: AdeClass | None = None
+    """What the liquid is, as an ADE20K class name (the seg control's colour); default by a word of the
+    name, else water."""
     fluid: FluidSpec = FluidSpec()
 
     @model_validator(mode="after")
@@ -217,6 +229,11 @@ class FluidBlockSpec(Strict):
                 f"(spacing {2 * self.particle_radius} m) along some axis; make max > min + 2 x particle_radius"
             )
         return self
+
+    @property
+    def semantic_class(self) -> str:
+        """`semantic`, or the default for this block's name (sim.spec.ade20k): a liquid, so water."""
+        return self.semantic or default_particle_semantic(self.name, "fluid")
 
     @property
     def bounds(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:

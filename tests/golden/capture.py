@@ -9,7 +9,12 @@ before the engine/ refactor of issue 11, to prove that refactor changed no outpu
 Re-recorded since by changes that were meant to change outputs, each checked file by file: the
 compare digests by the verdict work (issue 12); the passes, render and compare digests by the albedo
 pass and builtin v2 (issue 13), where simulate and every pass and control image other than albedo's
-kept their bytes (only passes.npz and meta.json, which now hold albedo, changed among the passes' files).
+kept their bytes (only passes.npz and meta.json, which now hold albedo, changed among the passes' files);
+the passes and compare digests by the controls in their models' conventions (issue 14, part 2): the
+depth (min-max per frame), seg (ADE20K classes) and edges (exact lines) control images and their
+previews changed, every other control image, passes.npz and the rendered video kept their bytes;
+every meta.json (the resolved spec's `semantic` and controls' `scope`, the id table's class, each
+control's convention), and compare's metrics.json and report.html (those settings and the spec hash).
 """
 
 from __future__ import annotations
