@@ -9,7 +9,10 @@ before the engine/ refactor of issue 11, to prove that refactor changed no outpu
 Re-recorded since by changes that were meant to change outputs, each checked file by file: the
 compare digests by the verdict work (issue 12); the passes, render and compare digests by the albedo
 pass and builtin v2 (issue 13), where simulate and every pass and control image other than albedo's
-kept their bytes (only passes.npz and meta.json, which now hold albedo, changed among the passes' files).
+kept their bytes (only passes.npz and meta.json, which now hold albedo, changed among the passes' files);
+the render and compare digests by the pixel-level noise warp (issue 15), where only the guided video, its
+frames, meta.json (the noise method's name), metrics.json and report.html changed (simulate, passes and
+the unguided video kept their bytes).
 """
 
 from __future__ import annotations
