@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .noise_kernels import block_sums, copies_per_source, merge, transport
+from .noise_kernels import block_sums, merge, split_plan, transport
 
 REACH = 1.0
 """How far (grid cells, per axis) the landing point of a source may be from an empty target cell
@@ -56,13 +56,11 @@ class NoiseField:
         size, channels = self.values.shape
         flow = np.ascontiguousarray(flow, dtype=np.float32).reshape(size, 2)
         valid = np.ascontiguousarray(valid, dtype=bool).reshape(size)
-        target, position, arrivals, pull_source, pull_target = transport(
+        target, position, count, pull_source, pull_target = transport(
             self.offset, flow, valid, self.width, self.height, REACH)
-        copies = copies_per_source(target, pull_source)
-        num_split = int(copies[copies >= 2].sum())
-        num_fresh = size - int(np.count_nonzero(arrivals)) - len(pull_target)  # a cell pulls at most once
+        copies, start, num_split, num_fresh = split_plan(target, pull_source, count)
         split_noise = torch.randn((num_split, channels), generator=generator, dtype=torch.float32).numpy()
         fresh_noise = torch.randn((num_fresh, channels), generator=generator, dtype=torch.float32).numpy()
-        values, offset = merge(self.values, target, position, arrivals, pull_source, pull_target, copies,
+        values, offset = merge(self.values, target, position, count, pull_source, pull_target, copies, start,
                                split_noise, fresh_noise)
         return NoiseField(values, offset, self.height, self.width)

@@ -1,6 +1,6 @@
 """The compiled (numba) loops of one noise-field step (engine/noise_field.py): where every sample
-lands and which empty cells pull a copy (`transport`), then the split copies summed into their
-targets (`merge`).
+lands and which empty cells pull a copy (`transport`), what must be drawn (`split_plan`), then
+the split copies summed into their targets (`merge`), and the latent block sums (`block_sums`).
 
 Why compiled: in torch or numpy the step is two dozen passes over the grid (gathers, masks,
 scatters); at 512 x 512 it took 20-35 ms of one core, against the issue's 20 ms budget per frame
@@ -27,7 +27,7 @@ def transport(offset: np.ndarray, flow: np.ndarray, valid: np.ndarray, width: in
     valid bool [N]. Returns
       target int64 [N]: the cell each sample is splatted to, -1 if hidden in the next frame or leaving;
       position float32 [N, 2]: the sample's new position in its target, from the target's centre;
-      arrivals int64 [N]: splatted samples per target cell;
+      count int64 [N]: copies each cell receives (its splatted samples, or 1 if it pulls one);
       pull_source, pull_target int64 [P]: the sources whose copy an empty cell pulls (expansion),
         in target order: the source p from two fixed-point steps of p = q - flow(p) - offset(p)
         (the first with the flow at q), kept if visible and its sample lands within `reach` of q.
@@ -50,11 +50,12 @@ def transport(offset: np.ndarray, flow: np.ndarray, valid: np.ndarray, width: in
             position[p, 0] = x - np.float32(col) - np.float32(0.5)
             position[p, 1] = y - np.float32(row) - np.float32(0.5)
             arrivals[q] += 1
+    count = arrivals
     pull_source = np.empty(size, np.int64)
     pull_target = np.empty(size, np.int64)
     pulls = 0
     for q in range(size):
-        if arrivals[q] != 0:
+        if count[q] != 0:
             continue
         qx = np.float32(q % width) + np.float32(0.5)
         qy = np.float32(q // width) + np.float32(0.5)
@@ -70,22 +71,35 @@ def transport(offset: np.ndarray, flow: np.ndarray, valid: np.ndarray, width: in
                 pull_source[pulls] = p
                 pull_target[pulls] = q
                 pulls += 1
+                count[q] = 1
                 break
             gx = qx - flow[p, 0] - offset[p, 0]
             gy = qy - flow[p, 1] - offset[p, 1]
-    return target, position, arrivals, pull_source[:pulls].copy(), pull_target[:pulls].copy()
+    return target, position, count, pull_source[:pulls].copy(), pull_target[:pulls].copy()
 
 
 @njit(cache=True)
-def copies_per_source(target: np.ndarray, pull_source: np.ndarray) -> np.ndarray:
-    """int64 [N]: the copies each source sends (its splat, if any, and its pulls)."""
-    copies = np.zeros(target.shape[0], np.int64)
-    for p in range(target.shape[0]):
+def split_plan(target: np.ndarray, pull_source: np.ndarray, count: np.ndarray):
+    """What step 3 and 4 draw: (copies int64 [N], the copies each source sends (its splat, if any,
+    and its pulls); start int64 [N], the first row of split_noise of each source sending two or
+    more (sources in index order); the number of such rows; the number of cells receiving nothing)."""
+    size = target.shape[0]
+    copies = np.zeros(size, np.int64)
+    for p in range(size):
         if target[p] >= 0:
             copies[p] += 1
     for i in range(pull_source.shape[0]):
         copies[pull_source[i]] += 1
-    return copies
+    start = np.zeros(size, np.int64)
+    rows = 0
+    empty = 0
+    for p in range(size):
+        if copies[p] >= 2:
+            start[p] = rows
+            rows += copies[p]
+        if count[p] == 0:
+            empty += 1
+    return copies, start, rows, empty
 
 
 @njit(cache=True, inline="always")
@@ -124,25 +138,19 @@ def block_sums(values: np.ndarray, width: int, block: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def merge(values: np.ndarray, target: np.ndarray, position: np.ndarray, arrivals: np.ndarray,
-          pull_source: np.ndarray, pull_target: np.ndarray, copies: np.ndarray, split_noise: np.ndarray,
-          fresh_noise: np.ndarray):
+def merge(values: np.ndarray, target: np.ndarray, position: np.ndarray, count: np.ndarray,
+          pull_source: np.ndarray, pull_target: np.ndarray, copies: np.ndarray, start: np.ndarray,
+          split_noise: np.ndarray, fresh_noise: np.ndarray):
     """Steps 3 and 4 of engine/noise_warp.py's docstring. Returns the next frame's (values float32 [N, C],
     offset float32 [N, 2]).
 
-    values float32 [N, C] iid N(0, 1); target, position, arrivals, pull_source, pull_target as
-    `transport` returns them; copies int64 [N] from `copies_per_source`; split_noise float32 [S, C],
+    values float32 [N, C] iid N(0, 1); target, position, count, pull_source, pull_target as
+    `transport` returns them; copies, start from `split_plan`; split_noise float32 [S, C],
     iid N(0, 1), one row per copy of every source with copies >= 2 (sources in index order, each
     its splat copy first, then its pulls in pull order); fresh_noise float32 [E, C], one row per
     cell that receives nothing, in index order.
     """
     size, channels = values.shape
-    start = np.zeros(size, np.int64)  # the first row of split_noise of each split source
-    row = 0
-    for p in range(size):
-        if copies[p] >= 2:
-            start[p] = row
-            row += copies[p]
     used = np.zeros(size, np.int64)
     mean = np.empty(channels, np.float32)
     out = np.zeros((size, channels), np.float32)
@@ -168,20 +176,16 @@ def merge(values: np.ndarray, target: np.ndarray, position: np.ndarray, arrivals
         else:
             for c in range(channels):
                 out[q, c] += values[p, c]
-    pulled = np.zeros(size, np.int64)
-    for i in range(pull_target.shape[0]):
-        pulled[pull_target[i]] += 1
     fresh = 0
     for q in range(size):
-        count = arrivals[q] + pulled[q]
-        if count == 0:
+        if count[q] == 0:
             for c in range(channels):
                 out[q, c] = fresh_noise[fresh, c]
             fresh += 1
-        elif count > 1:
-            scale = np.float32(1.0 / math.sqrt(count))
+        elif count[q] > 1:
+            scale = np.float32(1.0 / math.sqrt(count[q]))
             for c in range(channels):
                 out[q, c] *= scale
-            offset[q, 0] /= np.float32(count)
-            offset[q, 1] /= np.float32(count)
+            offset[q, 0] /= np.float32(count[q])
+            offset[q, 1] /= np.float32(count[q])
     return out, offset
