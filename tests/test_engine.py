@@ -16,7 +16,7 @@ import torch
 
 from physreel.engine.backends import get_backend
 from physreel.engine.errors import BackendError, ModelNotFoundError
-from physreel.engine.records import ControlInput, GenerationRequest, NoiseFlow
+from physreel.engine.records import ControlInput, GenerationRequest
 from physreel.engine.request import build_request
 from physreel.engine.resample import resize_flow
 from physreel.engine.settings import plan_generation, resolve_generate
