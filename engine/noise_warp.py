@@ -1,54 +1,85 @@
-"""Exact-flow noise warping: each frame's initial latent noise is the previous frame's noise
-transported along the simulated flow, kept exactly standard normal.
+"""Exact-flow noise warping: a persistent Gaussian noise field at pixel resolution (or finer) is
+carried along the simulated flow frame by frame, kept exactly iid N(0, 1), and summed down to each
+latent cell, so each latent frame is exactly standard normal and slow motion keeps its pattern.
 
-Method (a discrete form of "How I Warped Your Noise", Chang et al. 2024, and of
-Go-with-the-Flow's noise transport), on a latent grid of h x w cells where each cell covers
-k x k pixels of the video (k = the VAE's spatial scale factor, so the fine grid IS the video's
-pixel grid and the exact per-pixel flow is used as rendered, never averaged):
+This is the method of "How I Warped Your Noise" (Chang et al. 2024) and of Go-with-the-Flow
+(Burgert et al. 2025) on the simulator's exact flow instead of RAFT's estimate; docs/engine.md
+says what is the same as Go-with-the-Flow's code and what differs.
 
-1. Conditional upsampling. A latent cell's value x ~ N(0, 1) is split into k^2 sub-samples
-       s_i = x / k + (e_i - mean(e)),   e_i iid N(0, 1),  i = 1..n, n = k^2.
-   The vector s is Gaussian with covariance (1/n) 1 1^T + (I - (1/n) 1 1^T) = I: the s_i are
-   iid N(0, 1), and sum(s) / k = x exactly.
-2. Transport. Every pixel p of frame t whose point is visible in frame t+1 (flow_valid) sends
-   its sub-sample to the pixel containing p + flow_fwd(p) (p at the pixel centre), i.e. to the
-   latent cell floor((p + flow) / k).
-3. Renormalise. A cell of frame t+1 that received m >= 1 sub-samples gets their sum / sqrt(m);
-   a cell that received none (disoccluded, or newly entering the frame) gets a FRESH N(0, 1).
+The field is G x G' grid cells (the flow's pixels, or s x s sub-cells of each with
+`fine_factor` s); each grid cell holds one sample per channel and the sub-cell position of that
+sample. For frame t -> t+1:
 
-Why frame t+1 is exactly iid N(0, 1): by induction frame t's cells are iid N(0, 1), so (1) makes
-all sub-samples iid N(0, 1); every sub-sample goes to at most one cell, so the cells of frame
-t+1 are sums over DISJOINT sets of iid N(0, 1) values, each divided by the square root of its
-count (hence N(0, 1)) and mutually independent; the fresh cells are independent of all else.
-Channels are warped with the same transport and stay independent of each other.
+1. Splat. Every sample whose point is visible in frame t+1 (flow_valid) moves by the flow of its
+   pixel; it is sent to the grid cell containing its new position, and the part of the position
+   inside that cell is kept (so 0.3 px/frame moves a sample one cell every 3-4 frames).
+2. Expansion. A target cell that received nothing pulls the source p = q - flow(p) (two
+   fixed-point steps); if p is visible in t+1 and its sample lands within one cell of q, q is
+   stretched surface and receives a copy of p. Otherwise q is newly revealed (disocclusion, or
+   the image border) and step 4 gives it fresh noise.
+3. Conditional splitting. A source that sends n > 1 copies (its splat and its pulls) sends
+       v_i = x / sqrt(n) + (e_i - mean(e)),  e_i iid N(0, 1), i = 1..n
+   instead of n copies of its value x ~ N(0, 1). The vector v is Gaussian with covariance
+   (1/n) 1 1^T + (I - (1/n) 1 1^T) = I: the v_i are iid N(0, 1), and sum(v) / sqrt(n) = x.
+4. Merge. A target cell that received m >= 1 copies gets their sum / sqrt(m); one that received
+   none gets a fresh N(0, 1) sample.
+Latent frame: cell (i, j) of a latent grid whose cells cover K x K grid cells
+(K = VAE factor x fine_factor) is the sum of those K^2 samples / K.
 
-On a translation by an integer number of latent cells (flow = k * d pixels everywhere), each
-target cell receives exactly the n sub-samples of one source cell, and sum / sqrt(n) =
-sum / k = the source value: frame t+1 is frame t shifted, exactly, with fresh noise on the
-uncovered border.
+Why every latent frame is exactly iid N(0, 1), by induction over frames. Which copies go where
+depends only on the flow, never on the noise. Suppose the samples of frame t are iid N(0, 1)
+(true for frame 0). After step 3 every copy is N(0, 1) and all copies are independent: within a
+source by the covariance above, across sources because the sources are independent and the e_i
+are fresh. Each copy goes to exactly one target, so the targets of frame t+1 are normalised sums
+over DISJOINT sets of iid N(0, 1) copies, hence iid N(0, 1); fresh samples are independent of all
+else. So the samples of frame t+1 are iid N(0, 1), and each latent cell, a sum over its own
+K^2 samples divided by K, is N(0, 1) and independent of the other cells. Channels share the
+transport but draw all their randomness separately, so they stay independent too.
+Step 3 is what makes expansion safe: copying one value into two targets (Go-with-the-Flow's
+warp before its regaussianisation) would make those two targets equal, hence correlated.
 
-Backends with temporal compression (Wan: one latent frame per 4 video frames) warp between
-the video frames their latent frames stand for: the transport follows the flow through every
-frame in between (`frame_index`), a point dropping out as soon as it is hidden.
+On a translation by whole pixels each sample moves to its own target (no merge, no split): the
+field, and so every latent cell whose pixels all came from inside the image, is carried exactly
+(a latent cell after one cell of travel equals its neighbour's old value to float32 rounding).
 
-All randomness comes from one seeded torch.Generator on the CPU, drawn in a fixed order, so
-the same seed and flow give the same noise on every device.
+Temporal compression (Wan and CogVideoX: one latent frame per 4 video frames after the first):
+the field follows the flow through every video frame, and latent frame j is the field at video
+frame `frame_index[j]` (`temporal_frame_index`: 0, 4, 8, ...), Go-with-the-Flow's default
+'nearest' layout for CogVideoX's 13 latent frames out of 49 video frames.
+
+All randomness comes from one seeded torch.Generator on the CPU, drawn in a fixed order, so the
+same seed and flow give the same noise on every device. The previous, per-latent-cell method is
+`method="cells"` (engine/noise_warp_cells.py), kept for comparison.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 import torch
 
+from .noise_field import NoiseField
+from .noise_warp_cells import cell_warped_noise, checked_frame_index, scale_factor
 from .records import NoiseFlow
+
+WarpMethod = Literal["pixels", "cells"]
+WARP_METHODS: tuple[WarpMethod, ...] = ("pixels", "cells")
 
 
 def independent_noise(shape: Sequence[int], seed: int) -> torch.Tensor:
     """float32 CPU tensor of iid N(0, 1) values of `shape`, from torch.Generator seeded `seed`."""
     generator = torch.Generator("cpu").manual_seed(int(seed))
     return torch.randn(tuple(shape), generator=generator, dtype=torch.float32)
+
+
+def temporal_frame_index(num_video_frames: int, temporal_factor: int) -> list[int]:
+    """The video frame each latent frame stands for when a VAE folds `temporal_factor` video frames
+    into one latent frame after the first: 0, f, 2f, ..., (T - 1) // f + 1 of them (Wan, CogVideoX: f = 4,
+    49 video frames -> 13 latent frames at 0, 4, ..., 48)."""
+    if temporal_factor < 1 or num_video_frames < 1:
+        raise ValueError(f"temporal_factor and num_video_frames must be >= 1, got {temporal_factor}, {num_video_frames}")
+    return list(range(0, num_video_frames, temporal_factor))
 
 
 def warped_noise(
@@ -58,93 +89,51 @@ def warped_noise(
     flow: NoiseFlow,
     seed: int,
     frame_index: Sequence[int] | None = None,
+    *,
+    fine_factor: int = 1,
+    method: WarpMethod = "pixels",
 ) -> torch.Tensor:
-    """Initial noise of every latent frame, each the previous one warped along the flow.
+    """Initial noise of every latent frame, warped along the flow (module docstring).
 
     flow: NoiseFlow at video resolution [T, H, W], with H = k * latent_height and
-          W = k * latent_width for one integer k (the VAE scale factor).
-    frame_index: the video frame each latent frame stands for (increasing); default 0..T-1.
+          W = k * latent_width for one integer k (the VAE scale factor; 1 for pixel-space models).
+    frame_index: the video frame each latent frame stands for (increasing); default 0..T-1
+          (`temporal_frame_index` for VAEs with temporal compression).
+    fine_factor: grid cells per pixel side (s); the field is (s H) x (s W), each pixel's s x s
+          samples moving with its flow. 1 = pixel resolution.
+    method: "pixels" (this module) or "cells" (the previous per-latent-cell warp; fine_factor 1 only).
     Returns float32 CPU tensor [F, num_channels, latent_height, latent_width], F = len(frame_index),
     each frame iid N(0, 1).
     """
+    if method not in WARP_METHODS:
+        raise ValueError(f"method must be one of {WARP_METHODS}, got {method!r}")
+    if not isinstance(fine_factor, int) or fine_factor < 1:
+        raise ValueError(f"fine_factor must be an integer >= 1, got {fine_factor!r}")
+    if method == "cells":
+        if fine_factor != 1:
+            raise ValueError("the 'cells' method works on the latent grid; fine_factor applies to 'pixels' only")
+        return cell_warped_noise(num_channels, latent_height, latent_width, flow, seed, frame_index)
     flow_fwd = np.asarray(flow.flow_fwd, dtype=np.float32)
     flow_valid = np.asarray(flow.flow_valid, dtype=bool)
     num_video_frames, height, width = flow_valid.shape
-    k = _scale_factor(height, width, latent_height, latent_width)
-    frame_index = list(range(num_video_frames)) if frame_index is None else [int(f) for f in frame_index]
-    if any(b <= a for a, b in zip(frame_index, frame_index[1:])) or frame_index[0] < 0 or frame_index[-1] >= num_video_frames:
-        raise ValueError(f"frame_index must increase within 0..{num_video_frames - 1}, got {frame_index}")
+    block = scale_factor(height, width, latent_height, latent_width) * fine_factor
+    frame_index = checked_frame_index(frame_index, num_video_frames)
 
     generator = torch.Generator("cpu").manual_seed(int(seed))
-    noise = torch.randn((num_channels, latent_height, latent_width), generator=generator, dtype=torch.float32)
-    frames = [noise]
-    for source_frame, target_frame in zip(frame_index, frame_index[1:]):
-        targets = transport_targets(flow_fwd, flow_valid, source_frame, target_frame)
-        noise = warp_step(noise, torch.from_numpy(targets), k, generator)
-        frames.append(noise)
-    return torch.stack(frames)
+    field = NoiseField.fresh(num_channels, height * fine_factor, width * fine_factor, generator)
+    frames = [field.block_sums(block)]
+    for video_frame in range(frame_index[0], frame_index[-1]):
+        step_flow, step_valid = _fine(flow_fwd[video_frame], flow_valid[video_frame], fine_factor)
+        field = field.advance(step_flow, step_valid, generator)
+        if video_frame + 1 in frame_index:
+            frames.append(field.block_sums(block))
+    return torch.from_numpy(np.stack(frames))
 
 
-def _scale_factor(height: int, width: int, latent_height: int, latent_width: int) -> int:
-    k = height // latent_height
-    if k < 1 or height != k * latent_height or width != k * latent_width:
-        raise ValueError(
-            f"the flow ({width}x{height} px) must cover the latent grid ({latent_width}x{latent_height}) with "
-            f"square blocks of k x k pixels; resize the flow to {latent_width}k x {latent_height}k"
-        )
-    return k
-
-
-def transport_targets(flow_fwd: np.ndarray, flow_valid: np.ndarray, source_frame: int, target_frame: int) -> np.ndarray:
-    """Where each pixel of `source_frame` lands in `target_frame`, following the flow frame by frame.
-
-    flow_fwd float32 [T, H, W, 2] pixels; flow_valid bool [T, H, W].
-    Returns int64 [H * W]: the row-major index of the pixel containing the point's position
-    (pixel centre + the summed flow), or -1 where the point is hidden or leaves the image.
-    """
-    _, height, width, _ = flow_fwd.shape
-    x = torch.arange(width, dtype=torch.float32).add_(0.5).repeat(height)
-    y = torch.arange(height, dtype=torch.float32).add_(0.5).repeat_interleave(width)
-    alive = torch.ones(height * width, dtype=torch.bool)
-    pixel = None  # identity before the first step
-    for frame in range(source_frame, target_frame):
-        step = torch.from_numpy(np.ascontiguousarray(flow_fwd[frame])).reshape(-1, 2)
-        valid = torch.from_numpy(np.ascontiguousarray(flow_valid[frame])).reshape(-1)
-        if pixel is not None:
-            step, valid = step[pixel], valid[pixel]
-        alive &= valid
-        x += step[:, 0]
-        y += step[:, 1]
-        col = x.floor().long()
-        row = y.floor().long()
-        alive &= (col >= 0) & (col < width) & (row >= 0) & (row < height)
-        pixel = torch.where(alive, row * width + col, 0)
-    if pixel is None:
-        return np.arange(height * width, dtype=np.int64)
-    return torch.where(alive, pixel, -1).numpy()
-
-
-def warp_step(noise: torch.Tensor, targets: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
-    """One frame of transport (steps 1-3 of the module docstring).
-
-    noise: float32 [C, h, w], iid N(0, 1). targets: int64 [(k h) * (k w)] target pixel per source
-    pixel (row-major at video resolution), -1 for none. Returns float32 [C, h, w], iid N(0, 1).
-    """
-    channels, h, w = noise.shape
-    width = w * k
-    # 1. conditional upsampling: iid N(0,1) sub-samples whose block sums / k reproduce `noise`
-    sub = torch.randn((channels, h, k, w, k), generator=generator, dtype=torch.float32)
-    sub -= sub.mean(dim=(2, 4), keepdim=True)
-    sub += noise[:, :, None, :, None] / k
-    sub = sub.reshape(channels, -1)
-    # 2. transport to the latent cell of each target pixel; sub-samples with no target go to an
-    # extra bin (index h * w) that is dropped
-    cell = torch.where(targets >= 0, (targets // width // k) * w + (targets % width) // k, h * w)
-    sums = torch.stack([torch.bincount(cell, weights=sub[c], minlength=h * w + 1) for c in range(channels)])
-    counts = torch.bincount(cell, minlength=h * w + 1)
-    sums, counts = sums[:, : h * w].to(torch.float32), counts[: h * w].to(torch.float32)
-    # 3. renormalise; fresh noise where nothing arrived (drawn for every cell, so the number of
-    # draws, and hence every later sample, does not depend on the flow)
-    fresh = torch.randn((channels, h * w), generator=generator, dtype=torch.float32)
-    warped = torch.where(counts > 0, sums / counts.clamp(min=1).sqrt(), fresh)
-    return warped.reshape(channels, h, w)
+def _fine(flow: np.ndarray, valid: np.ndarray, fine_factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's flow [H, W, 2] px and validity [H, W] on the fine grid: every sub-cell of a pixel
+    takes that pixel's (exact) flow, in sub-cell units."""
+    if fine_factor == 1:
+        return flow, valid
+    flow = np.repeat(np.repeat(flow, fine_factor, 0), fine_factor, 1) * np.float32(fine_factor)
+    return flow, np.repeat(np.repeat(valid, fine_factor, 0), fine_factor, 1)

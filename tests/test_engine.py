@@ -1,4 +1,4 @@
-"""The generation engine: noise warping, requests, the animatediff and wan-vace backends, the CLI.
+"""The generation engine (noise warping: tests/test_noise_warp.py): requests, the animatediff and wan-vace backends, the CLI.
 
 Backends run on tiny randomly initialised models written locally with save_pretrained
 (engine/testing/tiny_models.py) and loaded through the same loader users use, on the passes of
@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from scipy import stats
 
 from physreel.engine.backends import get_backend
 from physreel.engine.errors import BackendError, ModelNotFoundError
-from physreel.engine.records import ControlInput, GenerationRequest, NoiseFlow
-from physreel.engine.noise_warp import independent_noise, transport_targets, warped_noise
+from physreel.engine.records import ControlInput, GenerationRequest
 from physreel.engine.request import build_request
 from physreel.engine.resample import resize_flow
 from physreel.engine.settings import plan_generation, resolve_generate
@@ -104,84 +102,6 @@ def _request(scene, passes, backend, guided=True, **overrides) -> GenerationRequ
 
 def _mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
-# ------------------------------------------------------------------------- noise warping
-def _translation(frames: int, size: int, dx: float, dy: float) -> NoiseFlow:
-    flow = np.zeros((frames, size, size, 2), np.float32)
-    flow[..., 0], flow[..., 1] = dx, dy
-    return NoiseFlow(flow, np.ones((frames, size, size), bool))
-
-
-def test_warped_noise_stays_standard_normal_under_zoom_and_occlusion():
-    # A zoom-out toward the centre (many pixels land in one cell), a zoom-in region (cells with
-    # no source: fresh noise) and a hidden block (flow_valid false), repeated over 8 frames.
-    size, k = 128, 8
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
-    flow = np.zeros((8, size, size, 2), np.float32)
-    flow[..., 0] = np.where(xs < 64, (64 - xs) * 0.3, (xs - 64) * 0.4)
-    flow[..., 1] = (64 - ys) * 0.2
-    valid = np.ones((8, size, size), bool)
-    valid[:, 40:80, 40:80] = False
-    noise = warped_noise(4, size // k, size // k, NoiseFlow(flow, valid), seed=5).numpy()
-    n = noise[0].size  # 1024 values per frame
-    for frame in noise:
-        # Tolerances: 4.5 standard errors (mean: 1/sqrt(n); variance: sqrt(2/n)); KS at p > 1e-3.
-        assert abs(frame.mean()) < 4.5 / np.sqrt(n)
-        assert abs(frame.var() - 1.0) < 4.5 * np.sqrt(2.0 / n)
-        assert stats.kstest(frame.ravel(), "norm").pvalue > 1e-3
-
-
-def test_warped_noise_on_integer_translation_is_the_previous_frame_shifted():
-    k = 8
-    noise = warped_noise(4, 16, 16, _translation(4, 128, dx=2 * k, dy=1 * k), seed=0).numpy()
-    for t in range(3):
-        # cell (i, j) moves to (i + 1, j + 2); equal up to float32 rounding of the block sums
-        np.testing.assert_allclose(noise[t + 1][:, 1:, 2:], noise[t][:, :-1, :-2], atol=1e-5)
-
-
-def test_disoccluded_cells_get_fresh_independent_noise():
-    k = 8
-    noise = warped_noise(4, 16, 16, _translation(2, 128, dx=2 * k, dy=0), seed=0).numpy()
-    uncovered = noise[1][:, :, :2]  # the two left columns: nothing moves into them
-    # fresh: unrelated to what frame 0 had at the same cells, and not any shifted copy of it
-    assert abs(np.corrcoef(uncovered.ravel(), noise[0][:, :, :2].ravel())[0, 1]) < 0.3
-    assert not np.isclose(uncovered[..., None], noise[0].reshape(4, 1, 1, -1)).any()
-    # a hidden region (flow_valid false) on a still shot: cells whose every pixel is hidden are fresh
-    still = _translation(2, 128, dx=0, dy=0)
-    valid = still.flow_valid.copy()
-    valid[0, 32:64, 32:64] = False
-    noise = warped_noise(4, 16, 16, NoiseFlow(still.flow_fwd, valid), seed=0).numpy()
-    hidden = np.zeros((16, 16), bool)
-    hidden[4:8, 4:8] = True
-    np.testing.assert_allclose(noise[1][:, ~hidden], noise[0][:, ~hidden], atol=1e-5)
-    assert not np.isclose(noise[1][:, hidden], noise[0][:, hidden], atol=1e-3).any()
-
-
-def test_warped_noise_is_deterministic_for_a_seed():
-    flow = _translation(3, 64, dx=3.3, dy=-1.7)
-    a = warped_noise(4, 8, 8, flow, seed=11)
-    assert torch.equal(a, warped_noise(4, 8, 8, flow, seed=11))
-    assert not torch.equal(a, warped_noise(4, 8, 8, flow, seed=12))
-
-
-def test_transport_follows_the_flow_through_skipped_frames():
-    # Wan warps latent frame j from video frame 4(j-1) to 4j: 4 steps of 8 px are one 32 px move
-    flow = _translation(5, 64, dx=8, dy=0)
-    targets = transport_targets(flow.flow_fwd, flow.flow_valid, 0, 4).reshape(64, 64)
-    assert targets[10, 5] == 10 * 64 + 37
-    assert (targets[:, 32:] == -1).all()  # left the image
-    noise = warped_noise(4, 8, 8, flow, seed=0, frame_index=[0, 4]).numpy()
-    np.testing.assert_allclose(noise[1][:, :, 4:], noise[0][:, :, :4], atol=1e-5)
-
-
-def test_noise_warp_rejects_a_flow_that_does_not_tile_the_latent_grid():
-    with pytest.raises(ValueError, match="k x k pixels"):
-        warped_noise(4, 8, 8, _translation(2, 60, 1, 1), seed=0)
-
-
-def test_independent_noise_is_seeded():
-    assert torch.equal(independent_noise((2, 4, 8, 8), 3), independent_noise((2, 4, 8, 8), 3))
 
 
 # ------------------------------------------------------------------------------ requests

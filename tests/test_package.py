@@ -28,7 +28,7 @@ HEAVY = {"torch", "diffusers", "transformers", "controlnet_aux", "huggingface_hu
 # engine/ from the bottom up: a module imports its own layer or lower ones, never a higher one.
 ENGINE_LAYERS = (
     ("errors", "records", "resample", "progress", "start_image"),
-    ("noise_warp", "builtin", "builtin.kinds", "builtin.text", "builtin.controls", "builtin.model", "builtin.sample"),
+    ("noise_warp", "noise_warp_cells", "noise_field", "noise_kernels", "noise_stats", "builtin", "builtin.kinds", "builtin.text", "builtin.controls", "builtin.model", "builtin.sample"),
     ("backends",),
     ("settings", "request", "metrics", "physical_variance"),
     ("pipeline", "stage_files", "builtin.dataset", "builtin.train", "builtin.evaluate", "builtin.report",

@@ -174,7 +174,7 @@ class BuiltinBackend(Backend):
                          "native_size": [size, size], "output_size": [request.width, request.height],
                          "resized_output": resized},
             "prompt_unknown_words": unknown_words(request.prompt),
-            "noise": {"method": "exact-flow warp (engine/noise_warp.py)" if request.noise_flow is not None
+            "noise": {"method": "exact-flow warp, pixel field (engine/noise_warp.py)" if request.noise_flow is not None
                       else "independent", "seed": request.seed, "shape": list(noise.shape)},
         }
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)

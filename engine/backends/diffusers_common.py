@@ -113,7 +113,7 @@ def pipeline_meta(backend: str, loaded: LoadedPipeline, request: GenerationReque
         "settings": request.settings(),
         "resolved": resolved,
         "noise": {
-            "method": "exact-flow warp (engine/noise_warp.py)" if request.noise_flow is not None else "independent",
+            "method": "exact-flow warp, pixel field (engine/noise_warp.py)" if request.noise_flow is not None else "independent",
             "seed": request.seed,
             **noise,
         },

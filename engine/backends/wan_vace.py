@@ -182,7 +182,7 @@ class WanVaceBackend(Backend):
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
         import torch
 
-        from ..noise_warp import independent_noise, warped_noise
+        from ..noise_warp import independent_noise, temporal_frame_index, warped_noise
 
         # 1. check and resolve
         self.check_request(request)
@@ -193,12 +193,13 @@ class WanVaceBackend(Backend):
         pipe = entry.loaded.pipe
         entry.offloaded = apply_memory_flags(pipe, request, device, entry.offloaded)
         pipe.set_progress_bar_config(disable=not progress)
-        # 3. initial noise: [1, C, F, h, w]; latent frame j stands for video frame 4j
+        # 3. initial noise: [1, C, F, h, w]; latent frame j stands for video frame 4j (the noise field
+        # follows the flow through every video frame in between)
         num_latent_frames = (request.num_frames - 1) // TEMPORAL_FACTOR + 1
         channels = pipe.transformer.config.in_channels
         h, w = request.height // SPATIAL_FACTOR, request.width // SPATIAL_FACTOR
         if request.noise_flow is not None:
-            frame_index = [TEMPORAL_FACTOR * j for j in range(num_latent_frames)]
+            frame_index = temporal_frame_index(request.num_frames, TEMPORAL_FACTOR)
             noise = warped_noise(channels, h, w, request.noise_flow, request.seed, frame_index=frame_index)
         else:
             noise = independent_noise((num_latent_frames, channels, h, w), request.seed)

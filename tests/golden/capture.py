@@ -14,7 +14,10 @@ the passes and compare digests by the controls in their models' conventions (iss
 depth (min-max per frame), seg (ADE20K classes) and edges (exact lines) control images and their
 previews changed, every other control image, passes.npz and the rendered video kept their bytes;
 every meta.json (the resolved spec's `semantic` and controls' `scope`, the id table's class, each
-control's convention), and compare's metrics.json and report.html (those settings and the spec hash).
+control's convention), and compare's metrics.json and report.html (those settings and the spec hash);
+the render and compare digests by the pixel-level noise warp (issue 15), where only the guided video, its
+frames, meta.json (the noise method's name), metrics.json and report.html changed (simulate, passes and
+the unguided video kept their bytes).
 """
 
 from __future__ import annotations
