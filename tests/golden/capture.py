@@ -17,7 +17,10 @@ every meta.json (the resolved spec's `semantic` and controls' `scope`, the id ta
 control's convention), and compare's metrics.json and report.html (those settings and the spec hash);
 the render and compare digests by the pixel-level noise warp (issue 15), where only the guided video, its
 frames, meta.json (the noise method's name), metrics.json and report.html changed (simulate, passes and
-the unguided video kept their bytes).
+the unguided video kept their bytes); and all four after those two and the start image merged, checked
+against each branch's digests: against the controls' only the guided video, its frames and the files
+that hold them changed, against the noise warp's only the control images and their previews, and every
+meta.json (the resolved spec's `generate.image`).
 """
 
 from __future__ import annotations
