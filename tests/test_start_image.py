@@ -199,7 +199,7 @@ def test_the_builtin_backend_refuses_a_start_image_before_simulating(folder):
 
     pipeline = Pipeline(stages=dataclasses.replace(default_stages(), simulate=no_simulation))
     with pytest.raises(BackendError, match="the builtin backend takes no start image; remove generate.image "
-                                           r"or use a backend that starts from one \(animatediff, wan-vace\)") as caught:
+                                           r"or use a backend that starts from one \(animatediff, wan-vace, cogvideox-flow\)") as caught:
         pipeline(_scene(folder, image="start.png"))
     assert caught.value.field == "image"  # so a scene file's value is reported at its line (next test)
 
@@ -234,7 +234,7 @@ def test_the_render_command_refuses_it_at_the_fields_line_and_writes_nothing(tmp
     assert main(["render", str(scene_path), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"{scene_path}:{line}:10: generate.image: the builtin backend takes no start image "
-                   "(remove generate.image or use a backend that starts from one (animatediff, wan-vace))"]
+                   "(remove generate.image or use a backend that starts from one (animatediff, wan-vace, cogvideox-flow))"]
     assert not (tmp_path / "out").exists()
 
 
