@@ -573,3 +573,19 @@ def test_models_cli_finds_base_and_lora(model_dir, capsys):
     identity = {r["role"]: r["identity"] for r in entry["requirements"]}
     assert identity["base"]["class"] == "CogVideoXPipeline" and identity["lora"]["file"] == "T2Vtiny_nearest_lora_weights.safetensors"
     assert identity["lora"]["source"]["origin"].startswith("tiny random test model")
+
+
+def test_render_with_image_runs_image_to_video_end_to_end(image_folder, i2v_backend, tmp_path, monkeypatch):
+    import hashlib
+
+    from physreel.engine.cli import main
+
+    scene_path = _write_scene(image_folder, steps=2)
+    monkeypatch.chdir(image_folder)
+    out = tmp_path / "out"
+    assert main(["--quiet", "render", str(scene_path), "-o", str(out), "--backend", "cogvideox-flow",
+                 "--model", i2v_backend.model_path, "--image", "start.png"]) == 0
+    guided = json.loads((out / "meta.json").read_text())["generate"]["guided"]
+    assert guided["pipeline"] == "CogVideoXImageToVideoPipeline" and guided["resolved"]["mode"] == "image-to-video"
+    assert guided["settings"]["image"]["sha256"] == hashlib.sha256((image_folder / "start.png").read_bytes()).hexdigest()
+    assert guided["models"]["lora"]["file"] == "I2Vtiny_nearest_lora_weights.safetensors"
