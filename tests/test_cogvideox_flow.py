@@ -430,7 +430,7 @@ def test_a_start_image_with_a_text_to_video_base_is_refused_with_the_models_to_u
             and "--local-dir I2V_DIR/base`" in message)
     assert ("`hf download Eyeline-Research/Go-with-the-Flow --include I2V5B_final_i38800_nearest_lora_weights.safetensors "
             "--local-dir I2V_DIR/lora`") in message
-    assert "\n" not in message and message.endswith("or remove generate.image")
+    assert "\n" not in message and message.endswith("or remove the start image")
 
 
 def _no_simulation(*args, **kwargs):

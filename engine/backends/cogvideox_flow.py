@@ -223,7 +223,7 @@ class CogVideoXFlowBackend(Backend):
         if has_image and not image_to_video:
             raise BackendError(f"{self.name}: the base model {base} is text-to-video ({pipeline_class(base)}), which "
                                f"cannot start from a picture; {_image_to_video_models()}, or remove "
-                               f"generate.image", "image")
+                               f"the start image", "image")
         if image_to_video and not has_image:
             raise BackendError(f"{self.name}: the base model {base} is image-to-video ({IMAGE_TO_VIDEO}) and needs a "
                                f"start image; set generate.image (a picture beside the scene) or --image, or use a "
@@ -274,6 +274,9 @@ class CogVideoXFlowBackend(Backend):
         if request.controls and request.noise_flow is None:
             raise BackendError(f"{self.name}: a guided run needs the flow as warped noise (request.noise_flow); "
                                f"it has none (noise warping off?)")
+        base = self._base()
+        if base is not None:  # before loading: a start image exactly when the base is image-to-video
+            _check_start_image(pipeline_class(base) == IMAGE_TO_VIDEO, request)
 
     # ------------------------------------------------------------------ loading
     def load_pipeline(self, device: str, dtype) -> PipelineEntry:
@@ -308,7 +311,6 @@ class CogVideoXFlowBackend(Backend):
         entry = self.load_pipeline(device, dtype)
         pipe = entry.loaded.pipe
         image_to_video = type(pipe).__name__ == IMAGE_TO_VIDEO
-        _check_start_image(image_to_video, request)
         entry.offloaded = apply_memory_flags(pipe, request, device, entry.offloaded)
         pipe.set_progress_bar_config(disable=not progress)
         if request.guided:
@@ -358,7 +360,7 @@ def _image_to_video_models() -> str:
 
 
 def _check_start_image(image_to_video: bool, request: GenerationRequest) -> None:
-    """A start image exactly when the loaded model is image-to-video (a request built by hand; a
+    """A start image exactly when the base model is image-to-video (a request built by hand; a
     scene's settings were checked by `check_settings` before simulating)."""
     if image_to_video and request.image is None:
         raise BackendError(f"cogvideox-flow: the base model is image-to-video ({IMAGE_TO_VIDEO}) and needs a start "
