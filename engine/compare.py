@@ -72,11 +72,14 @@ class CompareSettings:
     """Local MiDaS folder for the depth metric; None skips it."""
     model: str | None = None
     """Local weights folder of the backend."""
+    image: str | None = None
+    """The start image, relative to the scene's folder as `generate.image` is (the CLI's --image,
+    engine.cli.args.parse_image); None: the spec's."""
     quiet: bool = False
 
     def overrides(self) -> dict[str, Any]:
         """The generate fields these flags replace (engine.settings)."""
-        return {"backend": self.backend, "model": self.model, "steps": self.steps}
+        return {"backend": self.backend, "model": self.model, "steps": self.steps, "image": self.image}
 
 
 @dataclass(frozen=True)

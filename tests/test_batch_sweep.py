@@ -170,7 +170,7 @@ def test_a_start_image_is_checked_beside_the_scene_and_needs_a_backend_that_take
         vary: {generate.image: [start.png, strat.png]}
         """)
     assert found[0] == ("sweep.yaml:2:9: stages: render makes video with the builtin backend, which takes no start image; "
-                        "tiny.yaml sets generate.image (set generate.backend to one of animatediff, wan-vace, or drop the image)")
+                        "tiny.yaml sets generate.image (set generate.backend to one of animatediff, wan-vace, cogvideox-flow, or drop the image)")
     assert found[1].startswith("sweep.yaml:3:36: vary.generate.image[1]: 'strat.png' does not exist in ")
     assert found[1].endswith("(did you mean 'start.png' in that folder?)") and len(found) == 2
     shots, _ = expand_sweep(load_sweep(sweep_file(folder, """

@@ -316,43 +316,166 @@ def i2v_backend(tmp_path_factory):
 
 
 def _start_frame(value: int) -> np.ndarray:
+    """uint8 [32, 32, 3]: a grey `value` with a red square, as the ball's first frame might show."""
     frame = np.full((32, 32, 3), value, np.uint8)
-    frame[8:24, 8:24] = (200, 30, 30)  # a red square, as the ball's first frame might show
+    frame[8:24, 8:24] = (200, 30, 30)
     return frame
 
 
-def test_image_to_video_starts_from_the_frame_with_the_warped_noise(scene, passes, i2v_backend):
-    request = _request(scene, passes, i2v_backend)
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory) -> Path:
+    """A scene folder with start.png (the 32x32 frame above, so its fit is itself) and light.png."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("scene-with-image")
+    Image.fromarray(_start_frame(40)).save(folder / "start.png")
+    Image.fromarray(_start_frame(220)).save(folder / "light.png")
+    return folder
+
+
+def _image_request(folder, passes, backend, guided=True, image="start.png"):
+    """A 2-step request from the scene beside `folder`'s pictures, starting from `image`."""
+    from physreel.sim.spec import scene_from_data
+
+    shot = scene_from_data({**SCENE, "generate": {"backend": "cogvideox-flow", "model": backend.model_path, "steps": 2,
+                                                  "image": image}}, folder / "ball.yaml")
+    plan = plan_generation(shot, resolve_generate(shot, None, backend), backend)
+    return build_request(plan, shot.spec.shot, passes, guided=guided)
+
+
+class _CallSpy:
+    """Records the keyword arguments of every call of `owner.__call__` and runs the original."""
+
+    def __init__(self, monkeypatch, owner: type):
+        self.calls: list[dict] = []
+        original = owner.__call__
+
+        def spy(this, *args, **kwargs):
+            self.calls.append(kwargs)
+            return original(this, *args, **kwargs)
+
+        monkeypatch.setattr(owner, "__call__", spy)
+
+
+def test_the_start_image_is_the_image_to_video_pipelines_image_with_the_warped_noise(image_folder, passes, i2v_backend,
+                                                                                  monkeypatch):
+    from diffusers import CogVideoXImageToVideoPipeline
+
+    request = _image_request(image_folder, passes, i2v_backend)
+    np.testing.assert_array_equal(request.image.frame, _start_frame(40))  # 32x32 picture, 32x32 video: as it is
+    spy = _CallSpy(monkeypatch, CogVideoXImageToVideoPipeline)
     pipe = i2v_backend.load_pipeline("cpu", torch.float32).loaded.pipe
     seen = []
     handle = pipe.transformer.register_forward_pre_hook(
         lambda module, args, kwargs: seen.append(kwargs["hidden_states"].clone()) if not seen else None, with_kwargs=True)
     try:
-        video = i2v_backend.generate_from(request, _start_frame(40))
+        video = i2v_backend.generate(request)
     finally:
         handle.remove()
+    np.testing.assert_array_equal(np.asarray(spy.calls[-1]["image"]), request.image.frame)
     assert video.frames.shape == (NUM_FRAMES, 32, 32, 3) and video.meta["resolved"]["mode"] == "image-to-video"
+    assert video.meta["pipeline"] == "CogVideoXImageToVideoPipeline"
+    assert video.meta["models"]["base"]["expected_id"] == "THUDM/CogVideoX-5b-I2V"
+    assert video.meta["settings"]["image"]["file"] == str(image_folder / "start.png")
     # the transformer reads [noise (16 channels) | start frame latents (16)]: the noise half is the warped noise
     assert seen[0].shape == (2, 3, 32, 4, 4)
     expected = warped_noise(16, 4, 4, request.noise_flow, request.seed)[[0, 4, 8]]
     torch.testing.assert_close(seen[0][0, :, :16], expected, rtol=0, atol=0)
-    # the start frame is read: another frame, another video (same seed and noise)
-    other = i2v_backend.generate_from(request, _start_frame(220))
-    assert _mean_abs_diff(video.frames, other.frames) > 1.0
-    np.testing.assert_array_equal(video.frames, i2v_backend.generate_from(request, _start_frame(40)).frames)
 
 
-def test_image_to_video_needs_its_frame_and_text_to_video_takes_none(scene, passes, backend, i2v_backend):
-    with pytest.raises(BackendError, match="image-to-video .* needs a start frame"):
-        i2v_backend.generate(_request(scene, passes, i2v_backend))
-    with pytest.raises(BackendError, match="expected uint8 \\(32, 32, 3\\)"):
-        i2v_backend.generate_from(_request(scene, passes, i2v_backend), np.zeros((16, 16, 3), np.uint8))
-    with pytest.raises(BackendError, match="text-to-video and takes no start frame"):
-        backend.generate_from(_request(scene, passes, backend), _start_frame(40))
-    # a scene cannot give a start frame: the CLI path refuses the folder before any simulation
-    with pytest.raises(BackendError, match="image-to-video model, which needs a start frame") as caught:
-        i2v_backend.preflight(("flow",))
-    assert caught.value.field == "model"
+def test_another_start_image_gives_another_video_and_the_same_one_the_same_bytes(image_folder, passes, i2v_backend):
+    request = _image_request(image_folder, passes, i2v_backend)
+    video = i2v_backend.generate(request).frames
+    np.testing.assert_array_equal(video, i2v_backend.generate(request).frames)
+    # same seed and warped noise, a light picture for a dark one: the tiny random VAE and transformer
+    # carry it through to every frame (6.4 grey levels measured)
+    light = i2v_backend.generate(_image_request(image_folder, passes, i2v_backend, image="light.png")).frames
+    assert _mean_abs_diff(video, light) > 1.0
+
+
+def test_an_unguided_run_starts_from_the_image_too_with_the_lora_off(image_folder, passes, i2v_backend, monkeypatch):
+    from diffusers import CogVideoXImageToVideoPipeline
+
+    request = _image_request(image_folder, passes, i2v_backend, guided=False)
+    assert request.controls == () and request.noise_flow is None and request.image is not None
+    spy = _CallSpy(monkeypatch, CogVideoXImageToVideoPipeline)
+    video = i2v_backend.generate(request)
+    np.testing.assert_array_equal(np.asarray(spy.calls[-1]["image"]), _start_frame(40))
+    torch.testing.assert_close(spy.calls[-1]["latents"][0], independent_noise((3, 16, 4, 4), request.seed), rtol=0, atol=0)
+    assert video.meta["resolved"]["lora_enabled"] is False
+    guided = i2v_backend.generate(_image_request(image_folder, passes, i2v_backend)).frames
+    assert _mean_abs_diff(video.frames, guided) > 1.0  # the LoRA and the warped noise (58 grey levels measured)
+
+
+def test_a_request_built_by_hand_must_match_the_base_models_mode(scene, image_folder, passes, backend, i2v_backend):
+    with pytest.raises(BackendError, match="image-to-video .* needs a start image"):
+        i2v_backend.generate(_image_request(image_folder, passes, i2v_backend).with_changes(image=None))
+    with_image = _image_request(image_folder, passes, i2v_backend).image
+    text_to_video = _request(scene, passes, backend).with_changes(image=with_image)
+    with pytest.raises(BackendError, match="text-to-video and cannot start from a picture; fetch THUDM/CogVideoX-5b-I2V"):
+        backend.generate(text_to_video)
+
+
+def test_a_start_image_with_a_text_to_video_base_is_refused_with_the_models_to_use(image_folder, backend):
+    from physreel.sim.spec import scene_from_data
+
+    shot = scene_from_data({**SCENE, "generate": {"image": "start.png"}}, image_folder / "ball.yaml")
+    with pytest.raises(BackendError) as caught:
+        backend.check_settings(resolve_generate(shot, None, backend))
+    assert caught.value.field == "image"
+    message = str(caught.value)
+    assert message.startswith(f"cogvideox-flow: the base model {backend.model_path}/base is text-to-video "
+                              "(CogVideoXPipeline), which cannot start from a picture; ")
+    assert ("`hf download THUDM/CogVideoX-5b-I2V --include model_index.json" in message
+            and "--local-dir I2V_DIR/base`" in message)
+    assert ("`hf download Eyeline-Research/Go-with-the-Flow --include I2V5B_final_i38800_nearest_lora_weights.safetensors "
+            "--local-dir I2V_DIR/lora`") in message
+    assert "\n" not in message and message.endswith("or remove the start image")
+
+
+def _no_simulation(*args, **kwargs):
+    raise AssertionError("the scene was simulated before its settings were refused")
+
+
+def test_render_refuses_a_start_image_on_a_text_to_video_base_at_the_fields_line(image_folder, model_dir, tmp_path,
+                                                                                monkeypatch, capsys):
+    import yaml
+
+    from physreel.engine.cli import main
+
+    monkeypatch.setattr("physreel.engine.pipeline.simulate", _no_simulation)
+    scene_path = image_folder / "t2v.yaml"
+    scene_path.write_text(yaml.safe_dump({**SCENE, "generate": {"backend": "cogvideox-flow", "model": str(model_dir),
+                                                                "image": "start.png"}}, sort_keys=False))
+    line = scene_path.read_text().splitlines().index("  image: start.png") + 1
+    out = tmp_path / "out"
+    assert main(["render", str(scene_path), "-o", str(out)]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err.startswith(f"{scene_path}:{line}:10: generate.image: cogvideox-flow: the base model {model_dir}/base is "
+                          "text-to-video (CogVideoXPipeline), which cannot start from a picture (fetch THUDM/CogVideoX-5b-I2V")
+    assert not out.exists()
+
+
+def test_render_refuses_an_image_to_video_base_without_a_start_image_at_the_models_line(image_folder, i2v_backend, tmp_path,
+                                                                                       monkeypatch, capsys):
+    import yaml
+
+    from physreel.engine.cli import main
+
+    monkeypatch.setattr("physreel.engine.pipeline.simulate", _no_simulation)
+    scene_path = image_folder / "i2v.yaml"
+    scene_path.write_text(yaml.safe_dump({**SCENE, "generate": {"backend": "cogvideox-flow", "model": i2v_backend.model_path}},
+                                         sort_keys=False))
+    line = next(i for i, text in enumerate(scene_path.read_text().splitlines(), 1) if text.startswith("  model: "))
+    out = tmp_path / "out"
+    for unguided in ([], ["--unguided"]):  # both runs need the picture
+        assert main(["render", str(scene_path), "-o", str(out), *unguided]) == 2
+        (err,) = capsys.readouterr().err.strip().splitlines()
+        assert err == (f"{scene_path}:{line}:10: generate.model: cogvideox-flow: the base model {i2v_backend.model_path}/base "
+                       "is image-to-video (CogVideoXImageToVideoPipeline) and needs a start image (set generate.image "
+                       "(a picture beside the scene) or --image, or use a text-to-video base (THUDM/CogVideoX-5b or "
+                       "THUDM/CogVideoX-2b))")
+        assert not out.exists()
 
 
 def test_settings_it_cannot_honour_are_refused_before_simulation(scene, backend):
@@ -450,3 +573,19 @@ def test_models_cli_finds_base_and_lora(model_dir, capsys):
     identity = {r["role"]: r["identity"] for r in entry["requirements"]}
     assert identity["base"]["class"] == "CogVideoXPipeline" and identity["lora"]["file"] == "T2Vtiny_nearest_lora_weights.safetensors"
     assert identity["lora"]["source"]["origin"].startswith("tiny random test model")
+
+
+def test_render_with_image_runs_image_to_video_end_to_end(image_folder, i2v_backend, tmp_path, monkeypatch):
+    import hashlib
+
+    from physreel.engine.cli import main
+
+    scene_path = _write_scene(image_folder, steps=2)
+    monkeypatch.chdir(image_folder)
+    out = tmp_path / "out"
+    assert main(["--quiet", "render", str(scene_path), "-o", str(out), "--backend", "cogvideox-flow",
+                 "--model", i2v_backend.model_path, "--image", "start.png"]) == 0
+    guided = json.loads((out / "meta.json").read_text())["generate"]["guided"]
+    assert guided["pipeline"] == "CogVideoXImageToVideoPipeline" and guided["resolved"]["mode"] == "image-to-video"
+    assert guided["settings"]["image"]["sha256"] == hashlib.sha256((image_folder / "start.png").read_bytes()).hexdigest()
+    assert guided["models"]["lora"]["file"] == "I2Vtiny_nearest_lora_weights.safetensors"

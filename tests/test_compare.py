@@ -210,6 +210,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
         (("--seeds", "0,x"), "comma-separated integers"),
         (("--seeds", "1,1"), "repeats a seed"),
         (("--video", "v.mp4", "--seeds", "1"), "apply only when generating"),
+        (("--video", "v.mp4", "--image", "scenes/start_image/start.png"), "--steps and --image apply only when generating"),
         (("--resample-frames",), "--video only"),
         (("--steps", "0"), "--steps 0: input should be greater than or equal to 1"),
         (("--backend", "nosuch"), "--backend nosuch: input should be 'builtin', 'animatediff', 'wan-vace' or 'cogvideox-flow'"),

@@ -199,7 +199,7 @@ def test_the_builtin_backend_refuses_a_start_image_before_simulating(folder):
 
     pipeline = Pipeline(stages=dataclasses.replace(default_stages(), simulate=no_simulation))
     with pytest.raises(BackendError, match="the builtin backend takes no start image; remove generate.image "
-                                           r"or use a backend that starts from one \(animatediff, wan-vace\)") as caught:
+                                           r"or use a backend that starts from one \(animatediff, wan-vace, cogvideox-flow\)") as caught:
         pipeline(_scene(folder, image="start.png"))
     assert caught.value.field == "image"  # so a scene file's value is reported at its line (next test)
 
@@ -234,7 +234,7 @@ def test_the_render_command_refuses_it_at_the_fields_line_and_writes_nothing(tmp
     assert main(["render", str(scene_path), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"{scene_path}:{line}:10: generate.image: the builtin backend takes no start image "
-                   "(remove generate.image or use a backend that starts from one (animatediff, wan-vace))"]
+                   "(remove generate.image or use a backend that starts from one (animatediff, wan-vace, cogvideox-flow))"]
     assert not (tmp_path / "out").exists()
 
 
@@ -390,3 +390,81 @@ def test_the_examples_start_image_is_its_own_preview_of_frame_0():
 
     passes = render_passes(simulate(maker.load_scene_without_image(EXAMPLE / "ball_push.yaml")), passes=("rgb",))
     np.testing.assert_array_equal(np.asarray(Image.open(EXAMPLE / "start.png")), passes.rgb[0])
+
+
+# --------------------------------------------------------------------------- the --image flag
+def _scene_file(folder: Path, name: str, **generate) -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump({**SCENE, "generate": generate} if generate else SCENE, sort_keys=False))
+    return path
+
+
+def test_render_image_reads_the_path_from_the_current_directory_and_overrides_the_scenes(folder, wan_dir, tmp_path,
+                                                                                        monkeypatch):
+    from physreel.engine.cli import main
+
+    _write_png(folder / "other.png", np.full((32, 32, 3), 90, np.uint8))
+    scene_path = _scene_file(folder, "flag.yaml", backend="wan-vace", model=str(wan_dir), steps=1,
+                             resolution=[32, 32], image="other.png")
+    monkeypatch.chdir(folder.parent)  # the shell's view: the scene folder is a subfolder here
+    out = tmp_path / "out"
+    assert main(["--quiet", "render", f"{folder.name}/flag.yaml", "-o", str(out), "--unguided",
+                 "--image", f"{folder.name}/start.png"]) == 0
+    image = json.loads((out / "meta.json").read_text())["generate"]["unguided"]["settings"]["image"]
+    assert image["file"] == str((folder / "start.png").resolve())  # the flag's picture, not the scene's other.png
+    assert image["sha256"] == hashlib.sha256((folder / "start.png").read_bytes()).hexdigest()
+    # an absolute path, or one through a link, to a file in the scene's folder is the same override
+    from physreel.engine.cli.args import parse_image
+
+    (tmp_path / "link").symlink_to(folder)
+    assert parse_image(str(folder / "start.png"), scene_path) == "start.png"
+    assert parse_image(str(tmp_path / "link" / "start.png"), scene_path) == "start.png"
+
+
+def test_compare_image_starts_both_runs_from_the_picture(folder, wan_dir, tmp_path, monkeypatch):
+    from physreel.engine.cli import main
+
+    scene_path = _scene_file(folder, "compare.yaml", backend="wan-vace", model=str(wan_dir), steps=1, resolution=[32, 32])
+    monkeypatch.chdir(folder)
+    out = tmp_path / "out"
+    assert main(["--quiet", "compare", str(scene_path), "-o", str(out), "--image", "start.png"]) == 0
+    runs = json.loads((out / "metrics.json").read_text())["settings"]["generate"]
+    digest = hashlib.sha256((folder / "start.png").read_bytes()).hexdigest()
+    assert {label: runs[label]["3"]["settings"]["image"]["sha256"] for label in ("guided", "unguided")} == \
+        {"guided": digest, "unguided": digest}
+
+
+def _bad_image_path(kind: str, folder: Path, elsewhere: Path) -> str:
+    """A path, from the scene's folder, to something --image refuses."""
+    if kind == "outside the scene's folder":
+        return str(_write_png(elsewhere / "outside.png", _picture()))
+    if kind == "not an image":
+        (folder / "notes.png").write_text("not a picture")
+        return "notes.png"
+    return {"missing": "strat.png", "a folder": ".", "empty": ""}[kind]
+
+
+@pytest.mark.parametrize("command", ["render", "compare"])
+@pytest.mark.parametrize("kind, expected", [
+    ("missing", "--image strat.png: does not exist (the path is read from the current directory, "),
+    ("a folder", "--image .: is a folder (the path is read from the current directory, "),
+    ("outside the scene's folder", "the start image must lie inside the scene's folder "),
+    ("not an image", "--image notes.png: 'notes.png' is not an image Pillow can read; save it as PNG or JPEG"),
+    ("empty", "--image '': not a file name; give the picture's path"),
+])
+def test_a_bad_image_path_exits_2_with_one_line_and_writes_nothing(folder, tmp_path, monkeypatch, capsys, command,
+                                                                    kind, expected):
+    from physreel.engine.cli import main
+
+    monkeypatch.setattr("physreel.engine.pipeline.simulate", _no_simulation)
+    scene_path = _scene_file(folder, "bad.yaml", backend="wan-vace")
+    monkeypatch.chdir(folder)
+    out = tmp_path / "out"
+    assert main([command, str(scene_path), "-o", str(out), "--image", _bad_image_path(kind, folder, tmp_path)]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err.startswith(f"physreel {command}: --image ") and expected in err
+    assert not out.exists()
+
+
+def _no_simulation(*args, **kwargs):
+    raise AssertionError("the scene was simulated before --image was refused")

@@ -70,7 +70,7 @@ class BackendInfo:
         return all(r.found for r in self.requirements if not r.optional)
 
 
-START_IMAGE_BACKENDS = ("animatediff", "wan-vace")
+START_IMAGE_BACKENDS = ("animatediff", "wan-vace", "cogvideox-flow")
 """The registered backends with an `image_route`, named in the refusal of the others (the registry
 imports this module, so it cannot be asked here; tests/test_start_image.py checks they agree)."""
 

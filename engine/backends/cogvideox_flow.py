@@ -19,20 +19,26 @@ CogVideoX 1.0 makes 4k+1 frames at multiples of 16 pixels (VAE: 4 frames and 8x8
 cell; transformer: 2x2 patches), at most the frames and, by default, the size its transformer was
 trained on (its config's sample_frames, sample_height and sample_width: 49 frames at 720x480).
 
-An image-to-video base (THUDM/CogVideoX-5b-I2V, with GWTF's I2V LoRA) keeps a start frame as the
-video's first: `generate_from(request, start_frame)` takes it. A scene cannot name a start image
-yet, so `physreel render` refuses such a folder before simulating (`preflight`).
+A start image (`generate.image`) needs an image-to-video base (THUDM/CogVideoX-5b-I2V, diffusers'
+`CogVideoXImageToVideoPipeline`, with GWTF's I2V LoRA): the picture, fitted to the generation size
+(engine/start_image.py), is the pipeline's `image`, which the video keeps as its first frame, in
+guided and unguided runs alike (as the other backends' start images: the unguided run a guided one
+is compared with starts from the same picture, the LoRA off and the noise independent). The base
+folder decides the mode: a start image with a text-to-video base, or an image-to-video base without
+one, is refused before simulating (`check_settings`), with the models to use.
 
 Model directory (`--model DIR` or `generate.model`):
 
     DIR/base/   a CogVideoX pipeline as save_pretrained writes it (model_index.json, transformer/,
                 vae/, text_encoder/, tokenizer/, scheduler/): THUDM/CogVideoX-5b, -2b or -5b-I2V
     DIR/lora/   one GWTF LoRA file (*.safetensors) for that base, from Eyeline-Research/Go-with-the-Flow,
-                e.g. T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors
+                e.g. T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors (-5b-I2V:
+                I2V5B_final_i38800_nearest_lora_weights.safetensors)
 
 A folder that is absent is looked up in the local Hugging Face cache (THUDM/CogVideoX-5b, and
 that LoRA file in Eyeline-Research/Go-with-the-Flow). The files each role loads and the `hf download`
-command that fetches them: engine/backends/model_files.py (COGVIDEOX_5B, GWTF_LORA).
+command that fetches them: engine/backends/model_files.py (COGVIDEOX_5B, GWTF_LORA; for a start
+image COGVIDEOX_5B_I2V, GWTF_I2V_LORA, named in the refusal of a text-to-video base).
 """
 
 from __future__ import annotations
@@ -57,7 +63,15 @@ from .diffusers_common import (
     quiet_loading,
 )
 from .identity import file_identity
-from .model_files import COGVIDEOX_5B, GWTF_DEFAULT_LORA_FILE, GWTF_LORA, weights_variant
+from .model_files import (
+    COGVIDEOX_5B,
+    COGVIDEOX_5B_I2V,
+    GWTF_DEFAULT_LORA_FILE,
+    GWTF_I2V_LORA,
+    GWTF_I2V_LORA_FILE,
+    GWTF_LORA,
+    weights_variant,
+)
 from .runtime import (
     WeightHasher,
     fetch_command,
@@ -85,6 +99,9 @@ MAX_SEQUENCE_LENGTH = 226
 """T5 tokens of the prompt (CogVideoX's max_text_seq_length)."""
 PIPELINES = {"CogVideoXPipeline": "text-to-video", "CogVideoXImageToVideoPipeline": "image-to-video"}
 """The diffusers pipelines a base folder may hold (its model_index.json's _class_name)."""
+IMAGE_TO_VIDEO = "CogVideoXImageToVideoPipeline"
+I2V_DIR = "I2V_DIR"
+"""The placeholder folder the refusal of a start image on a text-to-video base fetches into."""
 
 
 def pipeline_class(base: Path) -> str:
@@ -102,6 +119,8 @@ class CogVideoXFlowBackend(Backend):
     default_controls = ("flow",)
     default_guidance_scale = 6.0
     """CogVideoX's own default (CogVideoXPipeline.__call__) and GWTF's (cut_and_drag_inference.py line 401)."""
+    image_route = (f"{IMAGE_TO_VIDEO}'s `image`, kept as the first frame: an image-to-video base "
+                   f"({COGVIDEOX_5B_I2V.repo_id} with GWTF's I2V LoRA); guided and unguided runs alike")
 
     def __init__(self, model_path: str | Path | None = None):
         super().__init__(model_path)
@@ -149,12 +168,13 @@ class CogVideoXFlowBackend(Backend):
         return BackendInfo(
             name=self.name,
             description="CogVideoX 1.0 with a Go-with-the-Flow LoRA, guided by noise warped along the simulated flow "
-            "(diffusers CogVideoXPipeline; CogVideoXImageToVideoPipeline from Python with a start frame); 4k+1 "
-            "frames, sizes in multiples of 16",
+            "(diffusers CogVideoXPipeline; CogVideoXImageToVideoPipeline with generate.image, from a "
+            f"{COGVIDEOX_5B_I2V.repo_id} base and GWTF's I2V LoRA); 4k+1 frames, sizes in multiples of 16",
             requirements=(model_requirement("base", COGVIDEOX_5B, self.model_path, "base"), self._lora_requirement()),
             controls=self.controls,
             model_dir_layout="DIR/base = a CogVideoX pipeline's save_pretrained folder; DIR/lora = one "
-            "Go-with-the-Flow LoRA *.safetensors for that base",
+            f"Go-with-the-Flow LoRA *.safetensors for that base (for generate.image: {COGVIDEOX_5B_I2V.repo_id} "
+            f"and {GWTF_I2V_LORA_FILE})",
         )
 
     def _locate(self) -> tuple[Path, Path]:
@@ -171,8 +191,10 @@ class CogVideoXFlowBackend(Backend):
         return base, lora
 
     def check_settings(self, generate: GenerateSpec) -> None:
-        """The flow control's window and scale, and noise warping, which is this backend's only guidance.
-        (A control of another kind is refused by `preflight` for guided runs, as other backends do.)"""
+        """The flow control's window and scale, noise warping, which is this backend's only guidance,
+        and a start image exactly when the base folder is image-to-video (`_check_mode`). (A control
+        of another kind is refused by `preflight` for guided runs, as other backends do.)"""
+        super().check_settings(generate)
         if not generate.noise_warp:
             raise BackendError(f"{self.name} is guided by the warped noise alone: noise_warp: false is not a setting it "
                                f"can honour (remove it; an unguided run already uses independent noise)", "noise_warp")
@@ -187,17 +209,31 @@ class CogVideoXFlowBackend(Backend):
                 raise BackendError(f"{self.name}: the flow acts through the initial noise, before every step; control "
                                    f"'flow' asks for start={control.start}, end={control.end} (set start: 0, end: 1)",
                                    "controls")
+        self._check_mode(generate.image is not None)
+
+    def _check_mode(self, has_image: bool) -> None:
+        """BackendError unless the base folder is image-to-video exactly when there is a start image:
+        about `image` for a picture a text-to-video base cannot start from, about `model` for an
+        image-to-video base without one. A base not found is left to `preflight`, which names it
+        with its fetch command."""
+        base = self._base()
+        if base is None:
+            return
+        image_to_video = pipeline_class(base) == IMAGE_TO_VIDEO
+        if has_image and not image_to_video:
+            raise BackendError(f"{self.name}: the base model {base} is text-to-video ({pipeline_class(base)}), which "
+                               f"cannot start from a picture; {_image_to_video_models()}, or remove "
+                               f"the start image", "image")
+        if image_to_video and not has_image:
+            raise BackendError(f"{self.name}: the base model {base} is image-to-video ({IMAGE_TO_VIDEO}) and needs a "
+                               f"start image; set generate.image (a picture beside the scene) or --image, or use a "
+                               f"text-to-video base ({BASE_ID} or THUDM/CogVideoX-2b)", "model")
 
     def preflight(self, control_kinds: tuple[str, ...]) -> None:
         for kind in control_kinds:
             if kind not in self.controls:
                 raise BackendError(f"{self.name} has no {kind!r} control; it takes flow (as warped noise)", "controls")
-        base, _ = self._locate()
-        if pipeline_class(base) == "CogVideoXImageToVideoPipeline":
-            # a scene cannot name a start image yet; from Python, `generate_from` takes one
-            raise BackendError(f"{self.name}: {base} is an image-to-video model, which needs a start frame that a "
-                               f"scene cannot give; use a text-to-video base (THUDM/CogVideoX-5b or -2b), or call "
-                               f"CogVideoXFlowBackend.generate_from with the frame", "model")
+        self._locate()
 
     # ------------------------------------------------------------------ shape
     def _transformer_config(self) -> dict:
@@ -238,6 +274,9 @@ class CogVideoXFlowBackend(Backend):
         if request.controls and request.noise_flow is None:
             raise BackendError(f"{self.name}: a guided run needs the flow as warped noise (request.noise_flow); "
                                f"it has none (noise warping off?)")
+        base = self._base()
+        if base is not None:  # before loading: a start image exactly when the base is image-to-video
+            _check_start_image(pipeline_class(base) == IMAGE_TO_VIDEO, request)
 
     # ------------------------------------------------------------------ loading
     def load_pipeline(self, device: str, dtype) -> PipelineEntry:
@@ -252,18 +291,15 @@ class CogVideoXFlowBackend(Backend):
                 pipe = loader.from_pretrained(base, variant=weights_variant(base), local_files_only=True, **dtype_kwargs(dtype))
                 pipe.load_lora_weights(str(lora.parent), weight_name=lora.name, adapter_name="gwtf", local_files_only=True)
             pipe.to(device)
-            self._pipelines[key] = PipelineEntry(LoadedPipeline(pipe, {"base": (COGVIDEOX_5B, base)}))
+            files = COGVIDEOX_5B_I2V if pipeline_class(base) == IMAGE_TO_VIDEO else COGVIDEOX_5B
+            self._pipelines[key] = PipelineEntry(LoadedPipeline(pipe, {"base": (files, base)}))
             self._lora_files[key] = lora
         return self._pipelines[key]
 
     # ------------------------------------------------------------------ generation
     def generate(self, request: GenerationRequest, progress: bool = False) -> GeneratedVideo:
-        """Text-to-video; an image-to-video base folder needs `generate_from` with its start frame."""
-        return self.generate_from(request, None, progress)
-
-    def generate_from(self, request: GenerationRequest, start_frame, progress: bool = False) -> GeneratedVideo:
-        """The video, starting from `start_frame` (uint8 [H, W, 3] at the generation size: the first
-        frame an image-to-video model keeps) or, for a text-to-video model, from None."""
+        """The video: text-to-video, or image-to-video from `request.image` (its frame, uint8
+        [H, W, 3] at the generation size, is the pipeline's `image`, the video's first frame)."""
         import torch
         from PIL import Image
 
@@ -274,8 +310,7 @@ class CogVideoXFlowBackend(Backend):
         # 2. load, set the memory flags and the LoRA (on for guided runs, off for unguided)
         entry = self.load_pipeline(device, dtype)
         pipe = entry.loaded.pipe
-        image_to_video = type(pipe).__name__ == "CogVideoXImageToVideoPipeline"
-        _check_start_frame(start_frame, image_to_video, request)
+        image_to_video = type(pipe).__name__ == IMAGE_TO_VIDEO
         entry.offloaded = apply_memory_flags(pipe, request, device, entry.offloaded)
         pipe.set_progress_bar_config(disable=not progress)
         if request.guided:
@@ -288,7 +323,7 @@ class CogVideoXFlowBackend(Backend):
         channels = pipe.transformer.config.in_channels // (2 if image_to_video else 1)
         latents, noise_meta = initial_latents(request, channels, lora.name)
         # 4. run
-        start = {"image": Image.fromarray(start_frame)} if image_to_video else {}
+        start = {"image": Image.fromarray(request.image.frame)} if image_to_video else {}
         with torch.inference_mode():
             output = pipe(
                 **start,
@@ -316,20 +351,23 @@ class CogVideoXFlowBackend(Backend):
         return GeneratedVideo(frames=frames, fps=request.fps, meta=meta)
 
 
-def _check_start_frame(start_frame, image_to_video: bool, request: GenerationRequest) -> None:
-    """A start frame exactly when the model is image-to-video, uint8 at the generation size."""
-    import numpy as np
+def _image_to_video_models() -> str:
+    """The fix for a start image on a text-to-video base: the models to use, their fetch commands into
+    a folder of their own (the HF cache is searched for the text-to-video base only), and the flag."""
+    return (f"fetch {COGVIDEOX_5B_I2V.repo_id} and Go-with-the-Flow's I2V LoRA {GWTF_I2V_LORA_FILE} into a folder "
+            f"of their own (`{COGVIDEOX_5B_I2V.download_command(I2V_DIR + '/base')}` and "
+            f"`{GWTF_I2V_LORA.download_command(I2V_DIR + '/lora')}`) and give it as --model {I2V_DIR} or generate.model")
 
-    if image_to_video and start_frame is None:
-        raise BackendError("cogvideox-flow: the base model is image-to-video (CogVideoXImageToVideoPipeline) and needs "
-                           "a start frame; give one, or use a text-to-video base (THUDM/CogVideoX-5b or -2b)")
-    if not image_to_video and start_frame is not None:
-        raise BackendError("cogvideox-flow: the base model is text-to-video and takes no start frame; use an "
-                           "image-to-video base (THUDM/CogVideoX-5b-I2V) with its LoRA to start from an image")
-    if start_frame is not None and (np.asarray(start_frame).dtype != np.uint8
-                                    or np.shape(start_frame) != (request.height, request.width, 3)):
-        raise BackendError(f"cogvideox-flow: the start frame is {np.asarray(start_frame).dtype} {np.shape(start_frame)}; "
-                           f"expected uint8 {(request.height, request.width, 3)}")
+
+def _check_start_image(image_to_video: bool, request: GenerationRequest) -> None:
+    """A start image exactly when the base model is image-to-video (a request built by hand; a
+    scene's settings were checked by `check_settings` before simulating)."""
+    if image_to_video and request.image is None:
+        raise BackendError(f"cogvideox-flow: the base model is image-to-video ({IMAGE_TO_VIDEO}) and needs a start "
+                           f"image (request.image); give one, or use a text-to-video base ({BASE_ID} or -2b)", "image")
+    if not image_to_video and request.image is not None:
+        raise BackendError(f"cogvideox-flow: the base model is text-to-video and cannot start from a picture; "
+                           f"{_image_to_video_models()}", "image")
 
 
 def initial_latents(request: GenerationRequest, channels: int, lora_file: str):

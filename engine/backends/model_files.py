@@ -37,6 +37,9 @@ Where each file list comes from (docs/engine.md, "Fetching models", says the sam
 - Eyeline-Research/Go-with-the-Flow: GWTF's LoRA files side by side at the repository root
   (GWTF's `cut_and_drag_inference.py` downloads each from `.../resolve/main/NAME.safetensors`);
   the one file physreel defaults to is fetched, not the others (DIR/lora must hold one LoRA).
+- THUDM/CogVideoX-5b-I2V and GWTF's I2V LoRA (for a start image): CogVideoX-5b's patterns; the LoRA
+  by its name in GWTF's inference script. Named in the refusal of a start image with a
+  text-to-video base, not in `physreel models` (DIR/base holds one base).
 File sizes are not recorded: `hf download ... --dry-run` and `physreel models --fetch --dry-run`
 ask the hub for them.
 """
@@ -126,11 +129,19 @@ COGVIDEOX_5B = ModelFiles(
     ),
     "model_index.json",
 )
+COGVIDEOX_5B_I2V = ModelFiles("THUDM/CogVideoX-5b-I2V", COGVIDEOX_5B.include, "model_index.json")
+"""CogVideoX-5b's image-to-video model (CogVideoXImageToVideoPipeline): the same components, so the
+same patterns (its weight file names were not confirmed either). For `generate.image` only; not a
+default requirement, since DIR/base holds one base (docs/engine.md, "cogvideox-flow")."""
 GWTF_DEFAULT_LORA_FILE = "T2V5B_blendnorm_i25000_DATASET_nearest_lora_weights.safetensors"
 """GWTF's latest text-to-video LoRA for CogVideoX-5b (cut_and_drag_inference.py line 30), trained
 last with the 'nearest' reduction its inference script defaults to (line 398)."""
 GWTF_LORA = ModelFiles("Eyeline-Research/Go-with-the-Flow", (GWTF_DEFAULT_LORA_FILE,), GWTF_DEFAULT_LORA_FILE)
 """One LoRA file of the repository (its marker is the file itself: a LoRA has no config)."""
+GWTF_I2V_LORA_FILE = "I2V5B_final_i38800_nearest_lora_weights.safetensors"
+"""GWTF's latest image-to-video LoRA for CogVideoX-5b-I2V, its inference script's default model
+(cut_and_drag_inference.py: `model_name='I2V5B_final_i38800_nearest_lora_weights'` in `main`)."""
+GWTF_I2V_LORA = ModelFiles(GWTF_LORA.repo_id, (GWTF_I2V_LORA_FILE,), GWTF_I2V_LORA_FILE)
 
 
 def weights_variant(folder: str | Path) -> str | None:

@@ -1,7 +1,9 @@
 """Command-line arguments shared by several commands, parsed and checked in one place.
 
 Generation flags are overrides of the spec's `generate:` fields (engine.settings), checked by
-the spec's own model, so a flag and its YAML field share their ranges.
+the spec's own model, so a flag and its YAML field share their ranges. `--image` is a path as the
+shell gives it (relative to the current directory), turned into `generate.image`'s form (relative
+to the scene's folder, which the picture must lie in) and checked as that field is.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from physreel.sim.files import output_folder_problem, update_json
 from physreel.sim.spec import Scene
+from physreel.sim.spec.image_file import resolve_start_image
 from physreel.sim.spec.model import GenerateSpec, frame_pixels_problem
 from physreel.sim.spec.types import BACKEND_NAMES, DEVICES, DTYPES, Resolution
 from physreel.sim.timing import StageTimes, recording
@@ -36,6 +39,7 @@ GENERATE_FLAGS = {
     "cpu_offload": "--cpu-offload",
     "vae_tiling": "--vae-tiling",
     "controls.*.scale": "--control-scale",
+    "image": "--image",
 }
 """Override path under `generate` -> the flag that sets it."""
 
@@ -82,8 +86,16 @@ def profiled(args: argparse.Namespace, out: Path) -> Iterator[None]:
         update_json(out / "meta.json", {"profile": times.to_json()})
 
 
+def add_image_flag(p: argparse.ArgumentParser) -> None:
+    """--image: the start image (`physreel render` and `physreel compare`)."""
+    p.add_argument("--image", metavar="PATH", help="start the video from this picture (PNG, JPEG, WebP or BMP; default: "
+                   "generate.image); a path from the current directory to a file inside the scene's folder, which "
+                   "it must lie in as generate.image must (docs/engine.md, 'Start image')")
+
+
 def add_generation_flags(p: argparse.ArgumentParser) -> None:
     """The remaining generate: fields as flags (`physreel render`)."""
+    add_image_flag(p)
     p.add_argument("--guidance-scale", type=float, help="classifier-free guidance on the prompt (default: "
                    "generate.guidance_scale, else the backend's: builtin 1.0, others 7.5)")
     p.add_argument("--control-scale", type=float, help="replace every control's scale (0 switches the controls off)")
@@ -148,8 +160,43 @@ def generate_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The overrides the generation flags give (None = not given), checked like the spec's fields."""
     overrides = {path: getattr(args, flag[2:].replace("-", "_"), None) for path, flag in GENERATE_FLAGS.items()}
     overrides["resolution"] = parse_resolution(overrides["resolution"])
+    overrides["image"] = parse_image(overrides["image"], args.scene)
     check_overrides(overrides)
     return overrides
+
+
+def parse_image(text: str | None, scene: str | Path, flag: str = "--image") -> str | None:
+    """--image PATH as the `generate.image` override: the same file as a path relative to the
+    scene's folder (the form a scene's own field takes, engine.settings.resolve_generate).
+
+    PATH is read from the current directory, as the shell completed it. The rule is the field's
+    (sim/spec/image_file.py): the file, links followed, lies inside the scene's folder (a run's
+    inputs stay beside its scene, so the folder can be moved or shared whole) and is one still
+    image Pillow decodes. UsageError naming the flag, PATH as typed and the fix otherwise."""
+    if text is None:
+        return None
+    scene_dir = Path(scene).parent.resolve()
+    if "\x00" in text or not text.strip():
+        raise UsageError(f"{flag} {text!r}: not a file name; give the picture's path")
+    try:
+        path = Path(text).resolve()  # links followed, as the field's check follows them
+        found = path.is_file()
+    except (OSError, RuntimeError) as exc:  # a name too long, a loop of links
+        raise UsageError(f"{flag} {text}: cannot be looked up ({getattr(exc, 'strerror', None) or exc}); give the "
+                         f"picture's path") from None
+    if not found:
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise UsageError(f"{flag} {text}: {what} (the path is read from the current directory, {Path.cwd()}); give "
+                         f"the picture's path")
+    if not path.is_relative_to(scene_dir):
+        raise UsageError(f"{flag} {text}: the start image must lie inside the scene's folder {scene_dir}, as "
+                         f"generate.image must (a run's files stay beside its scene); copy it into that folder")
+    relative = path.relative_to(scene_dir).as_posix()
+    try:
+        resolve_start_image(relative, scene_dir)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {text}: {exc}") from None
+    return relative
 
 
 def check_overrides(overrides: dict[str, Any], flags: dict[str, str] = GENERATE_FLAGS) -> None:

@@ -8,7 +8,8 @@ from ..compare import CompareInputError, CompareSettings, run_compare
 from ..errors import BackendError
 from ..settings import OverrideError
 from . import UsageError
-from .args import add_backend_flags, add_profile_flag, add_scene_and_out, check_overrides, out_folder, parse_seeds, profiled
+from .args import (add_backend_flags, add_image_flag, add_profile_flag, add_scene_and_out, check_overrides, out_folder,
+                   parse_image, parse_seeds, profiled)
 
 
 def add_parser(subparsers):
@@ -22,6 +23,7 @@ def add_parser(subparsers):
     )
     add_scene_and_out(p)
     add_backend_flags(p)
+    add_image_flag(p)
     p.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (default: generate.seed, else shot.seed)")
     p.add_argument("--video", help="score this MP4 or folder of PNG frames instead of generating")
     p.add_argument("--resample-frames", action="store_true",
@@ -34,8 +36,9 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     out = out_folder(args.out)
-    if args.video is not None and (args.seeds or args.backend or args.steps is not None or args.model):
-        raise UsageError("--video scores an existing video; --seeds, --backend, --model and --steps apply only when generating")
+    if args.video is not None and (args.seeds or args.backend or args.steps is not None or args.model or args.image):
+        raise UsageError("--video scores an existing video; --seeds, --backend, --model, --steps and --image apply only "
+                         "when generating")
     if args.resample_frames and args.video is None:
         raise UsageError("--resample-frames applies to --video only")
     settings = CompareSettings(
@@ -46,6 +49,7 @@ def run(args) -> int:
         resample_frames=args.resample_frames,
         depth_model=None if args.depth_model is None else Path(args.depth_model),
         model=args.model,
+        image=parse_image(args.image, args.scene),
         quiet=args.quiet,
     )
     check_overrides(settings.overrides())

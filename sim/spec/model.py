@@ -605,9 +605,9 @@ class GenerateSpec(Strict):
     image: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     """A start image beside the scene (PNG, JPEG, WebP or BMP; a path relative to the scene's folder):
     the video's first frame, for the backends that take one (wan-vace: VACE's first frame kept by its
-    mask; animatediff: SparseCtrl RGB at frame 0). Centre-cropped to the camera's aspect ratio, then
-    resized to the video's size as the control frames are (docs/engine.md, "Start image"). The
-    builtin backend takes none."""
+    mask; animatediff: SparseCtrl RGB at frame 0; cogvideox-flow: an image-to-video base's image).
+    Centre-cropped to the camera's aspect ratio, then resized to the video's size as the control
+    frames are (docs/engine.md, "Start image"). The builtin backend takes none."""
 
 
 # ---------------------------------------------------------------------------- scene
