@@ -20,7 +20,9 @@ frames, meta.json (the noise method's name), metrics.json and report.html change
 the unguided video kept their bytes); and all four after those two and the start image merged, checked
 against each branch's digests: against the controls' only the guided video, its frames and the files
 that hold them changed, against the noise warp's only the control images and their previews, and every
-meta.json (the resolved spec's `generate.image`).
+meta.json (the resolved spec's `generate.image`); and render and compare once more when the builtin went
+back to the per-cell warp (measured better for it): the guided video's bytes are again those of the
+controls branch, only meta.json (the method's name), metrics.json and report.html differ from it.
 """
 
 from __future__ import annotations
