@@ -173,6 +173,7 @@ class CogVideoXFlowBackend(Backend):
     def check_settings(self, generate: GenerateSpec) -> None:
         """The flow control's window and scale, and noise warping, which is this backend's only guidance.
         (A control of another kind is refused by `preflight` for guided runs, as other backends do.)"""
+        super().check_settings(generate)
         if not generate.noise_warp:
             raise BackendError(f"{self.name} is guided by the warped noise alone: noise_warp: false is not a setting it "
                                f"can honour (remove it; an unguided run already uses independent noise)", "noise_warp")
