@@ -40,7 +40,7 @@ The tokenizers are the tests' small ones (no download), padded to the model's re
 the prompt embeddings have their real shape ([1, 77, 768] for CLIP; [1, 226, 4096] for the T5s).
 `--small-text-encoder` keeps a T5 encoder's real width (4096, so the same embedding shape) but builds
 2 of its 24 layers and only the test tokenizer's vocabulary: the full umT5-xxl / T5-xxl encoder is
-5.7 / 4.8 billion parameters, 23 / 19 GiB in float32, more than this benchmark's CPU can hold beside
+5.7 / 4.8 billion parameters, 21 / 18 GiB in float32, more than this benchmark's CPU can hold beside
 the video model. It runs once per prompt, never per denoising step; the output says when it was used.
 
 Measured: wall seconds of each stage (physreel's own timing), the denoiser's forward calls (the UNet and
@@ -228,6 +228,9 @@ class DenoiserClock:
         if name in DENOISERS and id(module) in self._started:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - self._started.pop(id(module))
             self.calls[name] = self.calls.get(name, 0) + 1
+            # as it happens, so a run stopped later (a watchdog, a deadline) still leaves its step time
+            print(f"real_scale: {name} forward {self.calls[name]}: {self.seconds[name]:.1f} s in all, "
+                  f"peak RSS {peak_rss_gib():.2f} GiB", file=sys.stderr, flush=True)
 
 
 def peak_rss_gib() -> float:
