@@ -418,6 +418,25 @@ def test_render_cli_missing_model_exits_2_with_one_line_and_writes_nothing(tmp_p
     assert not out.exists()
 
 
+@pytest.mark.parametrize("backend", ["builtin", "animatediff", "wan-vace", "cogvideox-flow"])
+def test_render_cli_device_cuda_without_a_gpu_exits_2_before_simulating(tmp_path, monkeypatch, capsys, backend):
+    from physreel.engine.cli import main
+    from physreel.engine.pipeline import Pipeline
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    simulated = []
+    monkeypatch.setattr(Pipeline, "_simulate", lambda self, scene: simulated.append(scene))
+    scene_path = _write_scene(tmp_path, generate={"backend": backend} if backend != "cogvideox-flow"
+                              else {"backend": backend, "controls": [{"kind": "flow"}]})
+    out = tmp_path / "out"
+    assert main(["--quiet", "render", str(scene_path), "-o", str(out), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no CUDA GPU" in err, err
+    assert simulated == [], "the simulation ran before the missing GPU was reported"
+    assert not out.exists()
+
+
 def test_render_cli_rejects_bad_flags(tmp_path, capsys):
     from physreel.engine.cli import main
 

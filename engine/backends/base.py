@@ -121,7 +121,12 @@ class Backend(ABC):
     def check_settings(self, generate: GenerateSpec) -> None:
         """Raise BackendError (with the `generate:` field it is about) for a resolved setting this
         backend cannot honour, before any simulation. The base class takes every setting but a
-        start image, which only a backend with an `image_route` takes; subclasses call it first."""
+        start image, which only a backend with an `image_route` takes; subclasses call it first.
+        The device asked for must be there (`--device cuda` on a machine without CUDA stops here,
+        not after the simulation)."""
+        from .runtime import resolve_device  # runtime imports this module
+
+        resolve_device(generate.device)
         if generate.image is not None and self.image_route is None:
             raise BackendError(f"the {self.name} backend takes no start image; remove generate.image or use a "
                                f"backend that starts from one ({', '.join(START_IMAGE_BACKENDS)})", "image")

@@ -109,6 +109,7 @@ class WanVaceBackend(Backend):
 
     def check_settings(self, generate: GenerateSpec) -> None:
         """One control video, of a kind VACE reads, acting over all steps (its single context scale has no window)."""
+        super().check_settings(generate)
         kinds = tuple(c.kind for c in generate.controls or ())
         for kind in kinds:
             if kind not in self.controls:
