@@ -28,6 +28,7 @@ from physreel.sim.spec.types import ControlKind
 
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
+from .device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,6 @@ class Backend(ABC):
         start image, which only a backend with an `image_route` takes; subclasses call it first.
         The device asked for must be there (`--device cuda` on a machine without CUDA stops here,
         not after the simulation)."""
-        from .runtime import resolve_device  # runtime imports this module
-
         resolve_device(generate.device)
         if generate.image is not None and self.image_route is None:
             raise BackendError(f"the {self.name} backend takes no start image; remove generate.image or use a "
