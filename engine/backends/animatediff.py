@@ -45,7 +45,7 @@ from physreel.sim.timing import timed
 
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
-from .base import Backend, BackendInfo, native_size
+from .base import Backend, BackendInfo, native_size, size_rounded_down
 from .diffusers_common import (
     LoadedPipeline,
     PipelineEntry,
@@ -180,11 +180,7 @@ class AnimateDiffBackend(Backend):
 
     def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:
         """Sizes rounded down to multiples of the VAE scale factor (SD's latent grid); any frame count."""
-        k = self.vae_scale_factor()
-        new_w, new_h = max(k, width // k * k), max(k, height // k * k)
-        notes = ()
-        if (new_w, new_h) != (width, height):
-            notes = (f"{self.name}: size {width}x{height} is not a multiple of {k}; generating {new_w}x{new_h}",)
+        new_w, new_h, notes = size_rounded_down(self.name, width, height, self.vae_scale_factor())
         return ShapePlan(num_frames, new_w, new_h, notes)
 
     # ------------------------------------------------------------------ loading

@@ -84,6 +84,15 @@ def native_size(pass_size: tuple[int, int], short_side: int, multiple: int) -> t
     return tuple(max(multiple, int(round(side * scale / multiple)) * multiple) for side in (width, height))
 
 
+def size_rounded_down(backend_name: str, width: int, height: int, multiple: int) -> tuple[int, int, tuple[str, ...]]:
+    """(width, height) rounded down to multiples of `multiple` (at least `multiple`), and the note that
+    says so when they change (none when they were multiples already)."""
+    new_w, new_h = max(multiple, width // multiple * multiple), max(multiple, height // multiple * multiple)
+    if (new_w, new_h) == (width, height):
+        return new_w, new_h, ()
+    return new_w, new_h, (f"{backend_name}: size {width}x{height} is not a multiple of {multiple}; generating {new_w}x{new_h}",)
+
+
 class Backend(ABC):
     """A video generator. Subclasses set `name`, and implement `describe` and `generate`.
 

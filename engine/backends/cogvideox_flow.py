@@ -51,7 +51,7 @@ from physreel.sim.timing import timed
 
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
-from .base import Backend, BackendInfo, ModelRequirement
+from .base import Backend, BackendInfo, ModelRequirement, size_rounded_down
 from .diffusers_common import (
     LoadedPipeline,
     PipelineEntry,
@@ -253,15 +253,12 @@ class CogVideoXFlowBackend(Backend):
         """The largest 4k+1 frames the shot has, at most the trained count; sizes rounded down to multiples of 16."""
         most = self._transformer_config().get("sample_frames", TRAINED_FRAMES)
         frames = (min(num_frames, most) - 1) // TEMPORAL_FACTOR * TEMPORAL_FACTOR + 1
-        new_w = max(SIZE_MULTIPLE, width // SIZE_MULTIPLE * SIZE_MULTIPLE)
-        new_h = max(SIZE_MULTIPLE, height // SIZE_MULTIPLE * SIZE_MULTIPLE)
+        new_w, new_h, size_notes = size_rounded_down(self.name, width, height, SIZE_MULTIPLE)
         notes = []
         if frames != num_frames:
             why = f"CogVideoX makes 4k+1 frames, at most the {most} it was trained on"
             notes.append(f"{self.name}: {why}; using the first {frames} of the shot's {num_frames}")
-        if (new_w, new_h) != (width, height):
-            notes.append(f"{self.name}: size {width}x{height} is not a multiple of {SIZE_MULTIPLE}; generating {new_w}x{new_h}")
-        return ShapePlan(frames, new_w, new_h, tuple(notes))
+        return ShapePlan(frames, new_w, new_h, (*notes, *size_notes))
 
     def check_request(self, request: GenerationRequest) -> None:
         super().check_request(request)

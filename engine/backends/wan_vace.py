@@ -34,7 +34,7 @@ from physreel.sim.timing import timed
 
 from ..errors import BackendError
 from ..records import GeneratedVideo, GenerationRequest, ShapePlan
-from .base import Backend, BackendInfo, native_size
+from .base import Backend, BackendInfo, native_size, size_rounded_down
 from .diffusers_common import (
     LoadedPipeline,
     PipelineEntry,
@@ -138,17 +138,14 @@ class WanVaceBackend(Backend):
     def plan_shape(self, num_frames: int, width: int, height: int) -> ShapePlan:
         """The largest 4k+1 frames the shot has; sizes rounded down to multiples of 16."""
         frames = (num_frames - 1) // TEMPORAL_FACTOR * TEMPORAL_FACTOR + 1
-        new_w = max(SIZE_MULTIPLE, width // SIZE_MULTIPLE * SIZE_MULTIPLE)
-        new_h = max(SIZE_MULTIPLE, height // SIZE_MULTIPLE * SIZE_MULTIPLE)
+        new_w, new_h, size_notes = size_rounded_down(self.name, width, height, SIZE_MULTIPLE)
         notes = []
         if frames != num_frames:
             notes.append(
                 f"{self.name}: Wan makes 4k+1 frames; using the first {frames} of the shot's {num_frames} "
                 f"(make the shot {frames + TEMPORAL_FACTOR} frames long to keep more)"
             )
-        if (new_w, new_h) != (width, height):
-            notes.append(f"{self.name}: size {width}x{height} is not a multiple of {SIZE_MULTIPLE}; generating {new_w}x{new_h}")
-        return ShapePlan(frames, new_w, new_h, tuple(notes))
+        return ShapePlan(frames, new_w, new_h, (*notes, *size_notes))
 
     def check_request(self, request: GenerationRequest) -> None:
         super().check_request(request)
