@@ -32,29 +32,6 @@ BLOCK = 8
 GAPS = (1, 4)
 
 
-def translation(frames: int, size: int):
-    from physreel.engine.records import NoiseFlow
-
-    flow = np.zeros((frames, size, size, 2), np.float32)
-    flow[..., 0] = 2.0
-    return NoiseFlow(flow, np.ones((frames, size, size), bool))
-
-
-def zoom_turn(frames: int, size: int, zoom: float = 1.04, degrees: float = 3.0):
-    from physreel.engine.records import NoiseFlow
-
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
-    x, y = xs - size / 2, ys - size / 2
-    scale = np.where(x < 0, 1 / zoom, zoom)
-    angle = np.deg2rad(degrees)
-    flow = np.zeros((frames, size, size, 2), np.float32)
-    flow[..., 0] = scale * (np.cos(angle) * x - np.sin(angle) * y) - x
-    flow[..., 1] = scale * (np.sin(angle) * x + np.cos(angle) * y) - y
-    valid = np.ones((frames, size, size), bool)
-    valid[:, size * 5 // 16: size * 10 // 16, size * 5 // 16: size * 10 // 16] = False
-    return NoiseFlow(flow, valid)
-
-
 def block_tower_orbit():
     from physreel.conditioning.render import render_passes
     from physreel.engine.records import NoiseFlow
@@ -97,11 +74,12 @@ def main() -> None:
 
     import torch
 
+    from physreel.engine.noise_stats import translation_flow, zoom_turn_flow
     from physreel.engine.noise_warp import WARP_METHODS, warped_noise
 
     torch.set_num_threads(2)
-    warped_noise(4, 4, 4, translation(2, 32), seed=0)  # compile the kernels (numba caches them on disk)
-    flows = {"translate": translation(args.frames, args.size), "zoom-turn": zoom_turn(args.frames, args.size),
+    warped_noise(4, 4, 4, translation_flow(2, 32, dx=2.0), seed=0)  # compile the kernels (numba caches them on disk)
+    flows = {"translate": translation_flow(args.frames, args.size, dx=2.0), "zoom-turn": zoom_turn_flow(args.frames, args.size),
              "orbit": block_tower_orbit()}
     if args.speed_only:
         for name, flow in flows.items():

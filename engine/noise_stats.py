@@ -20,8 +20,33 @@ import numpy as np
 from scipy import stats
 
 from .noise_warp_cells import transport_targets
+from .records import NoiseFlow
 
-__all__ = ["FrameStatistics", "frame_statistics", "flow_correlation", "ideal_flow_correlation", "transport_targets"]
+__all__ = ["FrameStatistics", "frame_statistics", "flow_correlation", "ideal_flow_correlation", "transport_targets",
+           "translation_flow", "zoom_turn_flow"]
+
+
+def translation_flow(frames: int, size: int, dx: float, dy: float = 0.0) -> NoiseFlow:
+    """Every pixel of a size x size shot moves by (dx, dy) px each frame, all visible."""
+    flow = np.zeros((frames, size, size, 2), np.float32)
+    flow[..., 0], flow[..., 1] = dx, dy
+    return NoiseFlow(flow, np.ones((frames, size, size), bool))
+
+
+def zoom_turn_flow(frames: int, size: int, zoom: float = 1.04, degrees: float = 3.0) -> NoiseFlow:
+    """The hard case: the left half zooms out toward the centre (merges), the right half zooms in
+    (expansion), all of it turns (samples drift off the pixel grid), and a central block is hidden
+    in the next frame (flow_valid)."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    x, y = xs - size / 2, ys - size / 2
+    scale = np.where(x < 0, 1 / zoom, zoom)
+    angle = np.deg2rad(degrees)
+    flow = np.zeros((frames, size, size, 2), np.float32)
+    flow[..., 0] = scale * (np.cos(angle) * x - np.sin(angle) * y) - x
+    flow[..., 1] = scale * (np.sin(angle) * x + np.cos(angle) * y) - y
+    valid = np.ones((frames, size, size), bool)
+    valid[:, size * 5 // 16: size * 10 // 16, size * 5 // 16: size * 10 // 16] = False
+    return NoiseFlow(flow, valid)
 
 
 @dataclass(frozen=True)

@@ -9,33 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from physreel.engine.noise_stats import flow_correlation, frame_statistics, ideal_flow_correlation
+from physreel.engine.noise_stats import (
+    flow_correlation,
+    frame_statistics,
+    ideal_flow_correlation,
+    translation_flow,
+    zoom_turn_flow,
+)
 from physreel.engine.noise_warp import independent_noise, temporal_frame_index, warped_noise
 from physreel.engine.noise_warp_cells import transport_targets
 from physreel.engine.records import NoiseFlow
 
 METHODS = ("pixels", "cells")
-
-
-def _translation(frames: int, size: int, dx: float, dy: float) -> NoiseFlow:
-    flow = np.zeros((frames, size, size, 2), np.float32)
-    flow[..., 0], flow[..., 1] = dx, dy
-    return NoiseFlow(flow, np.ones((frames, size, size), bool))
-
-
-def _zoom_rotate_occlude(frames: int, size: int, zoom: float = 1.04, degrees: float = 3.0) -> NoiseFlow:
-    """Left half zooms out toward the centre (merges), right half zooms in (expansion), all of it
-    turns (samples drift off the pixel grid), and a block is hidden in the next frame (flow_valid)."""
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
-    x, y = xs - size / 2, ys - size / 2
-    scale = np.where(x < 0, 1 / zoom, zoom)
-    angle = np.deg2rad(degrees)
-    flow = np.zeros((frames, size, size, 2), np.float32)
-    flow[..., 0] = scale * (np.cos(angle) * x - np.sin(angle) * y) - x
-    flow[..., 1] = scale * (np.sin(angle) * x + np.cos(angle) * y) - y
-    valid = np.ones((frames, size, size), bool)
-    valid[:, size * 5 // 16: size * 10 // 16, size * 5 // 16: size * 10 // 16] = False
-    return NoiseFlow(flow, valid)
 
 
 def _assert_standard_normal(frame: np.ndarray) -> None:
@@ -51,14 +36,14 @@ def _assert_standard_normal(frame: np.ndarray) -> None:
 # ------------------------------------------------------------------------- distribution
 @pytest.mark.parametrize("method", METHODS)
 def test_every_latent_frame_stays_standard_normal_under_zoom_rotation_and_occlusion(method):
-    noise = warped_noise(16, 16, 16, _zoom_rotate_occlude(10, 128), seed=5, method=method).numpy()
+    noise = warped_noise(16, 16, 16, zoom_turn_flow(10, 128), seed=5, method=method).numpy()
     for frame in noise:  # 4096 values a frame
         _assert_standard_normal(frame)
 
 
 def test_the_pixel_field_itself_stays_iid_so_any_block_sum_is_standard_normal():
     # latent grid = pixel grid (k = 1): the field's own samples, merged, split and fresh
-    noise = warped_noise(4, 64, 64, _zoom_rotate_occlude(10, 64), seed=2).numpy()
+    noise = warped_noise(4, 64, 64, zoom_turn_flow(10, 64), seed=2).numpy()
     for frame in noise[1:]:
         _assert_standard_normal(frame)
 
@@ -85,7 +70,7 @@ def test_expansion_splits_samples_so_neighbouring_pixels_stay_independent():
 def test_translation_by_whole_pixels_carries_the_field_exactly():
     # 4 frames of (2, 2) px = one latent cell right and down: every cell but the uncovered border
     # row and column is its old up-left neighbour, to float32 rounding of the block sums
-    noise = warped_noise(4, 16, 16, _translation(5, 128, dx=2, dy=2), seed=0).numpy()
+    noise = warped_noise(4, 16, 16, translation_flow(5, 128, dx=2, dy=2), seed=0).numpy()
     np.testing.assert_allclose(noise[4][:, 1:, 1:], noise[0][:, :-1, :-1], atol=1e-5)
 
 
@@ -93,7 +78,7 @@ def test_translation_by_whole_pixels_carries_the_field_exactly():
 def test_slow_motion_keeps_its_pattern_after_one_cell_of_travel(method, low, high):
     """2 px a frame with 8 px cells: after 4 frames the pattern has moved one cell. The pixel field
     carries it whole (r = 1); the per-cell method redraws the sub-cell part every frame (r = 0.43)."""
-    flow = _translation(5, 128, dx=2, dy=0)
+    flow = translation_flow(5, 128, dx=2, dy=0)
     noise = warped_noise(4, 16, 16, flow, seed=0, method=method).numpy()
     targets = transport_targets(flow.flow_fwd, flow.flow_valid, 0, 4)
     assert low <= flow_correlation(noise[0], noise[4], targets, block=8) <= high
@@ -101,7 +86,7 @@ def test_slow_motion_keeps_its_pattern_after_one_cell_of_travel(method, low, hig
 
 def test_sub_pixel_motion_accumulates_instead_of_being_rounded_away():
     # 0.25 px a frame on the pixel grid: after 4 frames the field has moved exactly one pixel
-    noise = warped_noise(4, 32, 32, _translation(5, 32, dx=0.25, dy=0), seed=0).numpy()
+    noise = warped_noise(4, 32, 32, translation_flow(5, 32, dx=0.25, dy=0), seed=0).numpy()
     np.testing.assert_array_equal(noise[1], noise[0])  # a quarter pixel: every sample is still in its pixel
     # (column 0, uncovered when the samples crossed into column 1 at frame 2, took a split copy of
     # the sample next to it (it lands within REACH): column 1 holds the other half, not the original)
@@ -110,7 +95,7 @@ def test_sub_pixel_motion_accumulates_instead_of_being_rounded_away():
 
 def test_hidden_and_uncovered_pixels_get_fresh_noise():
     # a block hidden in the next frame (flow_valid false) on a still shot: its cells are redrawn
-    still = _translation(2, 128, dx=0, dy=0)
+    still = translation_flow(2, 128, dx=0, dy=0)
     valid = still.flow_valid.copy()
     valid[0, 32:64, 32:64] = False
     noise = warped_noise(4, 16, 16, NoiseFlow(still.flow_fwd, valid), seed=0).numpy()
@@ -119,17 +104,17 @@ def test_hidden_and_uncovered_pixels_get_fresh_noise():
     np.testing.assert_array_equal(noise[1][:, ~hidden], noise[0][:, ~hidden])
     assert not np.isclose(noise[1][:, hidden], noise[0][:, hidden], atol=1e-3).any()
     # the border a translation uncovers: fresh, unrelated to anything frame 0 had
-    noise = warped_noise(4, 16, 16, _translation(2, 128, dx=16, dy=0), seed=0).numpy()
+    noise = warped_noise(4, 16, 16, translation_flow(2, 128, dx=16, dy=0), seed=0).numpy()
     uncovered = noise[1][:, :, :2]
     assert not (uncovered[..., None] == noise[0].reshape(4, 1, 1, -1)).any()
     assert abs(np.corrcoef(uncovered.ravel(), noise[0][:, :, :2].ravel())[0, 1]) < 0.3  # 128 values: 3.4 SE
 
 
 def test_fine_factor_keeps_the_distribution_and_exact_whole_pixel_motion():
-    noise = warped_noise(8, 16, 16, _zoom_rotate_occlude(4, 64), seed=4, fine_factor=2).numpy()
+    noise = warped_noise(8, 16, 16, zoom_turn_flow(4, 64), seed=4, fine_factor=2).numpy()
     for frame in noise:
         _assert_standard_normal(frame)
-    shifted = warped_noise(4, 8, 8, _translation(2, 32, dx=4, dy=0), seed=0, fine_factor=3).numpy()
+    shifted = warped_noise(4, 8, 8, translation_flow(2, 32, dx=4, dy=0), seed=0, fine_factor=3).numpy()
     np.testing.assert_allclose(shifted[1][:, :, 1:], shifted[0][:, :, :-1], atol=1e-5)
 
 
@@ -137,7 +122,7 @@ def test_fine_factor_keeps_the_distribution_and_exact_whole_pixel_motion():
 def test_temporal_layout_is_go_with_the_flows_nearest_frames_of_the_every_frame_warp():
     assert temporal_frame_index(49, 4) == list(range(0, 49, 4))  # CogVideoX: 13 latent frames
     assert temporal_frame_index(1, 4) == [0]
-    flow = _zoom_rotate_occlude(9, 64)
+    flow = zoom_turn_flow(9, 64)
     every = warped_noise(4, 8, 8, flow, seed=3).numpy()
     folded = warped_noise(4, 8, 8, flow, seed=3, frame_index=temporal_frame_index(9, 4)).numpy()
     np.testing.assert_array_equal(folded, every[[0, 4, 8]])
@@ -147,7 +132,7 @@ def test_temporal_layout_is_go_with_the_flows_nearest_frames_of_the_every_frame_
 
 @pytest.mark.parametrize("method", METHODS)
 def test_warped_noise_is_deterministic_for_a_seed(method):
-    flow = _zoom_rotate_occlude(4, 64)
+    flow = zoom_turn_flow(4, 64)
     a = warped_noise(4, 8, 8, flow, seed=11, method=method)
     assert a.dtype == torch.float32 and a.shape == (4, 4, 8, 8)
     assert torch.equal(a, warped_noise(4, 8, 8, flow, seed=11, method=method))
@@ -156,7 +141,7 @@ def test_warped_noise_is_deterministic_for_a_seed(method):
 
 def test_transport_follows_the_flow_through_skipped_frames():
     # the per-cell method (and the measurements) warp from video frame 0 to 4 in one jump
-    flow = _translation(5, 64, dx=8, dy=0)
+    flow = translation_flow(5, 64, dx=8, dy=0)
     targets = transport_targets(flow.flow_fwd, flow.flow_valid, 0, 4).reshape(64, 64)
     assert targets[10, 5] == 10 * 64 + 37
     assert (targets[:, 32:] == -1).all()  # left the image
@@ -174,13 +159,13 @@ def test_transport_follows_the_flow_through_skipped_frames():
 ])
 def test_warped_noise_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        warped_noise(4, 8, 8, _translation(2, 64, 1, 1), seed=0, **kwargs)
+        warped_noise(4, 8, 8, translation_flow(2, 64, 1, 1), seed=0, **kwargs)
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_noise_warp_rejects_a_flow_that_does_not_tile_the_latent_grid(method):
     with pytest.raises(ValueError, match="k x k pixels"):
-        warped_noise(4, 8, 8, _translation(2, 60, 1, 1), seed=0, method=method)
+        warped_noise(4, 8, 8, translation_flow(2, 60, 1, 1), seed=0, method=method)
 
 
 def test_independent_noise_is_seeded():
@@ -190,7 +175,7 @@ def test_independent_noise_is_seeded():
 # ------------------------------------------------------------------------- measurements
 def test_ideal_correlation_of_a_quarter_cell_shift_is_the_closed_form():
     # carried = 0.75 L(c) + 0.25 L(c - 1): cov 0.75^2 + 0.25^2 = 0.625 = var, r = sqrt(0.625)
-    flow = _translation(2, 64, dx=2, dy=0)
+    flow = translation_flow(2, 64, dx=2, dy=0)
     targets = transport_targets(flow.flow_fwd, flow.flow_valid, 0, 1)
     assert ideal_flow_correlation(targets, 64, 64, block=8) == pytest.approx(np.sqrt(0.625), abs=1e-9)
 
