@@ -24,7 +24,8 @@ SHADOW_BIAS = 1e-4
 def shade(layer: SurfaceLayer, view: FrameView, occluded=None) -> np.ndarray:
     """uint8 [H, W, 3] sRGB preview of a composited layer.
 
-    occluded: optional callable (origins [K, 3], directions [K, 3]) -> bool [K] for shadow rays.
+    occluded: optional callable (origins float64 [K, 3], direction [3]) -> bool [K] for shadow rays
+    from world points towards the sun.
     """
     rotation = view.world_to_camera[view.frame, :3, :3]
     sun_camera = (rotation @ SUN_DIRECTION).astype(np.float32)  # n . l is the same in camera axes
@@ -42,7 +43,7 @@ def shade(layer: SurfaceLayer, view: FrameView, occluded=None) -> np.ndarray:
             points += view.origin[:, None]
             normal_world *= SHADOW_BIAS * depth + 1e-3
             points += normal_world
-            shadowed = occluded(points.T, np.broadcast_to(SUN_DIRECTION, points.T.shape))
+            shadowed = occluded(points.T, SUN_DIRECTION)
             lambert.reshape(-1)[pixels[shadowed]] = 0.0
     light = AMBIENT + SUN * lambert
     if layer.emissive is not None:

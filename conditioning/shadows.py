@@ -9,7 +9,7 @@ rectangle, so it is tested against its plane instead: the ray p + s L meets it o
 s = (c - n . p) / (n . L), which must be positive.
 
 Only rays that may hit are cast. Every bound is widened by a margin of 1e-5 of the scene's size
-(with 1e-5 m added), far above Embree's float32 rounding (about 1e-7 relative), so a ray
+(with 1e-5 m added), far above the float64 rounding of the exact test (raycast.py), so a ray
 left out would have reported no hit: the shadows are the same, at a fraction of the rays
 (measured: 8 % of the lit pixels of the bench scene need a ray).
 """
