@@ -47,24 +47,45 @@ def decode_hits(hit_face, hit_depth, hit_u, hit_v, normalised_x, normalised_y, f
     flow_fwd_out, flow_bwd_out float32 [N, 2] (pixels) and depth_fwd_out, depth_bwd_out float32 [N]
     (planar depth in the other camera), written where has_motion says.
     """
-    width = normalised_x.shape[0]
+    width, height = normalised_x.shape[0], normalised_y.shape[0]
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
     hits = 0
-    for pixel in range(hit_face.shape[0]):
+    for pixel in range(height * width):
         face = hit_face[pixel]
         if face < 0:
             continue
         hits += 1
         part = face_part[face]
-        row, col = pixel // width, pixel % width
+        row = pixel // width  # (one integer division per hit pixel; the column follows from it)
+        col = pixel - row * width
         depth = hit_depth[pixel]
         # the hit in camera axes: planar depth along the pixel-centre ray (x_n, y_n, 1)
         px, py, pz = normalised_x[col] * depth, normalised_y[row] * depth, depth
         depth_out[pixel] = depth
         seg_out[pixel] = part_seg[part]
         if need_shading:
-            _write_normal(face, part, np.float32(hit_u[pixel]), np.float32(hit_v[pixel]), normal_origin, normal_edge1,
-                          normal_edge2, part_is_flat, to_camera_r, px, py, pz, normal_out, pixel)
+            # the normal: n0 + u (n1 - n0) + v (n2 - n0) for curved parts; flat-shaded parts (boxes,
+            # planes) take the face's normal as it is (already unit). (Written out here: a numba
+            # helper taking the arrays, inlined or not, made this loop four to eight times slower.)
+            lx, ly, lz = normal_origin[face, 0], normal_origin[face, 1], normal_origin[face, 2]
+            flat = part_is_flat[part]
+            if not flat:
+                u, v = np.float32(hit_u[pixel]), np.float32(hit_v[pixel])
+                lx = lx + u * normal_edge1[face, 0] + v * normal_edge2[face, 0]
+                ly = ly + u * normal_edge1[face, 1] + v * normal_edge2[face, 1]
+                lz = lz + u * normal_edge1[face, 2] + v * normal_edge2[face, 2]
+            nx = to_camera_r[part, 0, 0] * lx + to_camera_r[part, 0, 1] * ly + to_camera_r[part, 0, 2] * lz
+            ny = to_camera_r[part, 1, 0] * lx + to_camera_r[part, 1, 1] * ly + to_camera_r[part, 1, 2] * lz
+            nz = to_camera_r[part, 2, 0] * lx + to_camera_r[part, 2, 1] * ly + to_camera_r[part, 2, 2] * lz
+            if not flat:
+                length = max(np.float32(math.sqrt(nx * nx + ny * ny + nz * nz)), np.float32(1e-12))
+                nx, ny, nz = nx / length, ny / length, nz / length
+            # a ray may see a triangle's back (open meshes, planes seen from below): show the side facing us
+            if nx * px + ny * py + nz * pz > 0.0:
+                nx, ny, nz = -nx, -ny, -nz
+            normal_out[pixel, 0] = nx
+            normal_out[pixel, 1] = ny
+            normal_out[pixel, 2] = nz
             mesh = face_mesh[face]
             code = mesh_texture_code[mesh]
             weight = np.float32(0.0)
@@ -110,29 +131,3 @@ def _divide(a: float, b: float) -> float:
             return math.nan
         return math.copysign(math.inf, a) * math.copysign(1.0, b)
     return a / b
-
-
-@njit(cache=True, inline="always")  # (a call passing arrays costs their reference counting per pixel)
-def _write_normal(face, part, u, v, normal_origin, normal_edge1, normal_edge2, part_is_flat, to_camera_r,
-                  px, py, pz, normal_out, pixel) -> None:
-    """normal_out[pixel] = the hit's unit normal in camera axes, turned to face the camera (float32).
-
-    Interpolated from the corner normals, n = n0 + u (n1 - n0) + v (n2 - n0), for curved parts;
-    flat-shaded parts (boxes, planes) take the face's normal as it is (already unit)."""
-    lx, ly, lz = normal_origin[face, 0], normal_origin[face, 1], normal_origin[face, 2]
-    if not part_is_flat[part]:
-        lx = lx + u * normal_edge1[face, 0] + v * normal_edge2[face, 0]
-        ly = ly + u * normal_edge1[face, 1] + v * normal_edge2[face, 1]
-        lz = lz + u * normal_edge1[face, 2] + v * normal_edge2[face, 2]
-    nx = to_camera_r[part, 0, 0] * lx + to_camera_r[part, 0, 1] * ly + to_camera_r[part, 0, 2] * lz
-    ny = to_camera_r[part, 1, 0] * lx + to_camera_r[part, 1, 1] * ly + to_camera_r[part, 1, 2] * lz
-    nz = to_camera_r[part, 2, 0] * lx + to_camera_r[part, 2, 1] * ly + to_camera_r[part, 2, 2] * lz
-    if not part_is_flat[part]:
-        length = max(np.float32(math.sqrt(nx * nx + ny * ny + nz * nz)), np.float32(1e-12))
-        nx, ny, nz = nx / length, ny / length, nz / length
-    # A ray may see a triangle's back (open meshes, planes seen from below): show the side facing us.
-    if nx * px + ny * py + nz * pz > 0.0:
-        nx, ny, nz = -nx, -ny, -nz
-    normal_out[pixel, 0] = nx
-    normal_out[pixel, 1] = ny
-    normal_out[pixel, 2] = nz
