@@ -10,7 +10,7 @@ liquid particles, each with its substeps, against a plain numpy reference in the
   `x += v dt; v += g dt` in numpy (float64), the floor of what any numpy particle code costs.
 - splats: drawing the 10,000 liquid particles of the fluid run's last frame into every pass at
   384 x 384 (conditioning/particles.py, with the liquid smoothing), against the rigid parts'
-  layer of the same frame (Embree ray casting, conditioning/rigid.py) in the same run.
+  layer of the same frame (ray casting, conditioning/rigid.py) in the same run.
 The rigid world is simulated once by pybullet beforehand and not timed. The compiled kernels
 (numba, sim/particles/kernels.py) are compiled, or loaded from numba's cache, by an untimed
 one-frame warm-up run of each workload first, so no figure includes compilation. Each figure

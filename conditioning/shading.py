@@ -7,9 +7,8 @@ shadow ray from the surface towards the sun hits a part.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
+from numba import njit
 
 from .layers import FrameView, SurfaceLayer
 
@@ -24,49 +23,59 @@ SHADOW_BIAS = 1e-4
 def shade(layer: SurfaceLayer, view: FrameView, occluded=None) -> np.ndarray:
     """uint8 [H, W, 3] sRGB preview of a composited layer.
 
-    occluded: optional callable (origins [K, 3], directions [K, 3]) -> bool [K] for shadow rays.
+    occluded: optional callable (origins float64 [K, 3], direction [3]) -> bool [K] for shadow rays
+    from world points towards the sun.
     """
     rotation = view.world_to_camera[view.frame, :3, :3]
     sun_camera = (rotation @ SUN_DIRECTION).astype(np.float32)  # n . l is the same in camera axes
     lambert = np.maximum(layer.normal @ sun_camera, 0.0)
     if occluded is not None:
-        pixels = np.flatnonzero(lambert > 0)  # lit surface pixels (the sky's normal is 0)
+        pixels, points = _shadow_ray_origins(lambert.reshape(-1), layer.depth.reshape(-1), layer.normal.reshape(-1, 3),
+                                             view.directions.reshape(-1, 3), view.origin, rotation, SHADOW_BIAS)
         if len(pixels):
-            # Formed as [3, K] coordinate rows, so every step is 1-D arithmetic (broadcasting over
-            # [K, 3] rows is several times slower); the same operations on the same values:
-            # points = origin + depth d + (bias depth + 1 mm) n, with n in world axes (R^T n).
-            depth = layer.depth.reshape(-1).take(pixels).astype(np.float64)
-            normal_world = rotation.T @ layer.normal.reshape(-1, 3).T.take(pixels, axis=1).astype(np.float64)
-            points = _direction_rows(view).take(pixels, axis=1)
-            points *= depth
-            points += view.origin[:, None]
-            normal_world *= SHADOW_BIAS * depth + 1e-3
-            points += normal_world
-            shadowed = occluded(points.T, np.broadcast_to(SUN_DIRECTION, points.T.shape))
-            lambert.reshape(-1)[pixels[shadowed]] = 0.0
-    light = AMBIENT + SUN * lambert
-    if layer.emissive is not None:
-        light[layer.emissive] = 1.0
-    # albedo * light per channel, as one 1-D product with the light repeated per channel
-    linear = np.multiply(layer.albedo.reshape(-1), np.repeat(light.reshape(-1), 3)).reshape(layer.albedo.shape)
-    return linear_to_srgb8(linear)
+            lambert.reshape(-1)[pixels[occluded(points, SUN_DIRECTION)]] = 0.0
+    emissive = layer.emissive if layer.emissive is not None else np.zeros((0, 0), bool)
+    return _lit_srgb8(layer.albedo, lambert, emissive, _SRGB_LUT)
 
 
-class _Rows:
-    """The [3, H*W] coordinate rows of the last read-only direction array seen (a still camera's)."""
+@njit(cache=True)
+def _shadow_ray_origins(lambert, depth, normal, directions, origin, rotation, bias) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels int64 [K], points float64 [K, 3]): the lit surface pixels (lambert > 0; the sky's normal
+    is 0) and where their shadow rays start, in the world: origin + depth d + (bias depth + 1 mm) n,
+    d the pixel's world ray direction (camera-z 1) and n its normal turned to world axes (R^T n)."""
+    count = 0
+    pixels = np.empty(lambert.shape[0], np.int64)
+    points = np.empty((lambert.shape[0], 3))
+    for pixel in range(lambert.shape[0]):
+        if not lambert[pixel] > 0.0:
+            continue
+        z = float(depth[pixel])
+        lift = bias * z + 1e-3
+        for axis in range(3):
+            normal_world = (rotation[0, axis] * normal[pixel, 0] + rotation[1, axis] * normal[pixel, 1]
+                            + rotation[2, axis] * normal[pixel, 2])
+            points[count, axis] = directions[pixel, axis] * z + origin[axis] + normal_world * lift
+        pixels[count] = pixel
+        count += 1
+    return pixels[:count], points[:count]
 
-    directions = None  # weakref
-    rows = None
 
-
-def _direction_rows(view: FrameView) -> np.ndarray:
-    """float64 [3, H*W] world ray directions as x, y, z rows (cached while the rows share the array)."""
-    directions = view.directions
-    if not directions.flags.writeable:
-        if _Rows.directions is None or _Rows.directions() is not directions:
-            _Rows.directions, _Rows.rows = weakref.ref(directions), np.ascontiguousarray(directions.reshape(-1, 3).T)
-        return _Rows.rows
-    return directions.reshape(-1, 3).T
+@njit(cache=True)
+def _lit_srgb8(albedo, lambert, emissive, lut) -> np.ndarray:
+    """uint8 [H, W, 3]: sRGB codes of albedo * (AMBIENT + SUN lambert) (light 1 where emissive:
+    unlit), clipped to [0, 1] and looked up in `lut` as `linear_to_srgb8` does, in its float32 steps."""
+    height, width = lambert.shape
+    out = np.empty((height, width, 3), np.uint8)
+    ambient, sun, top = np.float32(AMBIENT), np.float32(SUN), np.float32(_LUT_SIZE - 1)
+    for i in range(height):
+        for j in range(width):
+            light = ambient + sun * lambert[i, j]
+            if emissive.shape[0] and emissive[i, j]:
+                light = np.float32(1.0)
+            for c in range(3):
+                linear = min(max(albedo[i, j, c] * light, np.float32(0.0)), np.float32(1.0))
+                out[i, j, c] = lut[int(linear * top + np.float32(0.5))]
+    return out
 
 
 _LUT_SIZE = 1 << 14

@@ -8,73 +8,87 @@ Kinds (sim.spec.model.TextureSpec, `scale` = feature size in metres):
 The two colours are mixed in linear light by the weight `texture_weight` returns.
 o = 0.2371 cells shifts the lattice off the faces of boxes whose sizes are multiples of the
 scale, where floor() would flicker between neighbours.
+
+The weights are scalar compiled functions (numba), so the rigid parts' per-pixel decode
+(rigid_kernels.py) evaluates them inside its loop; `texture_weight` applies them to arrays.
+The lattice coordinate is formed in float32 (p / s + o), as the part-local points are.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 
 LATTICE_OFFSET = 0.2371
 BINARY_TEXTURES = ("checker", "stripes")
 """Kinds whose weight is exactly 0 or 1 (a two-colour pattern, no blending in between)."""
+TEXTURE_CODES = {"checker": 1, "stripes": 2, "noise": 3}
+"""Kind -> the code `weight_at` takes (0: untextured)."""
 
 
 def texture_weight(texture, points_local: np.ndarray) -> np.ndarray:
     """float32 [K] in [0, 1]: 0 = the object's colour, 1 = texture.color2, at part-local points [K, 3] (m)."""
-    cells = points_local * np.float32(1.0 / texture.scale) + np.float32(LATTICE_OFFSET)
-    if texture.kind == "checker":
-        # The parity of the summed cell indices; floats hold these small integers exactly. Parity is
-        # taken as integer & 1, equal to mod(., 2) for every integer and ~50x faster than float mod.
-        floors = np.floor(cells)
-        index_sum = floors[:, 0] + floors[:, 1]
-        index_sum += floors[:, 2]
-        return _parity(index_sum)
-    if texture.kind == "stripes":
-        return _parity(np.floor(cells[:, 0]))
-    if texture.kind == "noise":
-        return value_noise(cells)
-    raise ValueError(f"unknown texture kind {texture.kind!r}; use checker, stripes or noise")
+    if texture.kind not in TEXTURE_CODES:
+        raise ValueError(f"unknown texture kind {texture.kind!r}; use checker, stripes or noise")
+    return _weights(TEXTURE_CODES[texture.kind], np.float32(1.0 / texture.scale), np.asarray(points_local, np.float32))
 
 
-def _parity(whole: np.ndarray) -> np.ndarray:
-    """float32 [K]: 0 where the integer-valued floats `whole` are even, 1 where odd (as mod(whole, 2))."""
-    return (whole.astype(np.int64) & 1).astype(np.float32)
+@njit(cache=True)
+def _weights(code: int, inverse_scale: np.float32, points: np.ndarray) -> np.ndarray:
+    out = np.empty(points.shape[0], np.float32)
+    for k in range(points.shape[0]):
+        out[k] = weight_at(code, inverse_scale, points[k, 0], points[k, 1], points[k, 2])
+    return out
 
 
-def value_noise(cells: np.ndarray) -> np.ndarray:
-    """Smooth value noise float32 [K] in [0, 1] at lattice coordinates [K, 3].
-
-    Trilinear blend, with smoothstep weights, of the hashed values of the cell's 8 corners (corner c
-    offsets the lower lattice point by bit k of c along axis k). The per-axis hash products and the
-    x-y weight products are formed once and shared between corners."""
-    cells = cells.astype(np.float64)
-    base = np.floor(cells)
-    frac = cells - base
-    fade = frac * frac * (3.0 - 2.0 * frac)
-    base = base.astype(np.int64)
-    axis_weights = (1.0 - fade, fade)  # weight of the lower / upper lattice point along each axis
-    # Hash term of the lower / upper lattice coordinate along each axis (int64 products, as the hash).
-    terms = [(base[:, axis] * prime, (base[:, axis] + 1) * prime) for axis, prime in enumerate(_HASH_PRIMES)]
-    xy_weights = [[axis_weights[i][:, 0] * axis_weights[j][:, 1] for j in (0, 1)] for i in (0, 1)]
-    xy_terms = [[terms[0][i] ^ terms[1][j] for j in (0, 1)] for i in (0, 1)]
-    result = np.zeros(len(cells))
-    for corner in range(8):
-        i, j, k = (corner >> 0) & 1, (corner >> 1) & 1, (corner >> 2) & 1
-        weight = xy_weights[i][j] * axis_weights[k][:, 2]
-        result += weight * _hash_to_unit(xy_terms[i][j] ^ terms[2][k])
-    return result.astype(np.float32)
+@njit(cache=True)
+def weight_at(code: int, inverse_scale: np.float32, x: np.float32, y: np.float32, z: np.float32) -> np.float32:
+    """The weight of texture `code` (TEXTURE_CODES) with 1 / scale `inverse_scale` at one part-local
+    point (float32, m); 0 for code 0."""
+    offset = np.float32(LATTICE_OFFSET)
+    cx = np.float32(x * inverse_scale) + offset
+    if code == 2:  # stripes
+        return np.float32(int(math.floor(cx)) & 1)
+    cy = np.float32(y * inverse_scale) + offset
+    cz = np.float32(z * inverse_scale) + offset
+    if code == 1:  # checker: the parity of the summed cell indices
+        return np.float32((int(math.floor(cx)) + int(math.floor(cy)) + int(math.floor(cz))) & 1)
+    if code == 3:
+        return value_noise(float(cx), float(cy), float(cz))
+    return np.float32(0.0)
 
 
 _HASH_PRIMES = (73856093, 19349663, 83492791)
 
 
-def _hash_to_unit(h: np.ndarray) -> np.ndarray:
-    """float64 [K] in [0, 1] from the int64 lattice hash h = x p1 ^ y p2 ^ z p3 (xorshift-multiply mix)."""
-    h = h.astype(np.uint64)
-    h ^= h >> np.uint64(16)
-    h *= np.uint64(0x7FEB352D)
-    h ^= h >> np.uint64(15)
-    h *= np.uint64(0x846CA68B)
-    h ^= h >> np.uint64(16)
-    # The low 16 bits fit int32, whose conversion to float64 is vectorised (uint64's is not): same values.
-    return (h & np.uint64(0xFFFF)).astype(np.int32).astype(np.float64) / 65535.0
+@njit(cache=True)
+def value_noise(x: float, y: float, z: float) -> np.float32:
+    """Smooth value noise in [0, 1] at lattice coordinates (x, y, z) (float64).
+
+    Trilinear blend, with smoothstep weights, of the hashed values of the cell's 8 corners (corner c
+    offsets the lower lattice point by bit k of c along axis k)."""
+    bx, by, bz = math.floor(x), math.floor(y), math.floor(z)
+    fx, fy, fz = x - bx, y - by, z - bz
+    wx, wy, wz = fx * fx * (3.0 - 2.0 * fx), fy * fy * (3.0 - 2.0 * fy), fz * fz * (3.0 - 2.0 * fz)
+    ix, iy, iz = np.int64(bx), np.int64(by), np.int64(bz)
+    result = 0.0
+    for corner in range(8):
+        i, j, k = (corner >> 0) & 1, (corner >> 1) & 1, (corner >> 2) & 1
+        weight = (wx if i else 1.0 - wx) * (wy if j else 1.0 - wy) * (wz if k else 1.0 - wz)
+        h = ((ix + i) * np.int64(_HASH_PRIMES[0])) ^ ((iy + j) * np.int64(_HASH_PRIMES[1])) ^ ((iz + k) * np.int64(_HASH_PRIMES[2]))
+        result += weight * _hash_to_unit(h)
+    return np.float32(result)
+
+
+@njit(cache=True)
+def _hash_to_unit(h: np.int64) -> float:
+    """[0, 1] from the int64 lattice hash h = x p1 ^ y p2 ^ z p3 (xorshift-multiply mix, mod 2^64)."""
+    u = np.uint64(h)
+    u ^= u >> np.uint64(16)
+    u *= np.uint64(0x7FEB352D)
+    u ^= u >> np.uint64(15)
+    u *= np.uint64(0x846CA68B)
+    u ^= u >> np.uint64(16)
+    return float(u & np.uint64(0xFFFF)) / 65535.0

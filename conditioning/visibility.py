@@ -8,12 +8,18 @@ where z_moved is the point's planar depth in frame u's camera and D_u the render
 slack_u is the largest depth step from that pixel to a 4-neighbour of the same seg id: the
 nearest pixel centre lies within half a pixel of q in x and y, so sampling alone can change the
 depth by up to about one such step. A point at infinity (the sky) is valid where frame u shows sky.
+
+Compiled (numba), one pass over the pixels for the slack and one for the test: the numpy form took
+about 5 ms of a 512 x 512 frame in two dozen full-frame passes. The arithmetic is float32, as the
+passes are stored (the landing point in float64).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
+import numpy as np
+from numba import njit
 
 DEPTH_REL_TOL = 1e-3
 """Relative depth agreement required beyond the sampling slack (float32 storage is ~1e-7)."""
@@ -21,23 +27,27 @@ DEPTH_REL_TOL = 1e-3
 
 def depth_slack(depth: np.ndarray, seg: np.ndarray) -> np.ndarray:
     """float32 [H, W]: largest |depth step| to a 4-neighbour with the same seg id (0 at isolated pixels)."""
-    slack = np.zeros(depth.shape, np.float32)
-    finite = np.isfinite(depth)
-    for axis in (0, 1):
-        a = [slice(None)] * 2
-        b = [slice(None)] * 2
-        a[axis] = slice(1, None)
-        b[axis] = slice(None, -1)
-        a, b = tuple(a), tuple(b)
-        same = seg[a] == seg[b]
-        same &= finite[a]
-        same &= finite[b]
-        with np.errstate(invalid="ignore"):
-            step = np.subtract(depth[a], depth[b])
-            np.abs(step, out=step)
-        step[~same] = 0.0
-        np.maximum(slack[a], step, out=slack[a])
-        np.maximum(slack[b], step, out=slack[b])
+    return _depth_slack(np.ascontiguousarray(depth, np.float32), np.ascontiguousarray(seg))
+
+
+@njit(cache=True)
+def _depth_slack(depth: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    height, width = depth.shape
+    slack = np.zeros((height, width), np.float32)
+    for i in range(height):
+        for j in range(width):
+            d = depth[i, j]
+            if not math.isfinite(d):
+                continue
+            # the steps to the right and downward neighbours count for both pixels of each pair
+            if j + 1 < width and seg[i, j + 1] == seg[i, j] and math.isfinite(depth[i, j + 1]):
+                step = abs(depth[i, j + 1] - d)
+                slack[i, j] = max(slack[i, j], step)
+                slack[i, j + 1] = max(slack[i, j + 1], step)
+            if i + 1 < height and seg[i + 1, j] == seg[i, j] and math.isfinite(depth[i + 1, j]):
+                step = abs(depth[i + 1, j] - d)
+                slack[i, j] = max(slack[i, j], step)
+                slack[i + 1, j] = max(slack[i + 1, j], step)
     return slack
 
 
@@ -49,23 +59,30 @@ def flow_visibility(flow: np.ndarray, moved_depth: np.ndarray, seg: np.ndarray, 
     (inf for points at infinity, <= 0 behind it); seg [H, W] frame t's ids; target_depth,
     target_seg [H, W] the target frame's rendered depth and ids.
     """
-    height, width = seg.shape
-    landing_x = flow[..., 0] + (np.arange(width) + 0.5)[None, :]
-    landing_y = flow[..., 1] + (np.arange(height) + 0.5)[:, None]
-    # NaN compares false, so a non-finite landing is never inside.
-    inside = (landing_x >= 0) & (landing_x < width) & (landing_y >= 0) & (landing_y < height)
-    column = np.where(inside, landing_x, 0).astype(np.intp)  # floor == truncation for x >= 0
-    row = np.where(inside, landing_y, 0).astype(np.intp)
-    landing = row * width + column  # flat index: take() gathers faster than [row, column]
-    seen_depth = target_depth.reshape(-1).take(landing).reshape(height, width)
-    seen_seg = target_seg.reshape(-1).take(landing).reshape(height, width)
     if target_slack is None:
         target_slack = depth_slack(target_depth, target_seg)
-    slack = target_slack.reshape(-1).take(landing).reshape(height, width)
-    at_infinity = np.isposinf(moved_depth)
-    surface = np.isfinite(moved_depth) & (moved_depth > 0)
-    with np.errstate(invalid="ignore"):
-        agrees = np.abs(moved_depth - seen_depth) <= DEPTH_REL_TOL * moved_depth + slack
-    surface_ok = surface & (seen_seg == seg) & agrees
-    sky_ok = at_infinity & (seen_seg == 0) & np.isposinf(seen_depth)
-    return inside & (surface_ok | sky_ok)
+    as32 = lambda a: np.ascontiguousarray(a, np.float32)  # noqa: E731
+    return _flow_visibility(as32(flow), as32(moved_depth), np.ascontiguousarray(seg), as32(target_depth),
+                            np.ascontiguousarray(target_seg), as32(target_slack))
+
+
+@njit(cache=True)
+def _flow_visibility(flow, moved_depth, seg, target_depth, target_seg, target_slack) -> np.ndarray:
+    height, width = seg.shape
+    tolerance = np.float32(DEPTH_REL_TOL)
+    valid = np.zeros((height, width), np.bool_)
+    for i in range(height):
+        for j in range(width):
+            x = float(flow[i, j, 0]) + (j + 0.5)  # (the landing in float64)
+            y = float(flow[i, j, 1]) + (i + 0.5)
+            # NaN compares false, so a non-finite landing is never inside
+            if not (x >= 0 and x < width and y >= 0 and y < height):
+                continue
+            row, column = int(y), int(x)  # floor == truncation for x, y >= 0
+            seen_depth, seen_seg = target_depth[row, column], target_seg[row, column]
+            z = moved_depth[i, j]
+            if math.isinf(z) and z > 0:  # a point at infinity: valid where the target shows sky
+                valid[i, j] = seen_seg == 0 and math.isinf(seen_depth) and seen_depth > 0
+            elif math.isfinite(z) and z > 0 and seen_seg == seg[i, j]:
+                valid[i, j] = abs(z - seen_depth) <= tolerance * z + target_slack[row, column]
+    return valid

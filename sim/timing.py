@@ -11,7 +11,7 @@ stages of one recording partition its time: they add up to the recording's total
 the time spent outside every span, which the table shows as `other`.
 
 Clocks: wall is `time.perf_counter`; CPU is `os.times()`, user + system time of this process (all
-its threads: torch's, numba's, Embree's) plus that of the child processes it has waited for
+its threads: torch's, numba's) plus that of the child processes it has waited for
 (ffmpeg, which encodes the MP4s). A stage that runs on several cores shows CPU above wall; one
 that waits (disk, a busy machine) shows wall above CPU.
 """

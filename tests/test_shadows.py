@@ -1,8 +1,8 @@
 """Shadow-ray culling (conditioning/shadows.py): rays left out are exactly the rays that hit nothing.
 
 The culled query (one shared direction) must return, ray for ray, what casting every ray returns
-(no tolerance: the same Embree occlusion test on the rays that are cast, and a proven miss for the
-others), and it must leave out most rays that start far from every part.
+(no tolerance: the same exact occlusion test, conditioning/raycast.py, on the rays that are cast, and
+a proven miss for the others), and it must leave out most rays that start far from every part.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import numpy as np
 import shots
 import trimesh
 
+from physreel.conditioning.raycast import occluded_along
 from physreel.conditioning.rigid import RigidSource
 from physreel.conditioning.shading import SUN_DIRECTION
 from physreel.conditioning.shadows import MAX_PLANES, LightBounds, part_planes
@@ -66,8 +67,8 @@ def test_culled_shadow_rays_return_what_casting_every_ray_returns():
     source = _cluttered_source()
     placed = source.at(0)
     origins = _origins(np.random.default_rng(3), 20000)
-    culled = source.occluded(placed, origins, np.broadcast_to(SUN_DIRECTION, origins.shape))
-    every_ray = source.occluded(placed, origins, np.tile(SUN_DIRECTION, (len(origins), 1)))
+    culled = source.occluded(placed, origins, SUN_DIRECTION)
+    every_ray = occluded_along(placed.world_vertices, source.geometry.faces, origins, SUN_DIRECTION)
     np.testing.assert_array_equal(culled, every_ray)
     assert 0.05 < every_ray.mean() < 0.95  # both outcomes are exercised
 
@@ -86,7 +87,7 @@ def test_light_bounds_keep_every_ray_that_hits_a_part():
     source = _cluttered_source()
     placed = source.at(0)
     origins = _origins(np.random.default_rng(11), 20000)
-    hits = source.occluded(placed, origins, np.tile(SUN_DIRECTION, (len(origins), 1)))
+    hits = occluded_along(placed.world_vertices, source.geometry.faces, origins, SUN_DIRECTION)
     may_hit = LightBounds(SUN_DIRECTION, placed.world_vertices, source.geometry.vertex_part, placed.rotations,
                           placed.positions, source._planes).may_hit(origins)
     assert may_hit[hits].all()
@@ -98,7 +99,7 @@ def test_a_frames_shadow_rays_do_not_depend_on_the_frames_placed_since():
     # straight up from the origin is shadowed in frames 0 and 2 only, whatever was placed before.
     plate = shots.part("plate", 1, _quad(1.0, 1.0))
     source = RigidSource(shots.shot([plate], [[(0.0, 0.0, 1.0)], [(5.0, 0.0, 1.0)], [(0.0, 0.0, 1.0)]]))
-    origin, up = np.zeros((1, 3)), np.array([[0.0, 0.0, 1.0]])
+    origin, up = np.zeros((1, 3)), np.array([0.0, 0.0, 1.0])
     first = source.at(0)
     assert source.occluded(first, origin, up).all()
     assert not source.occluded(source.at(1), origin, up).any()
