@@ -38,6 +38,19 @@ _touches = TOUCH_DISTANCE.__ge__
 """distance -> distance <= TOUCH_DISTANCE, as a C-level callable for map()."""
 
 
+class _PairKeys(dict):
+    """Raw pair identity (body a, link a, body b, link b) -> pair key, computed on first use
+    (`__missing__`), so that looking up known pairs stays in C (`map(keys.__getitem__, ...)`)."""
+
+    def __init__(self, key):
+        super().__init__()
+        self._key = key
+
+    def __missing__(self, identity: tuple[int, int, int, int]) -> int:
+        key = self[identity] = self._key(identity)
+        return key
+
+
 class ContactTracker:
     """Follows touching part pairs step by step; also keeps each step's deepest contact point."""
 
@@ -62,8 +75,11 @@ class ContactTracker:
         """Raw identities of the pairs touching at the last read."""
         self._touching: set[int] = set()
         self._open: dict[int, int] = {}
-        self._key_of: dict[tuple[int, int, int, int], int] = {}
-        """Raw pair identity -> pair key (`_key`), filled as pairs first appear."""
+        """Pair key -> row of its onset, for the onsets of the current frame interval."""
+        self._open_rows: dict[tuple[int, int, int, int], int] | None = None
+        """Raw identity -> onset row, of the open pairs among the last read's (None: to be rebuilt, after a read
+        whose pairs changed or a new onset)."""
+        self._key_of = _PairKeys(self._key)
         self._t: list[float] = []
         self._a: list[int] = []
         self._b: list[int] = []
@@ -86,6 +102,7 @@ class ContactTracker:
         self._points = points
         if not points:
             self._pairs_in_order, self._touch_mask, self._identities, self.deepest_distance = None, None, [], 0.0
+            self._open_rows = None
             changed = bool(self._now)
             self._now = set()
             return changed
@@ -103,6 +120,7 @@ class ContactTracker:
             return False
         if identities is None:
             identities = self._identities = list(map(_identity, points))
+        self._open_rows = None
         now = set(identities) if touch_mask is None else set(compress(identities, touch_mask))
         changed = now != self._now
         self._now = now
@@ -127,16 +145,16 @@ class ContactTracker:
     # -------------------------------------------------------------------- onsets
     def start(self) -> None:
         """Take the pairs touching now (t = 0) as already touching: they are not onsets."""
-        self._touching = {self._key(identity) for identity in self._now}
+        self._touching = set(map(self._key_of.__getitem__, self._now))
 
     def begin_frame(self) -> None:
         """A new frame interval starts: the onsets of the last one are closed."""
-        self._open = {}
+        self._open, self._open_rows = {}, None
 
     def observe(self, frame_time: float) -> None:
         """Read the manifold after one physics step; `frame_time` stamps onsets (the next recorded frame)."""
         if self.read():
-            touching = {self._key(identity) for identity in self._now}
+            touching = set(map(self._key_of.__getitem__, self._now))
             for key in sorted(touching - self._touching):
                 if key not in self._open:  # touched, parted, touched again in one frame: one onset
                     self._open_onset(key, frame_time)
@@ -158,19 +176,15 @@ class ContactTracker:
         """Add this step's normal impulse of each open onset's solved points (distance <= the processing
         threshold) to its row, point by point in manifold order.
 
-        Only the points of open pairs reach Python: the raw identities of this step's pairs (tens)
-        are looked up once, and `compress` drops every other point in C."""
+        Only the points of open pairs reach Python: the raw identities of the manifold's pairs (tens)
+        are looked up when they or the open onsets change, and `compress` drops every other point in C."""
         identities = self._identities
         if identities is None:  # the read took the common path of a world without links and built none
             identities = self._identities = list(map(_identity, self._points))
-        rows = {}
-        for identity in set(identities):
-            key = self._key_of.get(identity)
-            if key is None:
-                key = self._key_of[identity] = self._key(identity)
-            row = self._open.get(key)
-            if row is not None:
-                rows[identity] = row
+        rows = self._open_rows
+        if rows is None:
+            key_of, open_ = self._key_of, self._open
+            rows = self._open_rows = {i: open_[key_of[i]] for i in set(identities) if key_of[i] in open_}
         if not rows:
             return
         impulse, dt = self._impulse, self.dt
@@ -182,6 +196,7 @@ class ContactTracker:
         a, b = divmod(key, self.num_parts)
         first = next(q for q in self._points if q[_DISTANCE] <= TOUCH_DISTANCE and self._pair_of(q) == (a, b))
         self._open[key] = len(self._t)
+        self._open_rows = None
         self._t.append(frame_time)
         self._a.append(a)
         self._b.append(b)
