@@ -67,10 +67,11 @@ class PartStateReader:
             vectors += base_velocity(handle.body_id, client)  # linear, angular
         for handle in handles:
             if handle.links:
-                # computeLinkVelocity=1, computeForwardKinematics=1
-                vectors += chain.from_iterable(map(_LINK_STATE_VECTORS, link_states(handle.body_id, handle.links, 1, 1, client)))
+                links = link_states(handle.body_id, handle.links, 1, 1, client)  # computeLinkVelocity, computeForwardKinematics
+                vectors += chain.from_iterable(map(_LINK_STATE_VECTORS, links))
         if vectors:
-            row[rows] = np.fromiter(chain.from_iterable(vectors), np.float64, len(rows) * STATE_COLUMNS).reshape(-1, STATE_COLUMNS)
+            values = np.fromiter(chain.from_iterable(vectors), np.float64, len(rows) * STATE_COLUMNS)
+            row[rows] = values.reshape(-1, STATE_COLUMNS)
 
 
 def split_states(states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
