@@ -10,7 +10,10 @@ ratio), each the median of --repeats interleaved runs. For scale, it also times 
 plus one getContactPoints call per step (what exact contact-onset tracking cannot avoid reading),
 the bare loop plus one pose read of every moving body per step (what a pose-based gate for the
 contact reads would cost), and `simulate` with contact tracking switched off (everything else
-`simulate` does: state recording, stability checks, camera).
+`simulate` does: state recording, stability checks, camera). Last, the contact tracker's own Python
+per physics step, without the getContactPoints call: the manifolds of one run are captured and
+replayed through a fresh tracker (median of --repeats replays; this one is not a ratio and is
+steadier than the ratios on a shared machine).
 
 Run: python bench/sim.py [--seconds 4] [--repeats 3]
 """
@@ -29,6 +32,7 @@ with c_output_silenced():  # pybullet prints its build time on import
 
 import physreel.sim.simulate as simulate_module  # noqa: E402
 from physreel.sim.contacts import ContactTracker  # noqa: E402
+from physreel.sim.events import EventPlayer, compile_events  # noqa: E402
 from physreel.sim.simulate import simulate  # noqa: E402
 from physreel.sim.spec import scene_from_data  # noqa: E402
 from physreel.sim.world import build_world  # noqa: E402
@@ -124,6 +128,40 @@ def time_bare_with_poses(scene) -> float:
     return time.process_time() - started
 
 
+def tracker_python_us_per_step(scene, repeats: int) -> float:
+    """Median CPU microseconds per physics step of ContactTracker.observe on the scene's captured manifolds."""
+    steps, substeps = scene.spec.shot.num_frames * scene.spec.shot.substeps, scene.spec.shot.substeps
+    dt = 1.0 / scene.spec.shot.physics_hz
+    get_contact_points = p.getContactPoints
+    with build_world(scene) as world:
+        client = world.client
+        player = EventPlayer(world, compile_events(world))
+        p.performCollisionDetection(physicsClientId=client)
+        manifolds = [get_contact_points(physicsClientId=client)]
+        for step in range(steps):
+            if step <= player.last_step:
+                player.before_step(step)
+            p.stepSimulation(physicsClientId=client)
+            manifolds.append(get_contact_points(physicsClientId=client))
+        times = []
+        for _ in range(repeats):
+            replay = iter(manifolds)
+            p.getContactPoints = lambda *args, **kwargs: next(replay)  # the tracker reads the captured manifolds
+            try:
+                tracker = ContactTracker(world, dt)
+                tracker.read()
+                tracker.start()
+                started = time.process_time()
+                for step in range(steps):
+                    if step % substeps == 0:
+                        tracker.begin_frame()
+                    tracker.observe(0.0)
+                times.append(time.process_time() - started)
+            finally:
+                p.getContactPoints = get_contact_points
+    return statistics.median(times) / steps * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="shot duration of each scene")
@@ -144,7 +182,8 @@ def main() -> None:
             f"{name:10s}: {frames} frames x {scene.spec.shot.substeps} steps, {len(simulate(scene).parts)} parts | "
             f"recorded {frames / recorded_s:7.1f} frames/s | bare pybullet {frames / bare_s:7.1f} frames/s | "
             f"ratio {recorded_s / bare_s:.3f} (goal <= 1.2) | bare + getContactPoints each step: ratio {contacts_s / bare_s:.3f} | "
-            f"bare + every pose each step: ratio {poses_s / bare_s:.3f} | recorded without contact tracking: ratio {no_contacts_s / bare_s:.3f}"
+            f"bare + every pose each step: ratio {poses_s / bare_s:.3f} | recorded without contact tracking: ratio {no_contacts_s / bare_s:.3f} | "
+            f"tracker Python {tracker_python_us_per_step(scene, args.repeats):.1f} us/step"
         )
 
 

@@ -54,15 +54,20 @@ def simulate(scene: Scene, *, progress: bool = False, particles: bool = True) ->
         reader.read_all_into(states[0])
         check_state_row(world.parts, 0.0, states[0])
         last_event_step = player.last_step
-        for frame in tqdm(range(frames), desc="simulate", unit="frame", disable=not progress, leave=False):
+        # The loop below runs every physics step: its calls are bound to locals, and stepSimulation takes the
+        # client by position (parsing keywords costs 0.25 us a call).
+        client, step_simulation, observe = world.client, p.stepSimulation, tracker.observe
+        frame_indices = range(frames)
+        if progress:
+            frame_indices = tqdm(frame_indices, desc="simulate", unit="frame", leave=False)
+        for frame in frame_indices:
             tracker.begin_frame()
             frame_time = float(t[frame + 1])
-            for sub in range(substeps):
-                step = frame * substeps + sub
+            for step in range(frame * substeps, (frame + 1) * substeps):
                 if step <= last_event_step:
                     player.before_step(step)
-                p.stepSimulation(physicsClientId=world.client)
-                tracker.observe(frame_time)
+                step_simulation(client)
+                observe(frame_time)
                 if tracker.deepest_distance < -MAX_PENETRATION_M:
                     check_penetration(world.parts, (step + 1) * dt, tracker.deepest())
             reader.read_moving_into(states[frame + 1])

@@ -71,6 +71,25 @@ def test_the_same_scene_gives_identical_arrays_twice_in_one_process(tmp_path):
     np.testing.assert_array_equal(first.contacts.impulse, second.contacts.impulse)
 
 
+def test_a_world_on_another_pybullet_client_records_the_same_arrays(tmp_path):
+    """The per-step and per-frame pybullet calls pass the client by position: with another client connected
+    first, the world gets a client id other than 0, and every array must still be the same, bit for bit."""
+    objects = [FLOOR, {"name": "box", "shape": "box", "position": [0, 0, 0.3], "repeat": {"count": 3, "step": [0.05, 0, 0.25]}},
+               {"name": "man", "shape": "urdf", "file": "humanoid/humanoid.urdf", "scale": 0.25, "position": [1, 0, 0.95],
+                "euler_deg": [90, 0, 0]}]
+    first = simulate(make_scene(tmp_path, objects, duration=1.0))
+    other = p.connect(p.DIRECT)
+    try:
+        second = simulate(make_scene(tmp_path, objects, duration=1.0))
+    finally:
+        p.disconnect(physicsClientId=other)
+    assert len(first.contacts.t) > 0  # the boxes land on each other and the floor: the tracker's path runs
+    for name in ("position", "orientation", "linear_velocity", "angular_velocity"):
+        np.testing.assert_array_equal(getattr(first.trajectory, name), getattr(second.trajectory, name))
+    for name in ("t", "part_a", "part_b", "impulse", "position"):
+        np.testing.assert_array_equal(getattr(first.contacts, name), getattr(second.contacts, name))
+
+
 def test_frame_i_is_the_state_after_i_times_substeps_physics_steps(tmp_path):
     # Semi-implicit Euler from rest under gravity g: after n steps of dt, v = -g n dt and
     # z = z0 - g dt^2 n (n + 1) / 2, exactly up to rounding. At 600 Hz and 30 fps a frame is 20
