@@ -26,6 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from physreel.conditioning.output import available_controls
+from physreel.conditioning.records import Passes
 from physreel.conditioning.video import read_png_sequence, read_video, write_mp4
 from physreel.sim.files import atomic_path, output_folder, update_json, write_json
 from physreel.sim.spec import Scene, load_scene
@@ -45,6 +47,7 @@ from .physical_variance import describe as describe_perturbation
 from .pipeline import RUN_LABELS, Pipeline, PipelineOutput, Stages
 from .progress import Progress
 from .report import ReportInputs, metric_plot_png, render_report
+from .settings import GenerationPlan
 from .side_by_side import side_by_side
 
 COMPETITORS = RUN_LABELS
@@ -119,8 +122,22 @@ def run_compare(scene_path: Scene | str | Path, out: str | Path, settings: Compa
                           depth_note=depth_note)
         with timed("encoding"):
             pipeline.stages.write_shot(out, result.shot)
-            pipeline.stages.write_passes(out, result.shot, result.passes)
+            pipeline.stages.write_passes(out, result.shot, result.passes, controls_as_read(result.plan, result.passes))
         return _write_files(out, scene, settings, result, progress, [video_note] if video_note else [])
+
+
+def controls_as_read(plan: GenerationPlan | None, passes: Passes) -> dict[str, dict] | None:
+    """Control kind -> control_image options for compare's control/ folder: every available kind, the
+    ones the backend reads drawn in its model's convention (`plan.control_options`, e.g. the builtin's
+    depth over the whole shot), so the folder shows what the guided video was made from. None (every
+    kind in its default convention) when nothing was generated."""
+    if plan is None:
+        return None
+    controls = {kind: {} for kind in available_controls(passes)}
+    for control, options in zip(plan.generate.controls or (), plan.control_options or ()):
+        if control.kind in controls and not controls[control.kind]:  # a kind listed twice: its first entry
+            controls[control.kind] = dict(options)
+    return controls
 
 
 def _write_files(out: Path, scene: Scene, settings: CompareSettings, result: PipelineOutput, progress: Progress,

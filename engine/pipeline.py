@@ -24,7 +24,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -65,7 +65,9 @@ class Stages:
     """(passes, kind, **options) -> uint8 [T, H, W, 3] control images (conditioning.control.control_image)."""
     write_shot: Callable[[Path, Shot], None]
     """Writers of the records above, for the commands that write them (the pipeline writes nothing)."""
-    write_passes: Callable[[Path, Shot, Passes], None]
+    write_passes: Callable[[Path, Shot, Passes, Mapping[str, Mapping[str, Any]] | None], None]
+    """(out, shot, passes, controls) writes passes.npz, control/<kind>/ and preview/; controls: kind ->
+    control_image options (None: every available kind in its default convention)."""
     particles: Callable[[Shot], Shot] = lambda shot: shot
     """Shot -> the shot with its particles (sim.particles.with_particles); a stage of its own so that it is
     timed apart from `simulate`. The default keeps the shot as `simulate` made it."""

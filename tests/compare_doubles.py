@@ -51,7 +51,7 @@ def _render(shot, resolution, bars=False) -> Passes:
 
 
 def synthetic_stages() -> Stages:
-    def write_passes(out: Path, shot, passes: Passes) -> None:
+    def write_passes(out: Path, shot, passes: Passes, controls=None) -> None:
         write_npz(Path(out) / "passes.npz", flow_fwd=passes.flow_fwd, seg=passes.seg)
         write_png_sequence(Path(out) / "control" / "rgb", passes.rgb)
 

@@ -7,6 +7,7 @@ through replaceable stages, with a test backend that echoes its control video wh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -266,6 +267,24 @@ def test_a_failing_stage_leaves_nothing_behind(tmp_path):
     with pytest.raises(RuntimeError, match="renderer failed"):
         run_compare(cd.write_scene(tmp_path), tmp_path / "out", CompareSettings(quiet=True), stages, cd.EchoBackend())
     assert not (tmp_path / "out").exists()
+
+
+def test_compare_writes_its_control_folder_in_the_backends_conventions(tmp_path):
+    # The stage that writes control/ is handed each control the backend read, with the options it
+    # read it with (here the spec's flow scope), and every other rendered kind with none.
+    scene = tmp_path / "flow_scope.yaml"
+    scene.write_text(cd.SCENE_YAML + "generate: {controls: [{kind: flow, scope: frame}]}\n")
+    stages = cd.synthetic_stages()
+    handed = {}
+
+    def write_passes(out, shot, passes, controls=None):
+        handed.update(controls)
+        stages.write_passes(out, shot, passes, controls)
+
+    run_compare(scene, tmp_path / "out", CompareSettings(seeds=(0,), quiet=True),
+                dataclasses.replace(stages, write_passes=write_passes), cd.EchoBackend())
+    assert handed["flow"] == {"scope": "frame"}
+    assert handed["depth"] == {} and handed["seg"] == {}
 
 
 def test_a_backend_that_makes_fewer_frames_is_scored_on_the_shots_first_frames(tmp_path):

@@ -18,6 +18,7 @@ from physreel.conditioning.textures import LATTICE_OFFSET
 from physreel.engine.backends.animatediff import AnimateDiffBackend
 from physreel.engine.backends.builtin import BuiltinBackend
 from physreel.engine.backends.wan_vace import WanVaceBackend
+from physreel.engine.compare import controls_as_read
 from physreel.engine.request import build_request
 from physreel.engine.settings import plan_generation, resolve_generate
 from physreel.sim.simulate import simulate
@@ -272,6 +273,18 @@ def test_a_controls_scope_overrides_the_backends_and_is_resolved_into_the_plan()
     assert options == [{"scope": "shot"}] and plan.generate.controls[0].scope == "shot"
     plan, _ = planned_options(BuiltinBackend(), [{"kind": "depth"}, {"kind": "normal"}])
     assert [c.scope for c in plan.generate.controls] == ["shot", None]  # the default written out; none for normal
+
+
+def test_compares_control_folder_draws_the_kinds_the_backend_reads_in_its_convention():
+    plan, _ = planned_options(BuiltinBackend(), [{"kind": "depth"}, {"kind": "seg"}])
+    depth = np.full((5, 32, 32), 2.0, np.float32)
+    passes = Passes(fps=10, K=np.array([[30.0, 0, 16], [0, 30.0, 16], [0, 0, 1]]), world_to_camera=np.tile(np.eye(4), (5, 1, 1)),
+                    id_table=(), depth=depth, seg=np.zeros((5, 32, 32), np.int32), normal=np.zeros((5, 32, 32, 3), np.float32))
+    controls = controls_as_read(plan, passes)
+    assert controls["depth"] == {"scope": "shot", "far_at_infinity": True, "rounding": "round"}  # the builtin's
+    assert controls["seg"] == {"classes": "instance"}
+    assert controls["normal"] == {}  # rendered but not read: the default convention
+    assert controls_as_read(None, passes) is None  # a user's video: nothing was generated
 
 
 def test_the_wan_vace_request_carries_vaces_flow_video():

@@ -26,7 +26,9 @@ controls branch, only meta.json (the method's name), metrics.json and report.htm
 The passes and compare digests once more by the float64 ray casters that replaced Embree (issue 18):
 only passes.npz (depth, normals and flows move by float32 rounding, the float32 caster's error gone)
 and compare's metrics.json (measured against those passes) changed; every control image, preview,
-video and meta.json kept its bytes.
+video and meta.json kept its bytes. And compare's once more when its control/ folder began drawing each kind
+the backend read in that backend's convention: only the builtin's depth, seg and edges images, their previews,
+the overview and meta.json (each control's options) changed; the videos, passes.npz and metrics kept their bytes.
 """
 
 from __future__ import annotations
