@@ -5,8 +5,8 @@ The rays of both queries are coherent, so binning finds each triangle's candidat
   camera. Each triangle is projected into the image and only the pixel centres inside its
   projected bounding box are tested, as a rasteriser scans, but with the exact ray-triangle test.
 - `occluded_along`: whether rays from many origins along one shared direction (the shadow rays
-  towards the sun) hit any triangle. The origins are binned on a grid across the direction; each
-  triangle tests the origins in the cells its own footprint covers.
+  towards the sun) hit any triangle. The triangles are binned on a grid, across the direction,
+  over the origins' footprint; each ray tests its cell's triangles until one hides it.
 
 Why not Embree: its Python binding (embreex) casts one ray at a time and needs its BVH rebuilt
 for every frame in which a part moves, with the index buffer copied item by item in Python;
@@ -46,7 +46,6 @@ def _clipped_bounds(ax, ay, az, bx, by, bz, qx, qy, qz, fx, fy, cx, cy) -> tuple
     for k in range(3):
         x, y, z = (ax, ay, az) if k == 0 else ((bx, by, bz) if k == 1 else (qx, qy, qz))
         nx, ny, nz = (bx, by, bz) if k == 0 else ((qx, qy, qz) if k == 1 else (ax, ay, az))
-        points = 0
         if z > NEAR_M:
             px, py = fx * x / z + cx, fy * y / z + cy
             x_low, x_high, y_low, y_high = min(x_low, px), max(x_high, px), min(y_low, py), max(y_high, py)
