@@ -141,8 +141,8 @@ class RigidSource:
         return layer
 
     def _decode(self, view: FrameView, hit_face, hit_depth, hit_u, hit_v, layer: SurfaceLayer) -> bool:
-        """Write the hits' passes into `layer` (rigid_kernels.decode_hits, then the solid textures);
-        False when no pixel was hit (`layer` untouched)."""
+        """Write the hits' passes into `layer` (rigid_kernels.decode_hits, textures included); False
+        when no pixel was hit (`layer` untouched)."""
         geometry, frame, size = self.geometry, view.frame, view.width * view.height
         to_camera_r, to_camera_t = self._local_to_camera(frame, view.world_to_camera[frame])
         # Rigid motion camera t -> part-local (inverse of frame t's map) -> camera t +- 1, per part.
@@ -158,8 +158,7 @@ class RigidSource:
                 motion_t[s] = other_t - np.einsum("bij,bj->bi", motion_r[s], to_camera_t)
                 still[s] = self._still_parts(frame, other, view.world_to_camera)
         normal, albedo = layer.normal.reshape(size, 3), layer.albedo.reshape(size, 3)
-        normalised_x = (np.arange(view.width) + 0.5 - view.K[0, 2]) / view.K[0, 0]
-        normalised_y = (np.arange(view.height) + 0.5 - view.K[1, 2]) / view.K[1, 1]
+        normalised_x, normalised_y = _normalised_rays(view)
         hits = decode_hits(
             hit_face, hit_depth, hit_u, hit_v, normalised_x, normalised_y, geometry.face_part, geometry.part_seg,
             view.need_shading, geometry.normal_origin, geometry.normal_edge1, geometry.normal_edge2, self.part_is_flat,
@@ -177,8 +176,7 @@ class RigidSource:
         vertices = placed.world_vertices @ camera[:3, :3].T
         vertices += camera[:3, 3]
         K = view.K
-        normalised_x = (np.arange(view.width) + 0.5 - K[0, 2]) / K[0, 0]
-        normalised_y = (np.arange(view.height) + 0.5 - K[1, 2]) / K[1, 1]
+        normalised_x, normalised_y = _normalised_rays(view)
         size = view.width * view.height
         face, depth, u, v = np.empty(size, np.int32), np.empty(size), np.empty(size), np.empty(size)
         cast_pixel_rays(vertices, self.geometry.faces, normalised_x, normalised_y, float(K[0, 0]), float(K[1, 1]),
@@ -199,3 +197,10 @@ class RigidSource:
         rotation = np.einsum("ij,bjk->bik", camera_r, self.rotations[frame])
         translation = self.positions[frame] @ camera_r.T + camera_t
         return rotation, translation
+
+
+def _normalised_rays(view: FrameView) -> tuple[np.ndarray, np.ndarray]:
+    """float64 [W] x_n = (j + 0.5 - cx) / fx per column and [H] y_n = (i + 0.5 - cy) / fy per row: the
+    pixel-centre ray (x_n, y_n, 1) in camera axes."""
+    K = view.K
+    return (np.arange(view.width) + 0.5 - K[0, 2]) / K[0, 0], (np.arange(view.height) + 0.5 - K[1, 2]) / K[1, 1]
