@@ -161,9 +161,8 @@ def test_without_a_model_folder_the_shape_is_cogvideox_1_0s(tmp_path):
 
 
 # ----------------------------------------------------------------------------- generation
-def test_the_warped_noise_reaches_the_pipeline_in_gwtf_layout(scene, passes, backend):
-    request = _request(scene, passes, backend)
-    assert request.noise_flow is not None and request.controls[0].kind == "flow"
+def _generate_seeing_first_transformer_input(backend, request):
+    """(the backend's video for `request`, the hidden states its transformer got at the first step)."""
     pipe = backend.load_pipeline("cpu", torch.float32).loaded.pipe
     seen = []
     handle = pipe.transformer.register_forward_pre_hook(
@@ -172,13 +171,20 @@ def test_the_warped_noise_reaches_the_pipeline_in_gwtf_layout(scene, passes, bac
         video = backend.generate(request)
     finally:
         handle.remove()
+    return video, seen[0]
+
+
+def test_the_warped_noise_reaches_the_pipeline_in_gwtf_layout(scene, passes, backend):
+    request = _request(scene, passes, backend)
+    assert request.noise_flow is not None and request.controls[0].kind == "flow"
+    video, first_input = _generate_seeing_first_transformer_input(backend, request)
     # expected, from the definitions: the per-video-frame warped noise, frames 0, 4, 8 (the LoRA is
     # named '_nearest_'), no degradation at scale 1; classifier-free guidance doubles the batch
     per_frame = warped_noise(16, 4, 4, request.noise_flow, request.seed)
     expected = per_frame[[0, 4, 8]][None]
-    assert seen[0].shape == (2, 3, 16, 4, 4)
-    torch.testing.assert_close(seen[0][0:1], expected, rtol=0, atol=0)
-    torch.testing.assert_close(seen[0][1:2], expected, rtol=0, atol=0)
+    assert first_input.shape == (2, 3, 16, 4, 4)
+    torch.testing.assert_close(first_input[0:1], expected, rtol=0, atol=0)
+    torch.testing.assert_close(first_input[1:2], expected, rtol=0, atol=0)
     assert video.frames.shape == (NUM_FRAMES, 32, 32, 3) and video.frames.dtype == np.uint8
     assert video.meta["noise"]["temporal_reduction"] == "nearest" and video.meta["noise"]["degradation"] == 0.0
 
@@ -205,16 +211,10 @@ def test_the_lora_is_applied_to_guided_runs(scene, passes, backend, monkeypatch)
 def test_unguided_runs_the_base_model_on_independent_noise(scene, passes, backend):
     request = _request(scene, passes, backend, guided=False)
     assert request.controls == () and request.noise_flow is None
-    pipe = backend.load_pipeline("cpu", torch.float32).loaded.pipe
-    seen = []
-    handle = pipe.transformer.register_forward_pre_hook(
-        lambda module, args, kwargs: seen.append(kwargs["hidden_states"].clone()) if not seen else None, with_kwargs=True)
-    try:
-        video = backend.generate(request)
-    finally:
-        handle.remove()
-    torch.testing.assert_close(seen[0][0], independent_noise((3, 16, 4, 4), request.seed), rtol=0, atol=0)
+    video, first_input = _generate_seeing_first_transformer_input(backend, request)
+    torch.testing.assert_close(first_input[0], independent_noise((3, 16, 4, 4), request.seed), rtol=0, atol=0)
     assert video.meta["resolved"]["lora_enabled"] is False
+    pipe = backend.load_pipeline("cpu", torch.float32).loaded.pipe
     assert not any(layer.merged or not layer.disable_adapters for layer in _lora_layers(pipe))
     backend.generate(_request(scene, passes, backend))  # a guided run afterwards switches it back on
     assert all(not layer.disable_adapters for layer in _lora_layers(pipe))
@@ -358,23 +358,16 @@ def test_the_start_image_is_the_image_to_video_pipelines_image_with_the_warped_n
     request = _image_request(image_folder, passes, i2v_backend)
     np.testing.assert_array_equal(request.image.frame, _start_frame(40))  # 32x32 picture, 32x32 video: as it is
     spy = _CallSpy(monkeypatch, CogVideoXImageToVideoPipeline)
-    pipe = i2v_backend.load_pipeline("cpu", torch.float32).loaded.pipe
-    seen = []
-    handle = pipe.transformer.register_forward_pre_hook(
-        lambda module, args, kwargs: seen.append(kwargs["hidden_states"].clone()) if not seen else None, with_kwargs=True)
-    try:
-        video = i2v_backend.generate(request)
-    finally:
-        handle.remove()
+    video, first_input = _generate_seeing_first_transformer_input(i2v_backend, request)
     np.testing.assert_array_equal(np.asarray(spy.calls[-1]["image"]), request.image.frame)
     assert video.frames.shape == (NUM_FRAMES, 32, 32, 3) and video.meta["resolved"]["mode"] == "image-to-video"
     assert video.meta["pipeline"] == "CogVideoXImageToVideoPipeline"
     assert video.meta["models"]["base"]["expected_id"] == "THUDM/CogVideoX-5b-I2V"
     assert video.meta["settings"]["image"]["file"] == str(image_folder / "start.png")
     # the transformer reads [noise (16 channels) | start frame latents (16)]: the noise half is the warped noise
-    assert seen[0].shape == (2, 3, 32, 4, 4)
+    assert first_input.shape == (2, 3, 32, 4, 4)
     expected = warped_noise(16, 4, 4, request.noise_flow, request.seed)[[0, 4, 8]]
-    torch.testing.assert_close(seen[0][0, :, :16], expected, rtol=0, atol=0)
+    torch.testing.assert_close(first_input[0, :, :16], expected, rtol=0, atol=0)
 
 
 def test_another_start_image_gives_another_video_and_the_same_one_the_same_bytes(image_folder, passes, i2v_backend):
