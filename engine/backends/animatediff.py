@@ -54,6 +54,7 @@ from .diffusers_common import (
     pipeline_frames,
     pipeline_meta,
     quiet_loading,
+    request_kwargs,
 )
 from .model_files import MOTION_ADAPTER, SD15_BASE, ModelFiles, controlnet_v11, weights_variant
 from .runtime import (
@@ -269,18 +270,7 @@ class AnimateDiffBackend(Backend):
             noise = independent_noise(shape, request.seed)
         latents = noise.permute(1, 0, 2, 3)[None].to(device=device, dtype=dtype)
         # 4. run
-        kwargs: dict[str, Any] = dict(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt or None,
-            num_frames=request.num_frames,
-            height=request.height,
-            width=request.width,
-            num_inference_steps=request.steps,
-            guidance_scale=request.guidance_scale,
-            generator=torch.Generator("cpu").manual_seed(request.seed),
-            latents=latents,
-            output_type="np",
-        )
+        kwargs: dict[str, Any] = dict(request_kwargs(request), latents=latents)
         if image:
             kwargs.update(start_image_kwargs(pipe, request, device))
         elif kinds:

@@ -61,6 +61,7 @@ from .diffusers_common import (
     pipeline_frames,
     pipeline_meta,
     quiet_loading,
+    request_kwargs,
 )
 from .identity import file_identity
 from .model_files import (
@@ -324,16 +325,8 @@ class CogVideoXFlowBackend(Backend):
         with torch.inference_mode():
             output = pipe(
                 **start,
-                prompt=request.prompt,
-                negative_prompt=request.negative_prompt or None,
-                height=request.height,
-                width=request.width,
-                num_frames=request.num_frames,
-                num_inference_steps=request.steps,
-                guidance_scale=request.guidance_scale,
-                generator=torch.Generator("cpu").manual_seed(request.seed),
+                **request_kwargs(request),
                 latents=latents.to(device=device, dtype=dtype),
-                output_type="np",
                 max_sequence_length=min(MAX_SEQUENCE_LENGTH, pipe.tokenizer.model_max_length),
             )
         frames = pipeline_frames(output)

@@ -94,6 +94,25 @@ def apply_memory_flags(pipe: Any, request: GenerationRequest, device: str, offlo
     return offloaded
 
 
+def request_kwargs(request: GenerationRequest) -> dict[str, Any]:
+    """The keyword arguments every diffusers video pipeline here takes from a request alike: prompt and
+    negative prompt, size, frames, steps and guidance, a CPU generator seeded with the request's seed
+    (so the pipeline's own draws do not depend on the device), and frames returned as numpy."""
+    import torch
+
+    return dict(
+        prompt=request.prompt,
+        negative_prompt=request.negative_prompt or None,
+        height=request.height,
+        width=request.width,
+        num_frames=request.num_frames,
+        num_inference_steps=request.steps,
+        guidance_scale=request.guidance_scale,
+        generator=torch.Generator("cpu").manual_seed(request.seed),
+        output_type="np",
+    )
+
+
 def pipeline_frames(output) -> np.ndarray:
     """A diffusers video pipeline's `output_type="np"` frames (float 0..1) as uint8 [T, H, W, 3]."""
     return np.clip(np.round(np.asarray(output.frames[0], dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)

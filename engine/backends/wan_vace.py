@@ -43,6 +43,7 @@ from .diffusers_common import (
     pipeline_frames,
     pipeline_meta,
     quiet_loading,
+    request_kwargs,
 )
 from .model_files import WAN_VACE_13B, weights_variant
 from .runtime import (
@@ -206,19 +207,11 @@ class WanVaceBackend(Backend):
         video, mask, scale = vace_context(request)
         with torch.inference_mode():
             output = pipe(
-                prompt=request.prompt,
-                negative_prompt=request.negative_prompt or None,
+                **request_kwargs(request),
                 video=video,
                 mask=mask,
                 conditioning_scale=scale,
-                height=request.height,
-                width=request.width,
-                num_frames=request.num_frames,
-                num_inference_steps=request.steps,
-                guidance_scale=request.guidance_scale,
-                generator=torch.Generator("cpu").manual_seed(request.seed),
                 latents=latents,
-                output_type="np",
                 max_sequence_length=min(MAX_SEQUENCE_LENGTH, pipe.tokenizer.model_max_length),
             )
         frames = pipeline_frames(output)
