@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from ball_scene import NUM_FRAMES, SCENE
 from physreel.engine.backends import get_backend
 from physreel.engine.backends.cogvideox_flow import initial_latents
 from physreel.engine.backends.gwtf_noise import degrade, reduce_to_latent_frames, reduction_for_lora
@@ -23,17 +24,6 @@ from physreel.engine.noise_warp import independent_noise, warped_noise
 from physreel.engine.records import ControlInput
 from physreel.engine.request import build_request
 from physreel.engine.settings import plan_generation, resolve_generate
-
-SCENE = {
-    "shot": {"duration": 0.5625, "fps": 16, "seed": 3, "prompt": "a red ball", "negative_prompt": "blue"},
-    "camera": {"resolution": [32, 32], "fov_deg": 45, "position": [0.0, -3.0, 0.8], "look_at": [0.0, 0.0, 0.55]},
-    "objects": [
-        {"name": "floor", "shape": "plane", "color": [0.6, 0.4, 0.2]},
-        {"name": "ball", "shape": "sphere", "radius": 0.3, "position": [-0.5, 0.0, 1.0], "velocity": [2.0, 0.0, 0.0],
-         "color": [0.9, 0.1, 0.1]},
-    ],
-}
-NUM_FRAMES = 9  # round(0.5625 * 16): 4k+1, the tiny transformer's sample_frames
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread_per_module")
