@@ -5,7 +5,7 @@ humanoid, 512x512. Prints ms per frame for render_passes (depth, flow_fwd, flow_
 seg, normal, pose, rgb preview with shadows) and, in the same run, for pybullet's
 getCameraImage with ER_TINY_RENDERER (RGB, depth and segmentation) of the same world, and the
 ratio. Then where a frame's time goes (the `--profile` stages of sim/timing.py inside
-render_passes: BVH build, camera rays, hit decoding ("surfaces"), sky, shading, shadow rays,
+render_passes: placing the triangles, camera rays, hit decoding ("surfaces"), sky, shading, shadow rays,
 flow_valid, the rest under "passes"; and, outside it, the control images and the encoding of
 passes.npz, control PNGs and preview MP4s by write_passes), then how the passes' cost grows with
 resolution and with triangle count.

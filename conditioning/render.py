@@ -115,7 +115,7 @@ def render_frame(sources: list, view: FrameView, into: SurfaceLayer | None = Non
     """
     layers = []
     for source in sources:
-        with timed("passes: surfaces"):  # each source's layer, less its rays and BVH (sim.timing)
+        with timed("passes: surfaces"):  # each source's layer, less its placing and rays (sim.timing)
             layer = source.layer(view, into=None if layers else into)
         if layer is not None:
             layers.append(layer)

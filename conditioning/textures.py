@@ -5,12 +5,12 @@ Kinds (sim.spec.model.TextureSpec, `scale` = feature size in metres):
 - stripes: bands perpendicular to the part's local X axis: floor(x/s + o) even/odd;
 - noise: 3-D value noise (cells of size s, smoothstep-interpolated hashed lattice values), blending
   colour -> color2 continuously.
-The two colours are mixed in linear light by the weight `texture_weight` returns.
+The two colours are mixed in linear light by the weight `weight_at` returns.
 o = 0.2371 cells shifts the lattice off the faces of boxes whose sizes are multiples of the
 scale, where floor() would flicker between neighbours.
 
 The weights are scalar compiled functions (numba), so the rigid parts' per-pixel decode
-(rigid_kernels.py) evaluates them inside its loop; `texture_weight` applies them to arrays.
+(rigid_kernels.py) evaluates them inside its loop.
 The lattice coordinate is formed in float32 (p / s + o), as the part-local points are.
 """
 
@@ -22,25 +22,8 @@ import numpy as np
 from numba import njit
 
 LATTICE_OFFSET = 0.2371
-BINARY_TEXTURES = ("checker", "stripes")
-"""Kinds whose weight is exactly 0 or 1 (a two-colour pattern, no blending in between)."""
 TEXTURE_CODES = {"checker": 1, "stripes": 2, "noise": 3}
 """Kind -> the code `weight_at` takes (0: untextured)."""
-
-
-def texture_weight(texture, points_local: np.ndarray) -> np.ndarray:
-    """float32 [K] in [0, 1]: 0 = the object's colour, 1 = texture.color2, at part-local points [K, 3] (m)."""
-    if texture.kind not in TEXTURE_CODES:
-        raise ValueError(f"unknown texture kind {texture.kind!r}; use checker, stripes or noise")
-    return _weights(TEXTURE_CODES[texture.kind], np.float32(1.0 / texture.scale), np.asarray(points_local, np.float32))
-
-
-@njit(cache=True)
-def _weights(code: int, inverse_scale: np.float32, points: np.ndarray) -> np.ndarray:
-    out = np.empty(points.shape[0], np.float32)
-    for k in range(points.shape[0]):
-        out[k] = weight_at(code, inverse_scale, points[k, 0], points[k, 1], points[k, 2])
-    return out
 
 
 @njit(cache=True)
