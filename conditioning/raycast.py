@@ -212,29 +212,27 @@ def occluded_along(vertices: np.ndarray, faces: np.ndarray, origins: np.ndarray,
         kept_count += 1
     if kept_count == 0:
         return hit
-    # 2. the grid: about two origins per cell, coarser while the binned entries would exceed MAX_BINNED
+    # 2. the grid: about two origins per cell, coarser while the binned entries would exceed
+    #    MAX_BINNED; ranges holds each triangle's cells (first and last row, first and last column)
     side = max(1, min(1024, int(math.sqrt(count / 2.0))))
+    ranges = np.empty((kept_count, 4), np.int64)
     while True:
         u_cell = max((u_high - u_low) / side, 1e-300)
         w_cell = max((w_high - w_low) / side, 1e-300)
         entries = 0
         for t in range(kept_count):
             c = corner[t]
-            i0, i1 = _cell(min(c[0], c[3], c[6]), u_low, u_cell, side), _cell(max(c[0], c[3], c[6]), u_low, u_cell, side)
-            j0, j1 = _cell(min(c[1], c[4], c[7]), w_low, w_cell, side), _cell(max(c[1], c[4], c[7]), w_low, w_cell, side)
-            entries += (i1 - i0 + 1) * (j1 - j0 + 1)
+            ranges[t, 0] = _cell(min(c[0], c[3], c[6]), u_low, u_cell, side)
+            ranges[t, 1] = _cell(max(c[0], c[3], c[6]), u_low, u_cell, side)
+            ranges[t, 2] = _cell(min(c[1], c[4], c[7]), w_low, w_cell, side)
+            ranges[t, 3] = _cell(max(c[1], c[4], c[7]), w_low, w_cell, side)
+            entries += (ranges[t, 1] - ranges[t, 0] + 1) * (ranges[t, 3] - ranges[t, 2] + 1)
         if entries <= MAX_BINNED or side == 1:
             break
         side = max(1, side // 2)
     # 3. bin the triangles (a counting sort by cell, triangles in index order within a cell)
     starts = np.zeros(side * side + 1, np.int64)
-    ranges = np.empty((kept_count, 4), np.int64)
     for t in range(kept_count):
-        c = corner[t]
-        ranges[t, 0] = _cell(min(c[0], c[3], c[6]), u_low, u_cell, side)
-        ranges[t, 1] = _cell(max(c[0], c[3], c[6]), u_low, u_cell, side)
-        ranges[t, 2] = _cell(min(c[1], c[4], c[7]), w_low, w_cell, side)
-        ranges[t, 3] = _cell(max(c[1], c[4], c[7]), w_low, w_cell, side)
         for i in range(ranges[t, 0], ranges[t, 1] + 1):
             for j in range(ranges[t, 2], ranges[t, 3] + 1):
                 starts[i * side + j + 1] += 1
