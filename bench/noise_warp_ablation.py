@@ -31,7 +31,7 @@ def main() -> None:
 
     from physreel.engine import noise_warp
     from physreel.engine.backends.builtin import BuiltinBackend
-    from physreel.engine.builtin.dataset import load_shards
+    from physreel.engine.builtin.shards import load_shards
     from physreel.engine.builtin.evaluate import dynamic_ids, frame_error, request_for, shot_passes
     from physreel.engine.builtin.controls import CONTROL_KINDS
     from physreel.engine.metrics.flicker import background_flicker

@@ -7,6 +7,7 @@ the shipped weights are exercised at their own 64 x 64 size with few denoising s
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from physreel.engine.errors import BackendError, ModelNotFoundError
 from physreel.engine.records import ControlInput, GenerationRequest, NoiseFlow
 from physreel.engine.builtin.controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed, unguided_control
 from physreel.engine.builtin.dataset import DatasetConfig, make_shard, random_scene_data, shot_rng, write_dataset
+from physreel.engine.builtin.shards import load_shards, pack_dataset
 from physreel.engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
 from physreel.engine.builtin.text import EMPTY, PAD, WORD_IDS, tokenize, unknown_words
 from physreel.engine.builtin.train import HIGH_NOISE_START, TrainConfig, load_data, loss_weights, make_batch, train
@@ -105,6 +107,53 @@ def test_cli_dataset_rejects_zero_shots(tmp_path, capsys):
     assert "--shots must be at least 1" in capsys.readouterr().err
 
 
+def test_dataset_written_by_two_workers_has_the_bytes_of_one(tiny_dataset, tmp_path):
+    directory, config, _ = tiny_dataset
+    write_dataset(tmp_path / "two", config, workers=2)
+    for shard in range(3):
+        name = f"shard_{shard:05d}.npz"
+        assert (tmp_path / "two" / name).read_bytes() == (directory / name).read_bytes()
+
+
+def test_texture_periods_reach_down_to_the_example_scenes_fine_boards():
+    # The bowling lane's boards (0.05 m) and the cradle's frame (0.06 m) must be in the training
+    # distribution: over 400 random scenes some floor and block periods fall below 0.07 m.
+    periods = []
+    for index in range(400):
+        data, _ = random_scene_data(shot_rng(0, index), 64, 16, 8)
+        periods += [o["texture"]["scale"] for o in data["objects"] if "texture" in o and o["shape"] != "sphere"]
+    periods = np.array(periods)
+    assert periods.min() >= 0.03 and (periods < 0.07).sum() >= 10 and periods.max() > 0.5
+
+
+def test_packed_shards_load_as_the_training_arrays_of_every_kth_frame(tiny_dataset, tmp_path):
+    directory, _, _ = tiny_dataset
+    result = pack_dataset(directory, tmp_path / "packed", frame_stride=2)
+    assert result["shards"] == 3 and sorted(p.name for p in (tmp_path / "packed").iterdir())[0] == "shard_00000.xz"
+    full, packed = load_shards(directory), load_shards(tmp_path / "packed")
+    assert set(packed) == {"rgb", "control", "caption", "shot_index"}
+    # Lossless: exactly frames 0 and 2 of each 4-frame shot, channels last again.
+    np.testing.assert_array_equal(packed["rgb"], full["rgb"][:, ::2])
+    np.testing.assert_array_equal(packed["control"], full["control"][:, ::2])
+    np.testing.assert_array_equal(packed["caption"], full["caption"])
+
+
+def test_training_reads_a_packed_dataset(tiny_dataset, tmp_path):
+    directory, _, _ = tiny_dataset
+    pack_dataset(directory, tmp_path / "packed", frame_stride=2)
+    summary = train(tmp_path / "packed", tmp_path / "out", TrainConfig(steps=1, batch=2),
+                    model_config=replace(TINY, resolution=16))
+    assert summary["data_shots"] == 3 and summary["data_frames"] == 6
+
+
+def test_shards_pack_cli_rejects_an_empty_directory(tmp_path, capsys):
+    from physreel.engine.builtin.shards import main as shards_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        shards_main(["pack", str(tmp_path), str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and "no shard_*.npz in" in capsys.readouterr().err
+
+
 # -------------------------------------------------------------------------- training
 def _synthetic_dataset(directory, shots=4, frames=4, size=16):
     """A bright square whose position is given by the depth control; everything else dark."""
@@ -132,6 +181,40 @@ def test_short_training_run_lowers_the_loss(tmp_path):
     assert (tmp_path / "out" / "loss.png").stat().st_size > 1000
     model = load_model(tmp_path / "out")
     assert model.config.resolution == 16
+
+
+def test_bf16_autocast_trains_and_saves_float32_weights(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=30, batch=16, lr=2e-3, checkpoint_every=30,
+                                                           precision="bf16"), model_config=TINY)
+    losses = np.loadtxt(tmp_path / "out" / "loss.csv", delimiter=",", skiprows=1)[:, 1]
+    # bfloat16 keeps 8 mantissa bits: the loss must still fall as in fp32 (by a quarter in 30 steps).
+    assert np.isfinite(losses).all() and losses[-10:].mean() < 0.75 * losses[:10].mean()
+    from safetensors.torch import load_file
+
+    assert {v.dtype for v in load_file(str(tmp_path / "out" / WEIGHTS_NAME)).values()} == {torch.float32}
+
+
+def test_validation_loss_is_logged_at_every_checkpoint_and_falls_as_the_model_learns(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    _synthetic_dataset(tmp_path / "val", shots=2)
+    summary = train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=40, batch=16, lr=2e-3, checkpoint_every=10),
+                    model_config=TINY, val_dir=tmp_path / "val")
+    rows = np.loadtxt(tmp_path / "out" / "val.csv", delimiter=",", skiprows=1)
+    assert rows[:, 0].tolist() == [10, 20, 30, 40]
+    # Held-out squares of the same kind: what the model learns carries over, by a fifth at least.
+    assert rows[-1, 1] < 0.8 * rows[0, 1]
+    assert summary["validation_loss"] == rows[-1, 1] and summary["validation_step"] == 40
+
+
+def test_cli_train_refuses_a_device_torch_cannot_use(tmp_path, capsys):
+    from physreel.engine.cli import main
+
+    assert main(["train", "-o", str(tmp_path / "m"), "--data", str(tmp_path), "--device", "tpu9"]) == 2
+    assert "--device 'tpu9' is not a torch device" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main(["train", "-o", str(tmp_path / "m"), "--data", str(tmp_path), "--device", "cuda"]) == 2
+        assert "sees no CUDA device" in capsys.readouterr().err
 
 
 def test_resumed_training_matches_an_uninterrupted_run(tmp_path):

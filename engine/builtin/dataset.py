@@ -23,8 +23,11 @@ Shard `shard_%05d.npz` (n shots, T frames, S x S pixels; uncompressed, no pickle
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import math
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +43,7 @@ from physreel.sim.spec.types import NAMED_COLORS
 
 from .controls import CONTROL_KINDS, pack_images
 from .kinds import CONTROL_OPTIONS
+from .shards import shard_path
 
 NUM_FRAMES = 16
 FPS = 8
@@ -70,7 +74,7 @@ def random_scene_data(rng: np.random.Generator, resolution: int, num_frames: int
     floor_texture = rng.choice(["checker", "stripes", "noise", "none"], p=[0.4, 0.2, 0.2, 0.2])
     floor = {"name": "floor", "shape": "plane", "color": floor_color}
     if floor_texture != "none":
-        floor["texture"] = {"kind": str(floor_texture), "scale": float(rng.uniform(0.25, 0.8)),
+        floor["texture"] = {"kind": str(floor_texture), "scale": _texture_scale(rng, 0.04, 0.8),
                             "color2": str(rng.choice([c for c in COLOR_NAMES if c != floor_color]))}
     objects = [floor]
     phrases = []
@@ -129,7 +133,7 @@ def _random_object(rng: np.random.Generator, index: int) -> tuple[dict, str, flo
     texture_word = ""
     if rng.random() < 0.5:
         kind = str(rng.choice(["checker", "stripes", "noise"]))
-        obj["texture"] = {"kind": kind, "scale": float(size * rng.uniform(0.3, 0.7)),
+        obj["texture"] = {"kind": kind, "scale": size * _texture_scale(rng, 0.1, 0.7),
                           "color2": str(rng.choice([c for c in COLOR_NAMES if c != color]))}
         texture_word = TEXTURE_WORDS[kind] + " "
     dropped = rng.random() < 0.5
@@ -148,6 +152,13 @@ def _random_object(rng: np.random.Generator, index: int) -> tuple[dict, str, flo
     return obj, f"a {color} {texture_word}{shape} {motion}", bound
 
 
+def _texture_scale(rng: np.random.Generator, low_m: float, high_m: float) -> float:
+    """A texture period drawn log-uniformly in [low_m, high_m]: fine periods (a bowling lane's
+    5 cm boards, a table's grain) are as common as coarse ones, since at 64 px they are the ones the
+    model must copy from the albedo control stroke by stroke."""
+    return float(math.exp(rng.uniform(math.log(low_m), math.log(high_m))))
+
+
 def _random_block(rng: np.random.Generator, index: int) -> tuple[dict, str, float]:
     """A static box standing on the floor, tilted up to 25 degrees: a ramp, a step or a wall."""
     color = str(rng.choice(COLOR_NAMES))
@@ -156,9 +167,9 @@ def _random_block(rng: np.random.Generator, index: int) -> tuple[dict, str, floa
     block: dict = {"name": f"block{index}", "shape": "box", "static": True, "size": extents, "color": color,
                    "position": [float(v) for v in rng.uniform(-1.2, 1.2, 2)] + [extents[2] / 2],
                    "euler_deg": tilt + [float(rng.uniform(-180, 180))]}
-    if rng.random() < 0.3:
+    if rng.random() < 0.5:
         kind = str(rng.choice(["checker", "stripes", "noise"]))
-        block["texture"] = {"kind": kind, "scale": float(rng.uniform(0.1, 0.3)),
+        block["texture"] = {"kind": kind, "scale": _texture_scale(rng, 0.04, 0.3),
                             "color2": str(rng.choice([c for c in COLOR_NAMES if c != color]))}
     return block, f"a {color} box", 0.5 * math.sqrt(sum(e * e for e in extents))
 
@@ -244,12 +255,9 @@ def make_shard(config: DatasetConfig, shard: int) -> dict[str, np.ndarray]:
     return arrays
 
 
-def shard_path(directory: Path, shard: int) -> Path:
-    return Path(directory) / f"shard_{shard:05d}.npz"
-
-
-def write_dataset(directory: Path, config: DatasetConfig, progress: bool = False) -> dict:
-    """Write every missing shard of `config` into `directory` (existing ones are kept: resume).
+def write_dataset(directory: Path, config: DatasetConfig, progress: bool = False, workers: int = 1) -> dict:
+    """Write every missing shard of `config` into `directory` (existing ones are kept: resume),
+    on `workers` processes (a shard depends only on (seed, shard), so the bytes do not depend on it).
 
     Refuses (ValueError) to extend a directory made with a different seed, resolution, frames or
     shard size. Returns the manifest written to dataset.json.
@@ -266,29 +274,22 @@ def write_dataset(directory: Path, config: DatasetConfig, progress: bool = False
             detail = ", ".join(f"{k} {a} (on disk) vs {b}" for k, (a, b) in clash.items())
             raise ValueError(f"{directory} holds a different dataset ({detail}); use another -o directory")
     num_shards = math.ceil(config.shots / config.shots_per_shard)
-    made = 0
-    for shard in range(num_shards):
-        path = shard_path(directory, shard)
-        if path.exists():
-            continue
-        write_npz(path, **make_shard(config, shard))
-        made += 1
-        if progress:
-            print(f"shard {shard + 1}/{num_shards} written ({min((shard + 1) * config.shots_per_shard, config.shots)} shots)",
-                  flush=True)
+    missing = [shard for shard in range(num_shards) if not shard_path(directory, shard).exists()]
+    write = functools.partial(_write_shard, directory, config)
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and len(missing) > 1:
+            written = stack.enter_context(ProcessPoolExecutor(min(workers, len(missing)))).map(write, missing)
+        else:
+            written = map(write, missing)
+        for done, shard in enumerate(written, 1):
+            if progress:
+                print(f"shard {shard + 1}/{num_shards} written ({done}/{len(missing)} this run)", flush=True)
     manifest["shots"] = config.shots
     manifest["shards"] = num_shards
     write_json(manifest_path, manifest)
-    return manifest | {"shards_written": made}
+    return manifest | {"shards_written": len(missing)}
 
 
-def load_shards(directory: Path) -> dict[str, np.ndarray]:
-    """Every shard of `directory` concatenated along the shot axis (allow_pickle=False)."""
-    paths = sorted(Path(directory).glob("shard_*.npz"))
-    if not paths:
-        raise FileNotFoundError(f"no shard_*.npz in {directory}; make a dataset with `physreel dataset -o {directory} --shots N`")
-    parts = []
-    for path in paths:
-        with np.load(path, allow_pickle=False) as data:
-            parts.append({k: data[k] for k in data.files})
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+def _write_shard(directory: Path, config: DatasetConfig, shard: int) -> int:
+    write_npz(shard_path(directory, shard), **make_shard(config, shard))
+    return shard

@@ -25,7 +25,7 @@ from ..backends.builtin import BuiltinBackend
 from ..metrics.flow_error import flow_error
 from ..records import ControlInput, GenerationRequest, NoiseFlow
 from .controls import CONTROL_KINDS, control_from_packed, unpack_images
-from .dataset import load_shards
+from .shards import load_shards
 from .text import tokenize
 
 

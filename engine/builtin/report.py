@@ -40,7 +40,7 @@ def sample_grid(targets: list[np.ndarray], guided: list[np.ndarray], unguided: l
 
 
 def main() -> None:
-    from .dataset import load_shards
+    from .shards import load_shards
     from .evaluate import ablation, evaluate, x0_error_by_timestep
     from .model import load_model
 

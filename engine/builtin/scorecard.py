@@ -43,7 +43,7 @@ from ..metrics.objects import ObjectTable, inside_and_ring, object_masks
 from ..metrics.summary import aggregate
 from ..metrics.verdict import verdict
 from ..pipeline import Pipeline, PipelineOutput
-from .dataset import load_shards
+from .shards import load_shards
 
 LABELS = ("preview", "guided", "unguided")
 KEY_METRICS = ("object_visibility", "object_color_error", "flow_epe_object", "physics_iq_score")

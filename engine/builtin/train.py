@@ -29,7 +29,7 @@ import torch
 from physreel.sim.files import atomic_path, write_json
 
 from .controls import CONTROL_KINDS, IMAGE_CHANNELS, control_from_packed
-from .dataset import load_shards
+from .shards import load_shards
 from .kinds import input_channel_names
 from .model import CONFIG_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
 from .text import EMPTY, PAD, tokenize
@@ -54,6 +54,11 @@ class TrainConfig:
     init: str | None = None
     """A trained model directory (builtin.safetensors + builtin.json) to start from instead of a seeded
     initialisation: its architecture and EMA weights; optimiser and step start fresh (fine-tuning)."""
+    device: str = "cpu"
+    """torch device the model, the data and each batch live on ("cpu", "cuda", "cuda:1")."""
+    precision: str = "fp32"
+    """"fp32", or "bf16": the forward pass under bfloat16 autocast (loss, optimiser and EMA stay
+    float32), about twice the throughput on a GPU's tensor cores."""
     high_noise_share: float = 0.5
     """Share of each batch whose timestep is drawn from [HIGH_NOISE_START, T) instead of [0, T): the
     noisiest steps, where x_t holds almost nothing of the frame, are where the model must learn to
@@ -82,7 +87,7 @@ class TrainData:
         return int(self.rgb.shape[0])
 
 
-def load_data(directory: Path, max_tokens: int) -> TrainData:
+def load_data(directory: Path, max_tokens: int, device: str = "cpu") -> TrainData:
     arrays = load_shards(directory)
     if arrays["control"].shape[-1] != IMAGE_CHANNELS:
         raise ValueError(f"{directory} holds {arrays['control'].shape[-1]} control channels, made for other control kinds; "
@@ -91,9 +96,9 @@ def load_data(directory: Path, max_tokens: int) -> TrainData:
     n, t = arrays["rgb"].shape[:2]
     size = arrays["rgb"].shape[2]
     return TrainData(
-        rgb=torch.from_numpy(arrays["rgb"].reshape(n * t, size, size, 3)),
-        control=torch.from_numpy(arrays["control"].reshape(n * t, size, size, -1)),
-        caption_ids=tokenize([str(c) for c in arrays["caption"]], max_tokens),
+        rgb=torch.from_numpy(arrays["rgb"].reshape(n * t, size, size, 3)).to(device),
+        control=torch.from_numpy(arrays["control"].reshape(n * t, size, size, -1)).to(device),
+        caption_ids=tokenize([str(c) for c in arrays["caption"]], max_tokens).to(device),
         frames_per_shot=t,
     )
 
@@ -102,17 +107,18 @@ def make_batch(data: TrainData, seed: int, step: int, batch: int, max_tokens: in
                high_noise_share: float = 0.0, num_timesteps: int = 1000) -> dict[str, torch.Tensor]:
     """The batch of step `step`: frames, timesteps, control weights and caption ids; seeded by (seed, step)."""
     rng = np.random.default_rng([seed, step])
-    index = torch.from_numpy(rng.integers(0, data.num_frames, batch))
+    device = data.rgb.device
+    index = torch.from_numpy(rng.integers(0, data.num_frames, batch)).to(device)
     keep = (rng.random((batch, len(CONTROL_KINDS))) >= CONTROL_DROP_KIND) & (rng.random((batch, 1)) >= CONTROL_DROP_ALL)
     ids = data.caption_ids[index // data.frames_per_shot].clone()
-    dropped = torch.from_numpy(rng.random(batch) < CAPTION_DROP)
+    dropped = torch.from_numpy(rng.random(batch) < CAPTION_DROP).to(device)
     ids[dropped] = PAD
     ids[dropped, 0] = EMPTY
     return {
         "x0": data.rgb[index].permute(0, 3, 1, 2).float() / 127.5 - 1.0,
-        "control": control_from_packed(data.control[index], torch.from_numpy(keep.astype(np.float32))),
+        "control": control_from_packed(data.control[index], torch.from_numpy(keep.astype(np.float32)).to(device)),
         "ids": ids[:, :max_tokens],
-        "timesteps": torch.from_numpy(_timesteps(rng, batch, high_noise_share, num_timesteps)),
+        "timesteps": torch.from_numpy(_timesteps(rng, batch, high_noise_share, num_timesteps)).to(device),
     }
 
 
@@ -128,8 +134,8 @@ def _timesteps(rng: np.random.Generator, batch: int, high_noise_share: float, nu
 def loss_weights(noise_schedule, timesteps: torch.Tensor, snr_cap: float | None) -> torch.Tensor:
     """float32 [B]: each frame's weight on its v error (TrainConfig.snr_cap); ones for None."""
     if snr_cap is None:
-        return torch.ones(timesteps.shape, dtype=torch.float32)
-    alpha_bar = noise_schedule.alphas_cumprod[timesteps].double()
+        return torch.ones(timesteps.shape, dtype=torch.float32, device=timesteps.device)
+    alpha_bar = noise_schedule.alphas_cumprod.to(timesteps.device)[timesteps].double()
     one_plus_snr = 1.0 / (1.0 - alpha_bar)
     return (one_plus_snr.clamp(max=1.0 + snr_cap) / one_plus_snr).float()
 
@@ -158,15 +164,17 @@ def torch_threads(threads: int) -> Iterator[None]:
 
 
 def train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume: bool = False,
-          progress: bool = False, model_config: BuiltinConfig | None = None) -> dict:
+          progress: bool = False, model_config: BuiltinConfig | None = None, val_dir: str | Path | None = None) -> dict:
     """Train (or resume) into `out_dir` on `config.threads` torch threads (the caller's count is
-    restored on return); returns the summary written to train.json."""
+    restored on return); returns the summary written to train.json. With `val_dir` (a dataset of
+    other shots), the EMA model's loss on it is measured at every checkpoint (`validation_loss`)
+    and written to DIR/val.csv: where it turns up while the training loss falls, the run overfits."""
     with torch_threads(config.threads):
-        return _train(data_dir, out_dir, config, resume, progress, model_config)
+        return _train(data_dir, out_dir, config, resume, progress, model_config, val_dir)
 
 
 def _train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resume: bool, progress: bool,
-           model_config: BuiltinConfig | None) -> dict:
+           model_config: BuiltinConfig | None, val_dir: str | Path | None) -> dict:
     from diffusers import DDPMScheduler
 
     out_dir = Path(out_dir)
@@ -175,7 +183,9 @@ def _train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resum
     if model_config.control_kinds != CONTROL_KINDS:
         raise ValueError(f"this version trains models that read {', '.join(CONTROL_KINDS)}, not {', '.join(model_config.control_kinds)}")
     # 1. data
-    data = load_data(Path(data_dir), model_config.max_tokens)
+    device = torch.device(config.device)
+    data = load_data(Path(data_dir), model_config.max_tokens, device)
+    val = None if val_dir is None else load_data(Path(val_dir), model_config.max_tokens, device)
     if data.rgb.shape[1] != model_config.resolution:
         raise ValueError(f"the dataset is {data.rgb.shape[1]} px but the model is {model_config.resolution} px")
     # 2. model, EMA, optimiser (fresh or restored)
@@ -183,16 +193,18 @@ def _train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resum
     model = BuiltinModel(model_config)
     if init_model is not None:
         _init_weights(model, init_model)
-    ema = BuiltinModel(model_config)
+    model.to(device)
+    ema = BuiltinModel(model_config).to(device)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
     noise_schedule = DDPMScheduler(num_train_timesteps=model_config.num_train_timesteps,
                                    beta_schedule=model_config.beta_schedule,
                                    prediction_type=model_config.prediction_type)
-    start_step, losses, wall_before = 0, [], 0.0
+    start_step, losses, wall_before, val_losses = 0, [], 0.0, []
     if resume:
         start_step, losses, wall_before = _restore(out_dir, config, model, ema, optimizer)
+        val_losses = [row for row in _read_val_losses(out_dir) if row[0] <= start_step]
     elif (out_dir / "checkpoint").exists():
         raise ValueError(f"{out_dir} already holds a checkpoint; pass --resume to continue it or choose another -o")
     if start_step > config.steps:
@@ -203,11 +215,14 @@ def _train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resum
     for step in range(start_step, config.steps):
         batch = make_batch(data, config.seed, step, config.batch, model_config.max_tokens, config.high_noise_share,
                            model_config.num_train_timesteps)
-        noise = torch.randn(batch["x0"].shape, generator=torch.Generator().manual_seed(config.seed * 1_000_003 + step))
+        # On the CPU the same draws as runs before the device option; a GPU draws its own stream.
+        generator = torch.Generator(device).manual_seed(config.seed * 1_000_003 + step)
+        noise = torch.randn(batch["x0"].shape, generator=generator, device=device)
         noisy = noise_schedule.add_noise(batch["x0"], noise, batch["timesteps"])
         target = noise_schedule.get_velocity(batch["x0"], noise, batch["timesteps"])
         states, mask = model.encode_text(batch["ids"])
-        prediction = model(noisy, batch["timesteps"], batch["control"], states, mask)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+            prediction = model(noisy, batch["timesteps"], batch["control"], states, mask).float()
         if config.snr_cap is None:  # plain MSE, computed as runs before the option computed it
             loss = torch.nn.functional.mse_loss(prediction, target)
         else:
@@ -227,10 +242,15 @@ def _train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resum
             print(f"step {step + 1}/{config.steps} loss {recent:.4f} ({wall:.0f} s)", flush=True)
         # 4. checkpoint + shipped files
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            summary = _summary(config, data, losses, wall, Path(data_dir), init_model)
+            if val is not None:
+                val_losses.append((step + 1, validation_loss(ema, val, noise_schedule, config, model_config.max_tokens)))
+                _write_val_losses(out_dir, val_losses)
+                if progress:
+                    print(f"step {step + 1}: validation loss {val_losses[-1][1]:.4f}", flush=True)
+            summary = _summary(config, data, losses, wall, Path(data_dir), init_model, val_losses)
             _checkpoint(out_dir, config, model, ema, optimizer, step + 1, losses, wall, summary)
     wall = wall_before + time.perf_counter() - started
-    summary = _summary(config, data, losses, wall, Path(data_dir), init_model)
+    summary = _summary(config, data, losses, wall, Path(data_dir), init_model, val_losses)
     if start_step == config.steps:
         # A run stopped at a checkpoint and resumed with --steps equal to it: nothing to train,
         # the files are rewritten with these settings (identical to a run of exactly this length).
@@ -307,6 +327,53 @@ def widened_input_weight(weight: torch.Tensor, old_kinds: tuple[str, ...], new_k
     return widened
 
 
+VAL_SEED = 1_234_567
+
+
+@torch.no_grad()
+def validation_loss(model: BuiltinModel, val: TrainData, noise_schedule, config: TrainConfig, max_tokens: int,
+                    batch: int = 64) -> float:
+    """The training loss (same weighting, every control given, captions kept) of `model` on every
+    frame of `val`, each at a fixed timestep and noise (seeded by VAL_SEED, spread evenly over
+    [0, T)), so the figure is comparable across checkpoints and runs on the same device."""
+    model.eval()
+    device = val.rgb.device
+    num_timesteps = noise_schedule.config.num_train_timesteps
+    timesteps = (torch.arange(val.num_frames, device=device) * 7919) % num_timesteps
+    generator = torch.Generator(device).manual_seed(VAL_SEED)
+    total = 0.0
+    for first in range(0, val.num_frames, batch):
+        index = torch.arange(first, min(first + batch, val.num_frames), device=device)
+        x0 = val.rgb[index].permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        control = control_from_packed(val.control[index], torch.ones(len(index), len(CONTROL_KINDS), device=device))
+        noise = torch.randn(x0.shape, generator=generator, device=device)
+        t = timesteps[index]
+        states, mask = model.encode_text(val.caption_ids[index // val.frames_per_shot][:, :max_tokens])
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+            prediction = model(noise_schedule.add_noise(x0, noise, t), t, control, states, mask).float()
+        error = (prediction - noise_schedule.get_velocity(x0, noise, t)).square().mean(dim=(1, 2, 3))
+        total += float((loss_weights(noise_schedule, t, config.snr_cap) * error).sum())
+    model.train()
+    return total / val.num_frames
+
+
+def _write_val_losses(out_dir: Path, rows: list) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "val.csv") as tmp:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["step", "validation_loss"])
+            writer.writerows(rows)
+
+
+def _read_val_losses(out_dir: Path) -> list:
+    path = out_dir / "val.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return [(int(r["step"]), float(r["validation_loss"])) for r in csv.DictReader(fh)]
+
+
 def _update_ema(ema: BuiltinModel, model: BuiltinModel, step: int) -> None:
     decay = min(EMA_DECAY, (1 + step) / (10 + step))
     with torch.no_grad():
@@ -317,9 +384,10 @@ def _update_ema(ema: BuiltinModel, model: BuiltinModel, step: int) -> None:
 
 
 def _summary(config: TrainConfig, data: TrainData, losses: list, wall: float, data_dir: Path,
-             init_model: BuiltinModel | None) -> dict:
+             init_model: BuiltinModel | None, val_losses: list | None = None) -> dict:
     final = float(np.mean([row[1] for row in losses[-50:]])) if losses else float("nan")
-    return {
+    validation = {"validation_loss": val_losses[-1][1], "validation_step": val_losses[-1][0]} if val_losses else {}
+    return validation | {
         "data_dir": str(data_dir),
         "data_shots": int(data.caption_ids.shape[0]),
         "data_frames": data.num_frames,
@@ -345,17 +413,17 @@ def _checkpoint(out_dir: Path, config: TrainConfig, model, ema, optimizer, step:
 
     with atomic_path(out_dir / "checkpoint") as tmp:
         tmp.mkdir()
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
-        save_file({k: v.contiguous() for k, v in ema.state_dict().items()}, str(tmp / "ema.safetensors"))
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_file({k: v.detach().cpu().contiguous() for k, v in ema.state_dict().items()}, str(tmp / "ema.safetensors"))
         names = {id(p): n for n, p in model.named_parameters()}
         moments = {}
         for group in optimizer.param_groups:
             for p in group["params"]:
                 state = optimizer.state.get(p)
                 if state:
-                    moments[f"exp_avg/{names[id(p)]}"] = state["exp_avg"].contiguous()
-                    moments[f"exp_avg_sq/{names[id(p)]}"] = state["exp_avg_sq"].contiguous()
-                    moments[f"step/{names[id(p)]}"] = torch.as_tensor(state["step"]).reshape(1).float()
+                    moments[f"exp_avg/{names[id(p)]}"] = state["exp_avg"].cpu().contiguous()
+                    moments[f"exp_avg_sq/{names[id(p)]}"] = state["exp_avg_sq"].cpu().contiguous()
+                    moments[f"step/{names[id(p)]}"] = torch.as_tensor(state["step"]).reshape(1).float().cpu()
         save_file(moments, str(tmp / "optimizer.safetensors"))
         (tmp / "state.json").write_text(json.dumps({"step": step, "wall_time_s": wall, "config": asdict(config)}, indent=2))
     with atomic_path(out_dir / "loss.csv") as tmp:
@@ -368,6 +436,11 @@ def _checkpoint(out_dir: Path, config: TrainConfig, model, ema, optimizer, step:
     write_json(out_dir / "train.json", summary)
 
 
+_ADDED_LATER = {"precision": "fp32"}
+"""Settings checkpoints written before them lack, with the value those runs used.
+(The device is not compared: a run may move between machines, at the cost of another noise stream.)"""
+
+
 def _restore(out_dir: Path, config: TrainConfig, model, ema, optimizer) -> tuple[int, list, float]:
     from safetensors.torch import load_file
 
@@ -377,13 +450,14 @@ def _restore(out_dir: Path, config: TrainConfig, model, ema, optimizer) -> tuple
     state = json.loads((checkpoint / "state.json").read_text())
     saved = dict(state["config"])
     mismatched = {k: (saved[k], v) for k, v in asdict(config).items()
-                  if k not in ("steps", "checkpoint_every", "threads") and saved.get(k) != v}
+                  if k not in ("steps", "checkpoint_every", "threads", "device") and saved.get(k, _ADDED_LATER.get(k)) != v}
     if mismatched:
         detail = ", ".join(f"{k}: {a} (checkpoint) vs {b}" for k, (a, b) in mismatched.items())
         raise ValueError(f"--resume with different settings ({detail}); use the checkpoint's settings")
-    model.load_state_dict(load_file(str(checkpoint / "model.safetensors")), strict=True)
-    ema.load_state_dict(load_file(str(checkpoint / "ema.safetensors")), strict=True)
-    moments = load_file(str(checkpoint / "optimizer.safetensors"))
+    device = str(next(model.parameters()).device)
+    model.load_state_dict(load_file(str(checkpoint / "model.safetensors"), device=device), strict=True)
+    ema.load_state_dict(load_file(str(checkpoint / "ema.safetensors"), device=device), strict=True)
+    moments = load_file(str(checkpoint / "optimizer.safetensors"), device=device)
     for name, p in model.named_parameters():
         if f"exp_avg/{name}" in moments:
             optimizer.state[p] = {"exp_avg": moments[f"exp_avg/{name}"], "exp_avg_sq": moments[f"exp_avg_sq/{name}"],

@@ -7,6 +7,7 @@ Bad input exits with status 2 and one line per problem on stderr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -28,7 +29,7 @@ class UsageError(Exception):
     """A bad command-line argument or combination; reported like a bad spec (exit status 2)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="physreel",
         description="Physics-guided video generation: simulate a YAML scene with pybullet, render exact "
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars or summaries")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in commands:
         module = importlib.import_module(f"physreel.engine.cli.cmd_{name.replace('-', '_')}")
         sub = module.add_parser(subparsers)
         sub.set_defaults(_run=module.run)
@@ -49,11 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; its exit status (0 ok, 1 failure, 2 bad input, 3 unstable, 130 interrupted, 141 closed pipe)."""
+def main(argv: list[str] | None = None, commands: tuple[str, ...] = COMMANDS) -> int:
+    """Run one command; its exit status (0 ok, 1 failure, 2 bad input, 3 unstable, 130 interrupted, 141 closed pipe).
+
+    `commands` limits the parser to those subcommands, whose modules alone are imported (see cmd_train's
+    `python -m` entry, for machines without the simulator)."""
     try:
         try:
-            return _run(argv)
+            return _run(argv, commands)
         finally:
             sys.stdout.flush()  # output still buffered meets a closed pipe here, not at interpreter exit
     except BrokenPipeError:
@@ -73,12 +77,13 @@ def _quiet_closed_output() -> None:
     os.close(devnull)
 
 
-def _run(argv: list[str] | None) -> int:
+def _run(argv: list[str] | None, commands: tuple[str, ...]) -> int:
     # The CLI owns its process's output: pybullet prints its build time from C on first import,
     # which would land in piped stdout and in --quiet runs, so it is imported here, silenced.
-    with c_output_silenced():
+    # Where it is not installed (a GPU machine that only trains), the commands that need it say so.
+    with c_output_silenced(), contextlib.suppress(ImportError):
         import pybullet  # noqa: F401
-    parser = build_parser()
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
     args.process_is_command = argv is None  # --profile then counts the process's start-up (engine.cli.args.profiled)
     try:

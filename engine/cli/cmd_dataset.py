@@ -23,6 +23,8 @@ def add_parser(subparsers):
     p.add_argument("--resolution", type=int, default=64, help="square frame size in pixels (default 64)")
     p.add_argument("--frames", type=int, default=16, help="frames per shot (default 16, at 8 fps)")
     p.add_argument("--shots-per-shard", type=int, default=8, help="shots per shard file (default 8)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes rendering shards at once (default 1); the bytes written do not depend on it")
     return p
 
 
@@ -31,7 +33,7 @@ def run(args) -> int:
 
     out_folder(args.output)
 
-    for name in ("shots", "resolution", "frames", "shots_per_shard"):
+    for name in ("shots", "resolution", "frames", "shots_per_shard", "workers"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.resolution < 16:
@@ -42,7 +44,7 @@ def run(args) -> int:
                            shots_per_shard=args.shots_per_shard)
     start = time.perf_counter()
     try:
-        manifest = write_dataset(args.output, config, progress=not args.quiet)
+        manifest = write_dataset(args.output, config, progress=not args.quiet, workers=args.workers)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not args.quiet:

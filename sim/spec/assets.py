@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import numpy as np
-import pybullet_data
 
 from .references import check_references
 from .types import MAX_MAGNITUDE
@@ -19,6 +18,8 @@ mesh is ray-cast each frame of the passes."""
 
 
 def pybullet_data_dir() -> Path:
+    import pybullet_data  # here, not at the top: the spec types load where pybullet is absent (training machines)
+
     return Path(pybullet_data.getDataPath())
 
 
