@@ -115,15 +115,24 @@ def test_dataset_written_by_two_workers_has_the_bytes_of_one(tiny_dataset, tmp_p
         assert (tmp_path / "two" / name).read_bytes() == (directory / name).read_bytes()
 
 
-def test_texture_periods_reach_down_to_the_example_scenes_fine_boards():
-    # The bowling lane's boards (0.05 m) and the cradle's frame (0.06 m) must be in the training
-    # distribution: over 400 random scenes some floor and block periods fall below 0.07 m.
+def _floor_periods(fine_textures: bool) -> np.ndarray:
     periods = []
     for index in range(400):
-        data, _ = random_scene_data(shot_rng(0, index), 64, 16, 8)
-        periods += [o["texture"]["scale"] for o in data["objects"] if "texture" in o and o["shape"] != "sphere"]
-    periods = np.array(periods)
-    assert periods.min() >= 0.03 and (periods < 0.07).sum() >= 10 and periods.max() > 0.5
+        data, _ = random_scene_data(shot_rng(0, index), 64, 16, 8, fine_textures)
+        periods += [o["texture"]["scale"] for o in data["objects"] if "texture" in o and o["shape"] == "plane"]
+    return np.array(periods)
+
+
+def test_fine_textures_reach_down_to_the_example_scenes_fine_boards():
+    # The bowling lane's boards (0.05 m) and the cradle's desk stripes (0.06 m) must be in such a
+    # training distribution: over 400 random scenes some floor periods fall below 0.07 m.
+    periods = _floor_periods(fine_textures=True)
+    assert periods.min() >= 0.04 and (periods < 0.07).sum() >= 10 and periods.max() > 0.5
+
+
+def test_default_textures_are_the_periods_v2_was_trained_on():
+    periods = _floor_periods(fine_textures=False)
+    assert periods.min() >= 0.25 and periods.max() <= 0.8
 
 
 def test_packed_shards_load_as_the_training_arrays_of_every_kth_frame(tiny_dataset, tmp_path):

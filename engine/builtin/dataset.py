@@ -65,23 +65,30 @@ class DatasetConfig:
     num_frames: int = NUM_FRAMES
     fps: int = FPS
     shots_per_shard: int = SHOTS_PER_SHARD
+    fine_textures: bool = False
+    """Texture periods down to 4 cm (random_scene_data); off: the distribution v1 and v2 were trained on."""
 
 
 # ------------------------------------------------------------------------ random scenes
-def random_scene_data(rng: np.random.Generator, resolution: int, num_frames: int, fps: int) -> tuple[dict, str]:
-    """One random scene as spec data (as YAML would give it) and its caption."""
+def random_scene_data(rng: np.random.Generator, resolution: int, num_frames: int, fps: int,
+                      fine_textures: bool = False) -> tuple[dict, str]:
+    """One random scene as spec data (as YAML would give it) and its caption.
+
+    `fine_textures`: texture periods drawn log-uniformly down to 4 cm (`_texture_scale`), and half
+    of the static blocks textured; off, the draws v1's and v2's data were made with."""
     floor_color = str(rng.choice(COLOR_NAMES))
     floor_texture = rng.choice(["checker", "stripes", "noise", "none"], p=[0.4, 0.2, 0.2, 0.2])
     floor = {"name": "floor", "shape": "plane", "color": floor_color}
     if floor_texture != "none":
-        floor["texture"] = {"kind": str(floor_texture), "scale": _texture_scale(rng, 0.04, 0.8),
+        scale = _texture_scale(rng, 0.04, 0.8) if fine_textures else float(rng.uniform(0.25, 0.8))
+        floor["texture"] = {"kind": str(floor_texture), "scale": scale,
                             "color2": str(rng.choice([c for c in COLOR_NAMES if c != floor_color]))}
     objects = [floor]
     phrases = []
     count = int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15]))
     placed: list[tuple[np.ndarray, float]] = []
     for index in range(count):
-        obj, phrase, bound = _random_object(rng, index)
+        obj, phrase, bound = _random_object(rng, index, fine_textures)
         # Redraw the position until the bounding spheres are apart (pybullet refuses overlaps).
         for _ in range(50):
             centre = np.array(obj["position"])
@@ -95,7 +102,7 @@ def random_scene_data(rng: np.random.Generator, resolution: int, num_frames: int
         phrases.append(phrase)
     # Static blocks (ramps, steps, walls) half of the time: the example scenes stand on more than a floor.
     for index in range(int(rng.choice([0, 1, 2], p=[0.5, 0.3, 0.2]))):
-        block, phrase, bound = _random_block(rng, index)
+        block, phrase, bound = _random_block(rng, index, fine_textures)
         centre = np.array(block["position"])
         if all(np.linalg.norm(centre - c) > bound + b + 0.05 for c, b in placed):
             placed.append((centre, bound))
@@ -113,7 +120,7 @@ def random_scene_data(rng: np.random.Generator, resolution: int, num_frames: int
     return data, caption
 
 
-def _random_object(rng: np.random.Generator, index: int) -> tuple[dict, str, float]:
+def _random_object(rng: np.random.Generator, index: int, fine_textures: bool) -> tuple[dict, str, float]:
     """A random primitive, its caption phrase and the radius of a sphere that bounds it (m)."""
     shape = str(rng.choice(SHAPES))
     color = str(rng.choice(COLOR_NAMES))
@@ -133,7 +140,8 @@ def _random_object(rng: np.random.Generator, index: int) -> tuple[dict, str, flo
     texture_word = ""
     if rng.random() < 0.5:
         kind = str(rng.choice(["checker", "stripes", "noise"]))
-        obj["texture"] = {"kind": kind, "scale": size * _texture_scale(rng, 0.1, 0.7),
+        scale = size * _texture_scale(rng, 0.1, 0.7) if fine_textures else float(size * rng.uniform(0.3, 0.7))
+        obj["texture"] = {"kind": kind, "scale": scale,
                           "color2": str(rng.choice([c for c in COLOR_NAMES if c != color]))}
         texture_word = TEXTURE_WORDS[kind] + " "
     dropped = rng.random() < 0.5
@@ -159,7 +167,7 @@ def _texture_scale(rng: np.random.Generator, low_m: float, high_m: float) -> flo
     return float(math.exp(rng.uniform(math.log(low_m), math.log(high_m))))
 
 
-def _random_block(rng: np.random.Generator, index: int) -> tuple[dict, str, float]:
+def _random_block(rng: np.random.Generator, index: int, fine_textures: bool) -> tuple[dict, str, float]:
     """A static box standing on the floor, tilted up to 25 degrees: a ramp, a step or a wall."""
     color = str(rng.choice(COLOR_NAMES))
     extents = [float(rng.uniform(0.2, 1.0)), float(rng.uniform(0.2, 1.0)), float(rng.uniform(0.1, 0.8))]
@@ -167,9 +175,10 @@ def _random_block(rng: np.random.Generator, index: int) -> tuple[dict, str, floa
     block: dict = {"name": f"block{index}", "shape": "box", "static": True, "size": extents, "color": color,
                    "position": [float(v) for v in rng.uniform(-1.2, 1.2, 2)] + [extents[2] / 2],
                    "euler_deg": tilt + [float(rng.uniform(-180, 180))]}
-    if rng.random() < 0.5:
+    if rng.random() < (0.5 if fine_textures else 0.3):
         kind = str(rng.choice(["checker", "stripes", "noise"]))
-        block["texture"] = {"kind": kind, "scale": _texture_scale(rng, 0.04, 0.3),
+        scale = _texture_scale(rng, 0.04, 0.3) if fine_textures else float(rng.uniform(0.1, 0.3))
+        block["texture"] = {"kind": kind, "scale": scale,
                             "color2": str(rng.choice([c for c in COLOR_NAMES if c != color]))}
     return block, f"a {color} box", 0.5 * math.sqrt(sum(e * e for e in extents))
 
@@ -237,7 +246,7 @@ def make_shard(config: DatasetConfig, shard: int) -> dict[str, np.ndarray]:
         rng = shot_rng(config.seed, index)
         # A scene pybullet finds unstable is redrawn from the same stream (deterministic).
         for _attempt in range(MAX_ATTEMPTS):
-            data, caption = random_scene_data(rng, config.resolution, config.num_frames, config.fps)
+            data, caption = random_scene_data(rng, config.resolution, config.num_frames, config.fps, config.fine_textures)
             try:
                 row = render_shot(data, config.resolution)
                 break
@@ -266,7 +275,8 @@ def write_dataset(directory: Path, config: DatasetConfig, progress: bool = False
     directory.mkdir(parents=True, exist_ok=True)
     manifest_path = directory / "dataset.json"
     manifest = {"seed": config.seed, "resolution": config.resolution, "num_frames": config.num_frames,
-                "fps": config.fps, "shots_per_shard": config.shots_per_shard, "control_kinds": list(CONTROL_KINDS)}
+                "fps": config.fps, "shots_per_shard": config.shots_per_shard, "control_kinds": list(CONTROL_KINDS),
+                "fine_textures": config.fine_textures}
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
         clash = {k: (old.get(k), v) for k, v in manifest.items() if old.get(k) != v}

@@ -23,6 +23,9 @@ def add_parser(subparsers):
     p.add_argument("--resolution", type=int, default=64, help="square frame size in pixels (default 64)")
     p.add_argument("--frames", type=int, default=16, help="frames per shot (default 16, at 8 fps)")
     p.add_argument("--shots-per-shard", type=int, default=8, help="shots per shard file (default 8)")
+    p.add_argument("--fine-textures", action="store_true",
+                   help="texture periods drawn log-uniformly down to 4 cm (a bowling lane's boards), half of the static "
+                   "blocks textured (default: the periods v1 and v2 were trained on, 0.25-0.8 m floors)")
     p.add_argument("--workers", type=int, default=1,
                    help="processes rendering shards at once (default 1); the bytes written do not depend on it")
     return p
@@ -41,7 +44,7 @@ def run(args) -> int:
     if args.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {args.seed}")
     config = DatasetConfig(shots=args.shots, seed=args.seed, resolution=args.resolution, num_frames=args.frames,
-                           shots_per_shard=args.shots_per_shard)
+                           shots_per_shard=args.shots_per_shard, fine_textures=args.fine_textures)
     start = time.perf_counter()
     try:
         manifest = write_dataset(args.output, config, progress=not args.quiet, workers=args.workers)
