@@ -216,6 +216,26 @@ def test_validation_loss_is_logged_at_every_checkpoint_and_falls_as_the_model_le
     assert summary["validation_loss"] == rows[-1, 1] and summary["validation_step"] == 40
 
 
+def test_training_runs_where_the_simulator_is_not_installed(tmp_path):
+    # A GPU machine has torch but not pybullet, trimesh or controlnet_aux: `python -m
+    # physreel.engine.cli.cmd_train` must train there (the GPU procedure, gpu_finetune.sh).
+    import subprocess
+    import sys
+
+    _synthetic_dataset(tmp_path / "data", shots=2, frames=2, size=64)  # the default model's size
+    code = (
+        "import sys, runpy\n"
+        "for name in ('pybullet', 'pybullet_data', 'trimesh', 'embreex', 'controlnet_aux', 'imageio_ffmpeg'):\n"
+        "    sys.modules[name] = None  # an import of them fails, as where they are not installed\n"
+        f"sys.argv = ['cmd_train', '-o', {str(tmp_path / 'out')!r}, '--data', {str(tmp_path / 'data')!r}, '--steps', '1',"
+        " '--batch', '2', '--quiet']\n"
+        "runpy.run_module('physreel.engine.cli.cmd_train', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / WEIGHTS_NAME).is_file()
+
+
 def test_cli_train_refuses_a_device_torch_cannot_use(tmp_path, capsys):
     from physreel.engine.cli import main
 
