@@ -58,7 +58,7 @@ class TrainConfig:
     """torch device the model, the data and each batch live on ("cpu", "cuda", "cuda:1")."""
     precision: str = "fp32"
     """"fp32", or "bf16": the forward pass under bfloat16 autocast (loss, optimiser and EMA stay
-    float32), about twice the throughput on a GPU's tensor cores."""
+    float32), for a GPU's tensor cores (its speed-up on this model is not measured yet)."""
     high_noise_share: float = 0.5
     """Share of each batch whose timestep is drawn from [HIGH_NOISE_START, T) instead of [0, T): the
     noisiest steps, where x_t holds almost nothing of the frame, are where the model must learn to
@@ -87,7 +87,7 @@ class TrainData:
         return int(self.rgb.shape[0])
 
 
-def load_data(directory: Path, max_tokens: int, device: str = "cpu") -> TrainData:
+def load_data(directory: Path, max_tokens: int, device: str | torch.device = "cpu") -> TrainData:
     arrays = load_shards(directory)
     if arrays["control"].shape[-1] != IMAGE_CHANNELS:
         raise ValueError(f"{directory} holds {arrays['control'].shape[-1]} control channels, made for other control kinds; "
