@@ -20,6 +20,7 @@ import numpy as np
 from physreel.sim.files import atomic_path, write_json
 
 from .kinds import CONTROL_KINDS
+from .shards import load_shards
 
 
 def sample_grid(targets: list[np.ndarray], guided: list[np.ndarray], unguided: list[np.ndarray],
@@ -40,7 +41,6 @@ def sample_grid(targets: list[np.ndarray], guided: list[np.ndarray], unguided: l
 
 
 def main() -> None:
-    from .shards import load_shards
     from .evaluate import ablation, evaluate, x0_error_by_timestep
     from .model import load_model
 

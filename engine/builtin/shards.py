@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from physreel.sim.files import atomic_path
+
 PACKED_KEYS = ("rgb", "control", "caption", "shot_index")
 """What a packed shard keeps: the arrays `train.load_data` reads (and the shot numbers)."""
 _CHANNEL_FIRST = ("rgb", "control")
@@ -73,8 +75,6 @@ def pack_shard(arrays: dict[str, np.ndarray], frame_stride: int) -> bytes:
 
 def pack_dataset(source: Path, target: Path, frame_stride: int = 1, workers: int = 2) -> dict:
     """Pack every shard_*.npz of `source` into `target`/shard_*.xz; returns {shards, bytes}."""
-    from physreel.sim.files import atomic_path
-
     if frame_stride < 1:
         raise ValueError(f"frame_stride must be at least 1, got {frame_stride}")
     paths = sorted(Path(source).glob("shard_*.npz"))
