@@ -460,6 +460,20 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=4, batch=4), model_config=TINY)
 
 
+def test_a_checkpoint_written_before_the_precision_option_resumes_as_fp32(tmp_path):
+    _synthetic_dataset(tmp_path / "data")
+    train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=2, batch=4, checkpoint_every=2), model_config=TINY)
+    state_path = tmp_path / "out" / "checkpoint" / "state.json"
+    state = json.loads(state_path.read_text())
+    del state["config"]["precision"], state["config"]["device"]  # as such checkpoints were written
+    state_path.write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="precision: fp32 \\(checkpoint\\) vs bf16"):
+        train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=4, batch=4, precision="bf16"), resume=True,
+              model_config=TINY)
+    summary = train(tmp_path / "data", tmp_path / "out", TrainConfig(steps=4, batch=4), resume=True, model_config=TINY)
+    assert summary["steps"] == 4
+
+
 # ------------------------------------------------------------------ shipped weights
 def _request(frames=16, size=64, **changes) -> GenerationRequest:
     base = dict(prompt="a red sphere bounces on a checkered grey floor", num_frames=frames, fps=8, width=size,

@@ -448,9 +448,9 @@ def _restore(out_dir: Path, config: TrainConfig, model, ema, optimizer) -> tuple
     if not (checkpoint / "state.json").exists():
         raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint}; start without --resume")
     state = json.loads((checkpoint / "state.json").read_text())
-    saved = dict(state["config"])
-    mismatched = {k: (saved[k], v) for k, v in asdict(config).items()
-                  if k not in ("steps", "checkpoint_every", "threads", "device") and saved.get(k, _ADDED_LATER.get(k)) != v}
+    saved = _ADDED_LATER | state["config"]
+    mismatched = {k: (saved.get(k), v) for k, v in asdict(config).items()
+                  if k not in ("steps", "checkpoint_every", "threads", "device") and saved.get(k) != v}
     if mismatched:
         detail = ", ".join(f"{k}: {a} (checkpoint) vs {b}" for k, (a, b) in mismatched.items())
         raise ValueError(f"--resume with different settings ({detail}); use the checkpoint's settings")
