@@ -100,6 +100,16 @@ def test_dataset_refuses_to_extend_a_directory_made_with_another_seed(tiny_datas
         write_dataset(directory, DatasetConfig(shots=3, seed=6, resolution=16, num_frames=4, shots_per_shard=1))
 
 
+def test_a_dataset_made_before_fine_textures_existed_is_resumed(tiny_dataset):
+    directory, config, _ = tiny_dataset
+    manifest = json.loads((directory / "dataset.json").read_text())
+    del manifest["fine_textures"]  # as such directories were written
+    (directory / "dataset.json").write_text(json.dumps(manifest))
+    assert write_dataset(directory, config)["shards_written"] == 0
+    with pytest.raises(ValueError, match="fine_textures False \\(on disk\\) vs True"):
+        write_dataset(directory, replace(config, fine_textures=True))
+
+
 def test_cli_dataset_rejects_zero_shots(tmp_path, capsys):
     from physreel.engine.cli import main
 

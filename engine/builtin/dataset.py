@@ -278,7 +278,7 @@ def write_dataset(directory: Path, config: DatasetConfig, progress: bool = False
                 "fps": config.fps, "shots_per_shard": config.shots_per_shard, "control_kinds": list(CONTROL_KINDS),
                 "fine_textures": config.fine_textures}
     if manifest_path.exists():
-        old = json.loads(manifest_path.read_text())
+        old = _MANIFEST_ADDED_LATER | json.loads(manifest_path.read_text())
         clash = {k: (old.get(k), v) for k, v in manifest.items() if old.get(k) != v}
         if clash:
             detail = ", ".join(f"{k} {a} (on disk) vs {b}" for k, (a, b) in clash.items())
@@ -298,6 +298,10 @@ def write_dataset(directory: Path, config: DatasetConfig, progress: bool = False
     manifest["shards"] = num_shards
     write_json(manifest_path, manifest)
     return manifest | {"shards_written": len(missing)}
+
+
+_MANIFEST_ADDED_LATER = {"fine_textures": False}
+"""dataset.json keys that directories made before them lack, with the value they were made with."""
 
 
 def _write_shard(directory: Path, config: DatasetConfig, shard: int) -> int:
