@@ -173,6 +173,13 @@ def test_shards_pack_cli_rejects_an_empty_directory(tmp_path, capsys):
     assert exit_info.value.code == 2 and "no shard_*.npz in" in capsys.readouterr().err
 
 
+def test_shards_pack_refuses_a_stride_or_worker_count_below_one(tiny_dataset, tmp_path):
+    directory, _, _ = tiny_dataset
+    for stride, workers in ((0, 2), (2, 0)):
+        with pytest.raises(ValueError, match="frame_stride and workers must be at least 1"):
+            pack_dataset(directory, tmp_path / "packed", frame_stride=stride, workers=workers)
+
+
 # -------------------------------------------------------------------------- training
 def _synthetic_dataset(directory, shots=4, frames=4, size=16):
     """A bright square whose position is given by the depth control; everything else dark."""

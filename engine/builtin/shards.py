@@ -75,8 +75,8 @@ def pack_shard(arrays: dict[str, np.ndarray], frame_stride: int) -> bytes:
 
 def pack_dataset(source: Path, target: Path, frame_stride: int = 1, workers: int = 2) -> dict:
     """Pack every shard_*.npz of `source` into `target`/shard_*.xz; returns {shards, bytes}."""
-    if frame_stride < 1:
-        raise ValueError(f"frame_stride must be at least 1, got {frame_stride}")
+    if frame_stride < 1 or workers < 1:
+        raise ValueError(f"frame_stride and workers must be at least 1, got {frame_stride} and {workers}")
     paths = sorted(Path(source).glob("shard_*.npz"))
     if not paths:
         raise FileNotFoundError(f"no shard_*.npz in {source}")

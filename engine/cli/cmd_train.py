@@ -84,9 +84,9 @@ def _check_device(name: str) -> None:
     except (RuntimeError, ValueError):
         raise UsageError(f"--device {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: this torch sees no CUDA device; train with --device cpu") from None
+        raise UsageError(f"--device {name}: this torch sees no CUDA device; train with --device cpu")
     if device.type not in ("cpu", "cuda"):
-        raise UsageError(f"--device {name}: only cpu and cuda are supported") from None
+        raise UsageError(f"--device {name}: only cpu and cuda are supported")
 
 
 def run(args) -> int:
