@@ -106,12 +106,13 @@ class BuiltinBackend(Backend):
 
     def default_size(self, pass_size: tuple[int, int]) -> tuple[int, int]:
         """The native 64 pixels on the shorter side, the shot's aspect ratio kept (even sizes)."""
-        native = self._native_resolution()
+        native = self.native_resolution()
         width, height = pass_size
         scale = native / min(width, height)
         return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
-    def _native_resolution(self) -> int:
+    def native_resolution(self) -> int:
+        """The side in pixels of the square frames the model generates (its builtin.json's resolution; 64)."""
         from ..builtin.model import CONFIG_NAME
 
         path = self._directory() / CONFIG_NAME

@@ -16,6 +16,10 @@ does. Per scene it keeps, for preview / guided / unguided:
   its two colours told apart? Its mask is split by the albedo pass into the pixels nearer the
   spec's `color` and those nearer `color2`; per frame, CIEDE2000 between the video's mean colours
   of the two halves, as a share of the preview's (each half at least 16 px); the mean over frames.
+Both also score the `preview_at_model_size`: the preview shrunk to the model's square size and
+resized back exactly as the backend resizes its output. That is what a model drawing every frame
+perfectly at its size would score: stripes finer than its pixels, and a thin streak's hue, are lost
+to the resolution there, not to the model, and the card tells the two apart.
 Writes OUT/scorecard.json (every number per scene) and prints markdown tables.
 """
 
@@ -35,7 +39,7 @@ from physreel.conditioning.records import Passes
 from physreel.sim.files import write_json
 from physreel.sim.spec.load import Scene, load_scene, scene_from_data
 
-from ..backends.builtin import BuiltinBackend
+from ..backends.builtin import BuiltinBackend, resize_output
 from ..metrics import dynamic_seg_ids, scene_objects
 from ..metrics.camera_motion import camera_moves
 from ..metrics.colour import ciede2000, linear_to_lab, region_means, srgb_to_linear
@@ -43,9 +47,12 @@ from ..metrics.objects import ObjectTable, inside_and_ring, object_masks
 from ..metrics.summary import aggregate
 from ..metrics.verdict import verdict
 from ..pipeline import Pipeline, PipelineOutput
+from ..resample import resize_frames
 from .shards import load_shards
 
 LABELS = ("preview", "guided", "unguided")
+AT_MODEL_SIZE = "preview_at_model_size"
+"""The label of the resolution's ceiling in `hue` and `texture` (see preview_at_model_size)."""
 KEY_METRICS = ("object_visibility", "object_color_error", "flow_epe_object", "physics_iq_score")
 MIN_CHROMA = 10.0
 """C*ab below this is too grey to have a hue a person would name."""
@@ -61,9 +68,9 @@ class SceneCard:
     per_object_visibility: dict[str, dict[str, float]]
     """label -> object -> share."""
     hue: dict[str, dict[str, Any]]
-    """label -> {'match': share or None, 'objects': {name: {'hue_error_deg', 'chroma'}}}."""
+    """label (LABELS and AT_MODEL_SIZE) -> {'match': share or None, 'objects': {name: {'hue_error_deg', 'chroma'}}}."""
     texture: dict[str, float | None]
-    """label -> texture_visibility (None when no judged object has a texture)."""
+    """label (LABELS and AT_MODEL_SIZE) -> texture_visibility (None when no judged object has a texture)."""
     verdict: str
     seconds: float
 
@@ -79,15 +86,23 @@ def score_scene(pipeline: Pipeline, scene: Scene, name: str) -> SceneCard:
     out = pipeline(scene, runs=("guided", "unguided"), score=True)
     runs = {run.label: run for run in out.scores}
     frames = {"preview": out.scored_passes.rgb, **{take.label: take.frames for take in out.takes}}
+    frames[AT_MODEL_SIZE] = preview_at_model_size(out.scored_passes.rgb, pipeline.backend.native_resolution())
     table = aggregate(list(out.scores))
     objects = _objects(out)
     metrics = {name: {label: _number(runs[label].metrics[name].value) if name in runs[label].metrics else None
                       for label in LABELS} for name in KEY_METRICS}
     visibility = {label: dict(runs[label].metrics["object_visibility"].per_object or {}) for label in LABELS}
-    hue = {label: hue_match(frames[label], out.scored_passes, objects) for label in LABELS}
-    texture = {label: texture_visibility(frames[label], out.scored_passes, objects) for label in LABELS}
+    hue = {label: hue_match(frames[label], out.scored_passes, objects) for label in (*LABELS, AT_MODEL_SIZE)}
+    texture = {label: texture_visibility(frames[label], out.scored_passes, objects) for label in (*LABELS, AT_MODEL_SIZE)}
     judged = verdict(list(out.scores), table, camera_moves(out.scored_passes))
     return SceneCard(name, metrics, visibility, hue, texture, judged.text, round(time.perf_counter() - started, 1))
+
+
+def preview_at_model_size(preview: np.ndarray, native: int) -> np.ndarray:
+    """uint8 [T, H, W, 3] preview -> the same shape, through native x native and back: shrunk as the
+    backend shrinks its controls (area averaging), enlarged as it enlarges its output (bilinear)."""
+    _, height, width, _ = preview.shape
+    return resize_output(resize_frames(preview, native, native, "rgb"), width, height)
 
 
 def _objects(out: PipelineOutput) -> ObjectTable:
@@ -187,6 +202,8 @@ def summary_rows(cards: list[SceneCard]) -> dict[str, Any]:
             "object_color_error": mean(c.metrics["object_color_error"][label] for c in cards),
             "physics_iq_score": mean(c.metrics["physics_iq_score"][label] for c in cards),
         }
+    rows[AT_MODEL_SIZE] = {"hue_match": mean(c.hue[AT_MODEL_SIZE]["match"] for c in cards),
+                           "texture_visibility": mean(c.texture[AT_MODEL_SIZE] for c in cards)}
     rows["guided_flow_better_than_unguided"] = sum(
         1 for c in cards if None not in (c.metrics["flow_epe_object"]["guided"], c.metrics["flow_epe_object"]["unguided"])
         and c.metrics["flow_epe_object"]["guided"] < c.metrics["flow_epe_object"]["unguided"])
@@ -194,17 +211,18 @@ def summary_rows(cards: list[SceneCard]) -> dict[str, Any]:
 
 
 def markdown(cards: list[SceneCard]) -> str:
-    """The card as markdown: one row per scene, preview / guided / unguided."""
+    """The card as markdown: one row per scene, preview / guided / unguided [preview at model size]."""
     def show(value, digits=2):
         return "-" if value is None else f"{value:.{digits}f}"
 
-    lines = ["| scene | object_visibility | hue_match | texture_visibility | flow_epe_object px | object_color_error | Physics-IQ |",
+    lines = ["| scene | object_visibility | hue_match [at model size] | texture_visibility [at model size] "
+             "| flow_epe_object px | object_color_error | Physics-IQ |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for c in cards:
         cells = [
             " / ".join(show(c.metrics["object_visibility"][k]) for k in LABELS),
-            " / ".join(show(c.hue[k]["match"]) for k in LABELS),
-            " / ".join(show(c.texture[k]) for k in LABELS),
+            " / ".join(show(c.hue[k]["match"]) for k in LABELS) + f" [{show(c.hue[AT_MODEL_SIZE]['match'])}]",
+            " / ".join(show(c.texture[k]) for k in LABELS) + f" [{show(c.texture[AT_MODEL_SIZE])}]",
             " / ".join(show(c.metrics["flow_epe_object"][k]) for k in LABELS),
             " / ".join(show(c.metrics["object_color_error"][k], 0) for k in LABELS),
             " / ".join(show(c.metrics["physics_iq_score"][k], 0) for k in LABELS),
