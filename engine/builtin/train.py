@@ -218,11 +218,8 @@ def _train(data_dir: str | Path, out_dir: str | Path, config: TrainConfig, resum
         # On the CPU the same draws as runs before the device option; a GPU draws its own stream.
         generator = torch.Generator(device).manual_seed(config.seed * 1_000_003 + step)
         noise = torch.randn(batch["x0"].shape, generator=generator, device=device)
-        noisy = noise_schedule.add_noise(batch["x0"], noise, batch["timesteps"])
-        target = noise_schedule.get_velocity(batch["x0"], noise, batch["timesteps"])
-        states, mask = model.encode_text(batch["ids"])
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-            prediction = model(noisy, batch["timesteps"], batch["control"], states, mask).float()
+        prediction, target = predict_v(model, noise_schedule, batch["x0"], noise, batch["timesteps"], batch["control"],
+                                       batch["ids"], config.precision)
         if config.snr_cap is None:  # plain MSE, computed as runs before the option computed it
             loss = torch.nn.functional.mse_loss(prediction, target)
         else:
@@ -327,6 +324,18 @@ def widened_input_weight(weight: torch.Tensor, old_kinds: tuple[str, ...], new_k
     return widened
 
 
+def predict_v(model: BuiltinModel, noise_schedule, x0: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor,
+              control: torch.Tensor, ids: torch.Tensor, precision: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the model's v prediction, the true v), float32 [B, 3, S, S], for frames x0 [B, 3, S, S] in [-1, 1]
+    noised by `noise` to `timesteps`; the forward pass under bfloat16 autocast when precision is "bf16"."""
+    noisy = noise_schedule.add_noise(x0, noise, timesteps)
+    target = noise_schedule.get_velocity(x0, noise, timesteps)
+    states, mask = model.encode_text(ids)
+    with torch.autocast(x0.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        prediction = model(noisy, timesteps, control, states, mask).float()
+    return prediction, target
+
+
 VAL_SEED = 1_234_567
 
 
@@ -348,10 +357,9 @@ def validation_loss(model: BuiltinModel, val: TrainData, noise_schedule, config:
         control = control_from_packed(val.control[index], torch.ones(len(index), len(CONTROL_KINDS), device=device))
         noise = torch.randn(x0.shape, generator=generator, device=device)
         t = timesteps[index]
-        states, mask = model.encode_text(val.caption_ids[index // val.frames_per_shot][:, :max_tokens])
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-            prediction = model(noise_schedule.add_noise(x0, noise, t), t, control, states, mask).float()
-        error = (prediction - noise_schedule.get_velocity(x0, noise, t)).square().mean(dim=(1, 2, 3))
+        ids = val.caption_ids[index // val.frames_per_shot][:, :max_tokens]
+        prediction, target = predict_v(model, noise_schedule, x0, noise, t, control, ids, config.precision)
+        error = (prediction - target).square().mean(dim=(1, 2, 3))
         total += float((loss_weights(noise_schedule, t, config.snr_cap) * error).sum())
     model.train()
     return total / val.num_frames
