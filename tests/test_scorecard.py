@@ -22,9 +22,9 @@ from physreel.sim.simulate import simulate
 from physreel.sim.spec.load import scene_from_data
 
 
-def _ball_on_floor(texture: dict, resolution=(96, 64)):
-    """(passes, objects) of a red ball falling onto a yellow floor textured in blue by `texture`."""
-    data = {
+def _ball_on_floor_data(texture: dict, resolution=(96, 64)) -> dict:
+    """Spec data: a red ball falling onto a yellow floor textured in blue by `texture`."""
+    return {
         "shot": {"duration": 0.3, "fps": 10, "prompt": "a red ball on a checkered floor"},
         "camera": {"resolution": list(resolution), "position": [0.0, -2.5, 1.5], "look_at": [0.0, 0.0, 0.2]},
         "objects": [
@@ -32,7 +32,11 @@ def _ball_on_floor(texture: dict, resolution=(96, 64)):
             {"name": "ball", "shape": "sphere", "radius": 0.3, "position": [0, 0, 0.3], "color": [0.85, 0.1, 0.1]},
         ],
     }
-    scene = scene_from_data(data, Path("/tmp/ball_on_checker.yaml"))
+
+
+def _ball_on_floor(texture: dict, resolution=(96, 64)):
+    """(passes, objects) of `_ball_on_floor_data`'s scene, simulated and rendered."""
+    scene = scene_from_data(_ball_on_floor_data(texture, resolution), Path("/tmp/ball_on_checker.yaml"))
     shot = simulate(scene)
     passes = render_passes(shot)
     objects = scene_objects(scene.spec, passes.id_table, dynamic_seg_ids(shot), passes.size)
@@ -114,25 +118,19 @@ def test_a_scene_card_scores_the_preview_at_the_backends_own_model_size(tmp_path
     from physreel.engine.builtin import scorecard
     from physreel.engine.builtin.model import BuiltinConfig, BuiltinModel, save_model
     from physreel.engine.builtin.scorecard import AT_MODEL_SIZE, markdown, score_scene, summary_rows
+    from physreel.engine.pipeline import Pipeline
 
     sizes = []
     def recording(preview, native):
         sizes.append((preview.shape, native))
         return preview_at_model_size(preview, native)
     monkeypatch.setattr(scorecard, "preview_at_model_size", recording)
-    from physreel.engine.pipeline import Pipeline
-
     torch.manual_seed(0)
     save_model(BuiltinModel(BuiltinConfig(resolution=16, patch=2, block_out_channels=(16, 32), attention_levels=(False, True),
                                           text_dim=32, attention_head_dim=8, norm_num_groups=8)), tmp_path)
     backend = BuiltinBackend(tmp_path)
     assert backend.native_resolution() == 16
-    data = {"shot": {"duration": 0.3, "fps": 10, "prompt": "a red ball on a checkered floor"},
-            "camera": {"resolution": [96, 64], "position": [0.0, -2.5, 1.5], "look_at": [0.0, 0.0, 0.2]},
-            "objects": [{"name": "floor", "shape": "plane", "color": [0.9, 0.8, 0.1],
-                         "texture": {"kind": "checker", "scale": 0.3, "color2": [0.1, 0.2, 0.8]}},
-                        {"name": "ball", "shape": "sphere", "radius": 0.3, "position": [0, 0, 0.3], "color": [0.85, 0.1, 0.1]}],
-            "generate": {"steps": 2}}
+    data = _ball_on_floor_data({"kind": "checker", "scale": 0.3}) | {"generate": {"steps": 2}}
     card = score_scene(Pipeline(backend=backend), scene_from_data(data, tmp_path / "ball.yaml"), "ball")
     assert set(card.texture) == {"preview", "guided", "unguided", AT_MODEL_SIZE}
     assert sizes == [((3, 16, 24, 3), 16)]  # the scored grid is 16 px on its shorter side, the ceiling 16 x 16
