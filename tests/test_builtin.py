@@ -21,10 +21,10 @@ from physreel.engine.builtin.shards import load_shards, pack_dataset
 from physreel.engine.builtin.model import CONFIG_NAME, WEIGHTS_DIR, WEIGHTS_NAME, BuiltinConfig, BuiltinModel, load_model, save_model
 from physreel.engine.builtin.text import EMPTY, PAD, WORD_IDS, tokenize, unknown_words
 from physreel.engine.builtin.train import HIGH_NOISE_START, TrainConfig, load_data, loss_weights, make_batch, train
+from physreel.engine.testing.tiny_models import tiny_builtin_config
 from physreel.sim.files import write_npz
 
-TINY = BuiltinConfig(resolution=16, patch=2, block_out_channels=(16, 32), attention_levels=(False, True),
-                     text_dim=32, attention_head_dim=8, norm_num_groups=8)
+TINY = tiny_builtin_config()
 
 
 # ----------------------------------------------------------------------------- text

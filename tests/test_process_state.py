@@ -21,10 +21,10 @@ from physreel.engine.backends.animatediff import CONTROLNET_IDS
 from physreel.engine.backends.diffusers_common import apply_memory_flags
 from physreel.engine.backends.runtime import OFFLINE_VARIABLE, WeightHasher, hub_offline
 from physreel.engine.builtin.controls import IMAGE_CHANNELS
-from physreel.engine.builtin.model import BuiltinConfig
 from physreel.engine.builtin.train import TrainConfig, torch_threads, train
 from physreel.engine.errors import BackendError
 from physreel.engine.records import ControlInput, GenerationRequest
+from physreel.engine.testing.tiny_models import tiny_builtin_config
 from physreel.sim.files import write_npz
 
 REPO = Path(__file__).resolve().parents[1]
@@ -226,8 +226,7 @@ def test_training_runs_on_its_threads_and_restores_the_callers_count(tmp_path):
     write_npz(tmp_path / "data" / "shard_00000.npz", rgb=rng.integers(0, 255, (2, 2, 16, 16, 3), dtype=np.uint8),
               control=rng.integers(0, 255, (2, 2, 16, 16, IMAGE_CHANNELS), dtype=np.uint8),
               caption=np.array(["a red box", "a blue ball"]))
-    tiny = BuiltinConfig(resolution=16, patch=2, block_out_channels=(16, 32), attention_levels=(False, True),
-                         text_dim=32, attention_head_dim=8, norm_num_groups=8)
+    tiny = tiny_builtin_config()
     config = TrainConfig(steps=1, batch=2, threads=2)
     with torch_threads(1):
         summary = train(tmp_path / "data", tmp_path / "out", config, model_config=tiny)

@@ -112,11 +112,9 @@ def test_the_model_size_keeps_a_coarse_checker_and_loses_stripes_finer_than_its_
 def test_a_scene_card_scores_the_preview_at_the_backends_own_model_size(tmp_path, monkeypatch):
     """score_scene through the real pipeline with an untrained 16 px model: the card's ceiling is the
     preview through 16 x 16 (the model's builtin.json, not the shipped 64), shown in brackets."""
-    import torch
-
     from physreel.engine.backends.builtin import BuiltinBackend
     from physreel.engine.builtin import scorecard
-    from physreel.engine.builtin.model import BuiltinConfig, BuiltinModel, save_model
+    from physreel.engine.testing.tiny_models import write_tiny_builtin
     from physreel.engine.builtin.scorecard import AT_MODEL_SIZE, markdown, score_scene, summary_rows
     from physreel.engine.pipeline import Pipeline
 
@@ -125,10 +123,7 @@ def test_a_scene_card_scores_the_preview_at_the_backends_own_model_size(tmp_path
         sizes.append((preview.shape, native))
         return preview_at_model_size(preview, native)
     monkeypatch.setattr(scorecard, "preview_at_model_size", recording)
-    torch.manual_seed(0)
-    save_model(BuiltinModel(BuiltinConfig(resolution=16, patch=2, block_out_channels=(16, 32), attention_levels=(False, True),
-                                          text_dim=32, attention_head_dim=8, norm_num_groups=8)), tmp_path)
-    backend = BuiltinBackend(tmp_path)
+    backend = BuiltinBackend(write_tiny_builtin(tmp_path))
     assert backend.native_resolution() == 16
     data = _ball_on_floor_data({"kind": "checker", "scale": 0.3}) | {"generate": {"steps": 2}}
     card = score_scene(Pipeline(backend=backend), scene_from_data(data, tmp_path / "ball.yaml"), "ball")

@@ -245,6 +245,28 @@ def write_tiny_wan_vace(directory: str | Path) -> Path:
     return directory
 
 
+def tiny_builtin_config():
+    """The builtin model's architecture at 16 px with two small blocks (engine.builtin.model.BuiltinConfig):
+    a forward pass takes milliseconds."""
+    from physreel.engine.builtin.model import BuiltinConfig
+
+    return BuiltinConfig(resolution=16, patch=2, block_out_channels=(16, 32), attention_levels=(False, True),
+                         text_dim=32, attention_head_dim=8, norm_num_groups=8)
+
+
+def write_tiny_builtin(directory: str | Path) -> Path:
+    """DIR/builtin.safetensors + builtin.json: an untrained `tiny_builtin_config` model (seed 0), loadable
+    with `BuiltinBackend(DIR)` or `--model DIR`."""
+    import torch
+
+    from physreel.engine.builtin.model import BuiltinModel, save_model
+
+    directory = Path(directory)
+    torch.manual_seed(0)
+    save_model(BuiltinModel(tiny_builtin_config()), directory)
+    return directory
+
+
 TINY_COGVIDEOX_LORA = "T2Vtiny_nearest_lora_weights.safetensors"
 """Named as Go-with-the-Flow names its LoRAs: '_nearest_' says the temporal reduction it expects."""
 
